@@ -1,0 +1,292 @@
+// A pool of sandbox slots backed by worker threads, shared by every language whose guest cannot
+// reach host JavaScript (QuickJS, raw WASM...). Each slot runs one call at a time. The watchdog
+// here is the time guarantee: when a call outlives its deadline plus a grace period, the worker is
+// terminated, the caller gets TIMEOUT with the output streamed so far, and a fresh worker takes the
+// slot. The same happens when the worker dies (V8 heap limit → MEMORY_LIMIT, anything else →
+// SANDBOX_CRASH) or when the caller goes away.
+
+import { type ResourceLimits, Worker } from 'node:worker_threads';
+import type { GuestError } from '../../errors.js';
+import { runnableUrl } from '../../paths.js';
+import type { Call, CallStats, ExecutionResult, Outcome, Readiness } from '../contract.js';
+import type { HostToWorker, WorkerToHost } from './worker-protocol.js';
+
+export interface WorkerPoolOptions {
+  /** Name for logs and readiness details (the language id). */
+  readonly name: string;
+  /** The worker module: a file that calls serveWorker(). .ts URLs are mapped to dist/. */
+  readonly runner: URL;
+  readonly size: number;
+  /** Given to every worker as workerData (must be structured-cloneable: WebAssembly.Module is). */
+  readonly workerData?: unknown;
+  readonly resourceLimits?: ResourceLimits;
+  /** How long after its deadline a call is killed if its engine did not stop it itself. */
+  readonly graceMs?: number;
+  /** Replace a worker after this many calls even if nothing went wrong (bounds slow leaks). */
+  readonly maxCallsPerWorker?: number;
+  readonly log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+}
+
+interface Pending {
+  readonly id: number;
+  readonly call: Call;
+  readonly started: number;
+  stdout: string;
+  stderr: string;
+  readonly resolve: (result: ExecutionResult) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** One worker thread and the call it is running, if any. */
+class Slot {
+  worker: Worker | undefined;
+  pending: Pending | undefined;
+  calls = 0;
+  ready = false;
+}
+
+const DEFAULT_GRACE_MS = 30;
+
+export class WorkerPool {
+  private readonly slots: Slot[] = [];
+  private readonly idle: Slot[] = [];
+  private readonly waiters: ((slot: Slot) => void)[] = [];
+  private nextId = 1;
+  private closed = false;
+  private engineVersionText = 'unknown';
+  private startupError: string | undefined;
+  private readonly counters = { spawned: 0, recycled: 0, killed: 0, crashed: 0 };
+  private readonly runnerUrl: URL;
+
+  constructor(private readonly options: WorkerPoolOptions) {
+    this.runnerUrl = runnableUrl(options.runner);
+  }
+
+  get size(): number {
+    return this.options.size;
+  }
+
+  get engineVersion(): string {
+    return this.engineVersionText;
+  }
+
+  /** Spawns every worker and waits until all are ready; rejects if a worker cannot start. */
+  async start(): Promise<void> {
+    const starts: Promise<void>[] = [];
+    for (let i = 0; i < this.options.size; i++) {
+      const slot = new Slot();
+      this.slots.push(slot);
+      starts.push(this.spawn(slot));
+    }
+    await Promise.all(starts);
+  }
+
+  readiness(): Readiness {
+    const ready = this.slots.filter((s) => s.ready).length;
+    return {
+      ready: !this.closed && ready > 0 && this.startupError === undefined,
+      details: {
+        workers: this.slots.length,
+        workersReady: ready,
+        busy: this.slots.filter((s) => s.pending !== undefined).length,
+        ...this.counters,
+        ...(this.startupError === undefined ? {} : { startupError: this.startupError }),
+      },
+    };
+  }
+
+  /** Runs a call on the next free worker. Never rejects for guest behaviour. */
+  async run(call: Call, signal?: AbortSignal): Promise<ExecutionResult> {
+    if (this.closed) throw new Error(`The ${this.options.name} pool is closed`);
+    const slot = await this.acquire();
+    return new Promise<ExecutionResult>((resolve) => {
+      const pending: Pending = {
+        id: this.nextId++,
+        call,
+        started: performance.now(),
+        stdout: '',
+        stderr: '',
+        resolve,
+        timer: undefined,
+      };
+      slot.pending = pending;
+      slot.calls++;
+      pending.timer = setTimeout(() => {
+        this.kill(slot, {
+          code: 'TIMEOUT',
+          message: `Cannot run "${call.function}": time limit of ${call.limits.timeoutMs} ms exceeded`,
+        });
+      }, call.limits.timeoutMs + (this.options.graceMs ?? DEFAULT_GRACE_MS));
+      if (signal !== undefined) {
+        const onAbort = (): void => {
+          if (slot.pending === pending) {
+            this.kill(slot, { code: 'SANDBOX_CRASH', message: `Cannot run "${call.function}": the call was cancelled` });
+          }
+        };
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      }
+      const message: HostToWorker = { kind: 'call', id: pending.id, call };
+      slot.worker!.postMessage(message);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.slots.map((slot) => slot.worker?.terminate()));
+  }
+
+  private acquire(): Promise<Slot> {
+    const slot = this.idle.pop();
+    if (slot !== undefined) return Promise.resolve(slot);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private release(slot: Slot): void {
+    if (this.closed || !slot.ready) return;
+    const waiter = this.waiters.shift();
+    if (waiter !== undefined) waiter(slot);
+    else this.idle.push(slot);
+  }
+
+  private spawn(slot: Slot): Promise<void> {
+    const worker = new Worker(this.runnerUrl, {
+      workerData: this.options.workerData,
+      ...(this.options.resourceLimits === undefined ? {} : { resourceLimits: this.options.resourceLimits }),
+      // Guests cannot reach the worker's stdio, but a runner bug must not write into the service's.
+      stdout: true,
+      stderr: true,
+      env: {},
+      name: `polyeval-${this.options.name}`,
+    });
+    worker.stdout.resume();
+    worker.stderr.resume();
+    slot.worker = worker;
+    slot.ready = false;
+    slot.calls = 0;
+    this.counters.spawned++;
+    return new Promise<void>((resolveStart, rejectStart) => {
+      let started = false;
+      worker.on('message', (message: WorkerToHost) => {
+        switch (message.kind) {
+          case 'ready':
+            started = true;
+            this.engineVersionText = message.engineVersion;
+            this.startupError = undefined;
+            slot.ready = true;
+            resolveStart();
+            this.release(slot);
+            break;
+          case 'init-failed':
+            this.startupError = message.message;
+            rejectStart(new Error(`The ${this.options.name} sandbox could not start: ${message.message}`));
+            void worker.terminate();
+            break;
+          case 'output':
+            this.onOutput(slot, message);
+            break;
+          case 'done':
+            this.onDone(slot, message);
+            break;
+        }
+      });
+      worker.on('error', (error: Error & { code?: string }) => {
+        if (slot.worker !== worker) return;
+        if (!started) {
+          this.startupError = error.message;
+          rejectStart(error);
+          return;
+        }
+        const call = slot.pending?.call;
+        const name = call?.function ?? 'function';
+        this.counters.crashed++;
+        this.replace(
+          slot,
+          error.code === 'ERR_WORKER_OUT_OF_MEMORY'
+            ? {
+                code: 'MEMORY_LIMIT',
+                message: `Cannot run "${name}": memory limit exceeded (the sandbox ran out of heap)`,
+              }
+            : { code: 'SANDBOX_CRASH', message: `Cannot run "${name}": the sandbox crashed (${error.message})` },
+        );
+      });
+      worker.on('exit', (code) => {
+        if (slot.worker !== worker || this.closed) return;
+        if (!started) {
+          rejectStart(new Error(`The ${this.options.name} sandbox exited with code ${code} while starting`));
+          return;
+        }
+        this.counters.crashed++;
+        this.replace(slot, {
+          code: 'SANDBOX_CRASH',
+          message: `Cannot run "${slot.pending?.call.function ?? 'function'}": the sandbox exited with code ${code}`,
+        });
+      });
+    });
+  }
+
+  private onOutput(slot: Slot, message: Extract<WorkerToHost, { kind: 'output' }>): void {
+    const pending = slot.pending;
+    if (pending === undefined || pending.id !== message.id) return;
+    // The worker caps output; the host caps again so that a confused worker cannot flood it.
+    const room = pending.call.limits.outputBytes - Buffer.byteLength(pending.stdout) - Buffer.byteLength(pending.stderr);
+    if (room <= 0) return;
+    const text = message.text.length > room ? message.text.slice(0, room) : message.text;
+    if (message.stream === 'stdout') pending.stdout += text;
+    else pending.stderr += text;
+  }
+
+  private onDone(slot: Slot, message: Extract<WorkerToHost, { kind: 'done' }>): void {
+    const pending = slot.pending;
+    if (pending === undefined || pending.id !== message.id) return;
+    this.finish(slot, message.outcome, message.stats);
+    const recycle =
+      message.recycle || (this.options.maxCallsPerWorker !== undefined && slot.calls >= this.options.maxCallsPerWorker);
+    if (recycle) {
+      this.counters.recycled++;
+      this.respawn(slot);
+    } else {
+      this.release(slot);
+    }
+  }
+
+  private finish(slot: Slot, outcome: Outcome, stats: CallStats): void {
+    const pending = slot.pending!;
+    clearTimeout(pending.timer);
+    slot.pending = undefined;
+    pending.resolve({ ...outcome, stdout: pending.stdout, stderr: pending.stderr, stats });
+  }
+
+  /** Terminates the slot's worker mid-call and answers the call with `error`. */
+  private kill(slot: Slot, error: GuestError): void {
+    this.counters.killed++;
+    this.replace(slot, error);
+  }
+
+  private replace(slot: Slot, error: GuestError): void {
+    const pending = slot.pending;
+    if (pending !== undefined) {
+      this.finish(slot, { ok: false, error }, { durationMs: performance.now() - pending.started, cpuMs: 0, memoryBytes: 0 });
+    }
+    this.respawn(slot);
+  }
+
+  private respawn(slot: Slot): void {
+    const old = slot.worker;
+    slot.worker = undefined;
+    slot.ready = false;
+    const i = this.idle.indexOf(slot);
+    if (i >= 0) this.idle.splice(i, 1);
+    if (old !== undefined) void old.terminate();
+    if (this.closed) return;
+    this.spawn(slot).catch((error: unknown) => {
+      this.options.log?.('error', 'A sandbox worker could not be respawned; retrying in 1 s', {
+        pool: this.options.name,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      setTimeout(() => {
+        if (!this.closed && !slot.ready) this.respawn(slot);
+      }, 1000).unref();
+    });
+  }
+}

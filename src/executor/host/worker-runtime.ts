@@ -1,0 +1,135 @@
+// The worker-thread side of a sandbox slot: receives one call at a time, hands it to the language's
+// runner, streams capped output back, and measures the call. A language's runner module calls
+// serveWorker() once at top level. Nothing here trusts the guest: the host's watchdog (worker-pool.ts)
+// remains the guarantee for time, whatever the runner does.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Call, GuestError, Outcome } from '../contract.js';
+import type { HostToWorker, WorkerToHost } from './worker-protocol.js';
+import { threadCpuMs } from './thread-cpu.js';
+
+/** What a runner gets for one call besides the call itself. */
+export interface CallIo {
+  /**
+   * Appends guest output. Returns false once the call's output limit is reached: the text is cut
+   * at the limit and the runner must stop the guest (the call then ends with OUTPUT_LIMIT).
+   */
+  write(stream: 'stdout' | 'stderr', text: string): boolean;
+  /** True once output went over the limit. */
+  readonly outputExceeded: boolean;
+  /** performance.now() value at which the call's time limit expires. */
+  readonly deadline: number;
+}
+
+export interface RunResult {
+  readonly outcome: Outcome;
+  /** Bytes of memory the guest engine held (see CallStats.memoryBytes). */
+  readonly memoryBytes: number;
+  /** Extra engine counters for stats. */
+  readonly extraStats?: Readonly<Record<string, number>>;
+  /** Ask the pool to replace this worker after the call. */
+  readonly recycle?: boolean;
+}
+
+export interface Runner {
+  /** Engine version for /v1/languages. */
+  readonly engineVersion: string;
+  run(call: Call, io: CallIo): Promise<RunResult> | RunResult;
+}
+
+function post(message: WorkerToHost): void {
+  parentPort!.postMessage(message);
+}
+
+/** Builds the OUTPUT_LIMIT error every runner reports the same way. */
+export function outputLimitError(call: Call): GuestError {
+  return {
+    code: 'OUTPUT_LIMIT',
+    message: `Cannot run "${call.function}": output limit of ${call.limits.outputBytes} bytes exceeded`,
+  };
+}
+
+class OutputMeter implements CallIo {
+  private used = 0;
+  outputExceeded = false;
+
+  constructor(
+    private readonly id: number,
+    private readonly limit: number,
+    readonly deadline: number,
+  ) {}
+
+  write(stream: 'stdout' | 'stderr', text: string): boolean {
+    if (this.outputExceeded) return false;
+    const bytes = Buffer.byteLength(text);
+    if (this.used + bytes <= this.limit) {
+      this.used += bytes;
+      post({ kind: 'output', id: this.id, stream, text });
+      return true;
+    }
+    const room = this.limit - this.used;
+    const cut = Buffer.from(text).subarray(0, room).toString();
+    this.used = this.limit;
+    this.outputExceeded = true;
+    if (cut.length > 0) post({ kind: 'output', id: this.id, stream, text: cut });
+    return false;
+  }
+}
+
+/**
+ * Runs the worker's message loop. `setup` receives the pool's workerData and returns the runner;
+ * it runs once per worker (a worker serves calls until the pool recycles it).
+ */
+export function serveWorker<Data>(setup: (data: Data) => Promise<Runner> | Runner): void {
+  if (parentPort === null) throw new Error('serveWorker() must run inside a worker thread');
+  let runner: Runner;
+  Promise.resolve()
+    .then(() => setup(workerData as Data))
+    .then(
+      (r) => {
+        runner = r;
+        parentPort!.on('message', (message: HostToWorker) => void handle(message));
+        post({ kind: 'ready', engineVersion: r.engineVersion });
+      },
+      (error: unknown) => post({ kind: 'init-failed', message: error instanceof Error ? error.message : String(error) }),
+    );
+
+  async function handle(message: HostToWorker): Promise<void> {
+    const { id, call } = message;
+    const started = performance.now();
+    const cpuStart = threadCpuMs();
+    const io = new OutputMeter(id, call.limits.outputBytes, started + call.limits.timeoutMs);
+    let result: RunResult;
+    try {
+      result = await runner.run(call, io);
+    } catch (error) {
+      // A host-side failure inside the runner: the engine's state is unknown, so replace the worker.
+      result = {
+        outcome: {
+          ok: false,
+          error: {
+            code: 'SANDBOX_CRASH',
+            message: `Cannot run "${call.function}": the sandbox failed (${error instanceof Error ? error.message : String(error)})`,
+          },
+        },
+        memoryBytes: 0,
+        recycle: true,
+      };
+    }
+    if (io.outputExceeded && (result.outcome.ok || result.outcome.error.code !== 'OUTPUT_LIMIT')) {
+      result = { ...result, outcome: { ok: false, error: outputLimitError(call) } };
+    }
+    post({
+      kind: 'done',
+      id,
+      outcome: result.outcome,
+      stats: {
+        durationMs: performance.now() - started,
+        cpuMs: threadCpuMs() - cpuStart,
+        memoryBytes: result.memoryBytes,
+        ...result.extraStats,
+      },
+      recycle: result.recycle ?? false,
+    });
+  }
+}

@@ -1,0 +1,45 @@
+// Where the project's files are at run time. The service always runs compiled JavaScript from
+// dist/; when a module is loaded from TypeScript sources (vitest imports src/ directly), URLs of
+// modules that must run in a worker thread or child process are mapped to their compiled twins.
+
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+function findRoot(): URL {
+  // src/paths.ts → root is one level up; dist/src/paths.js → two levels up.
+  const here = new URL('.', import.meta.url);
+  const candidates = [new URL('../', here), new URL('../../', here)];
+  for (const candidate of candidates) {
+    if (existsSync(fileURLToPath(new URL('package.json', candidate)))) return candidate;
+  }
+  throw new Error(`Cannot find the project root above ${fileURLToPath(here)}`);
+}
+
+/** The project root (the folder holding package.json), as a file: URL ending with a slash. */
+export const projectRoot: URL = findRoot();
+
+/** The folder that holds language folders' sources and manifests. */
+export const interpretersSourceDir: URL = new URL('interpreters/', projectRoot);
+
+/** The compiled tree. */
+export const distDir: URL = new URL('dist/', projectRoot);
+
+/**
+ * Maps a module URL to the file that can be run by plain Node: a .ts file under the project root
+ * becomes the .js file under dist/; anything else is returned as it is.
+ */
+export function runnableUrl(url: URL): URL {
+  const path = fileURLToPath(url);
+  const root = fileURLToPath(projectRoot);
+  if (!path.endsWith('.ts') || !path.startsWith(root) || path.startsWith(fileURLToPath(distDir))) return url;
+  const compiled = new URL(path.slice(root.length).replace(/\.ts$/, '.js'), distDir);
+  if (!existsSync(fileURLToPath(compiled))) {
+    throw new Error(`${fileURLToPath(compiled)} does not exist: run "npm run build" first`);
+  }
+  return compiled;
+}
+
+/** The compiled folder of a language (where its executor and runners are loaded from). */
+export function languageRuntimeDir(id: string): URL {
+  return pathToFileURL(`${fileURLToPath(new URL(`interpreters/${id}/`, distDir))}/`);
+}
