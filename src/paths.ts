@@ -3,7 +3,7 @@
 // modules that must run in a worker thread or child process are mapped to their compiled twins.
 
 import { existsSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 function findRoot(): URL {
   // src/paths.ts → root is one level up; dist/src/paths.js → two levels up.
@@ -37,9 +37,4 @@ export function runnableUrl(url: URL): URL {
     throw new Error(`${fileURLToPath(compiled)} does not exist: run "npm run build" first`);
   }
   return compiled;
-}
-
-/** The compiled folder of a language (where its executor and runners are loaded from). */
-export function languageRuntimeDir(id: string): URL {
-  return pathToFileURL(`${fileURLToPath(new URL(`interpreters/${id}/`, distDir))}/`);
 }

@@ -14,6 +14,9 @@ export interface Limits {
   readonly outputBytes: number;
 }
 
+/** Limits a request asks for: any subset, each clamped to the operator's ceiling. */
+export type LimitRequest = { readonly [K in keyof Limits]?: number | undefined };
+
 export const LIMIT_NAMES = ['timeoutMs', 'memoryMb', 'outputBytes'] as const satisfies readonly (keyof Limits)[];
 
 /** One function call, as an executor receives it. */
@@ -98,7 +101,11 @@ export interface Executor {
 /** What the core hands a language's createExecutor. */
 export interface ExecutorContext {
   readonly manifest: Manifest;
-  /** file: URL of the language folder as it runs (compiled output), ending with a slash. */
+  /**
+   * file: URL of the language's source folder (interpreters/<id>/, ending with a slash): manifest,
+   * README, conformance fixtures and non-TypeScript assets. Compiled modules are found relative to
+   * the executor's own import.meta.url instead.
+   */
   readonly languageDir: URL;
   /** Number of sandbox slots the operator asked for (POLYEVAL_POOL_SIZE or per-language override). */
   readonly poolSize: number;

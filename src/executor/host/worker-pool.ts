@@ -6,9 +6,8 @@
 // SANDBOX_CRASH) or when the caller goes away.
 
 import { type ResourceLimits, Worker } from 'node:worker_threads';
-import type { GuestError } from '../../errors.js';
 import { runnableUrl } from '../../paths.js';
-import type { Call, CallStats, ExecutionResult, Outcome, Readiness } from '../contract.js';
+import type { Call, CallStats, ExecutionResult, GuestError, Outcome, Readiness } from '../contract.js';
 import type { HostToWorker, WorkerToHost } from './worker-protocol.js';
 
 export interface WorkerPoolOptions {

@@ -1,0 +1,24 @@
+// JavaScript executor: QuickJS (bellard, via quickjs-emscripten's release-sync WASM build) in a pool
+// of worker threads. The WASM module is compiled once here and handed to every worker; each worker
+// gives every call a new QuickJS runtime and context (see runner.ts).
+
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import type { CreateExecutor } from '../../src/executor/contract.js';
+import { createWorkerExecutor } from '../../src/executor/host/worker-executor.js';
+import type { RunnerData } from './runner.js';
+
+const require = createRequire(import.meta.url);
+
+export const createExecutor: CreateExecutor = (context) =>
+  createWorkerExecutor(context, {
+    runner: new URL('./runner.js', import.meta.url),
+    async workerData(): Promise<RunnerData> {
+      const bytes = await readFile(require.resolve('@jitl/quickjs-wasmfile-release-sync/wasm'));
+      const version = (require('@jitl/quickjs-wasmfile-release-sync/package.json') as { version: string }).version;
+      return { wasmModule: await WebAssembly.compile(bytes), packageVersion: version };
+    },
+    // A large thread stack with a small QuickJS stack limit turns every deep recursion into a clean
+    // guest error (DESIGN.md §5). 256 MB of V8 heap: below that, WASM memory growth triggers GCs.
+    resourceLimits: { stackSizeMb: 16, maxOldGenerationSizeMb: 256 },
+  });

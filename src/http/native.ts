@@ -1,0 +1,61 @@
+// The native v1 API: POST /v1/evaluate, POST /v1/modules, GET /v1/languages.
+
+import { Hono } from 'hono';
+import { type JsonValue, jsonDepth, parseJson, stringifyJson } from '../executor/json-value.js';
+import type { Orchestrator } from '../orchestrator/orchestrator.js';
+import { problem, readBody } from './problem.js';
+import { deployRequestSchema, describeIssues, evaluateRequestSchema, MAX_ARGS_DEPTH } from './schemas.js';
+
+function json(body: unknown, status = 200): Response {
+  return new Response(stringifyJson(body), { status, headers: { 'content-type': 'application/json' } });
+}
+
+async function readJson(c: Parameters<typeof readBody>[0], bodyLimit: number): Promise<unknown> {
+  const type = c.req.header('content-type') ?? 'application/json';
+  if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) {
+    throw problem('unsupported-media-type', `Expected an application/json body, got "${type}"`);
+  }
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(await readBody(c, bodyLimit));
+  try {
+    return parseJson(text);
+  } catch (error) {
+    throw problem('invalid-request', `The body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+export function nativeRoutes(orchestrator: Orchestrator, options: { bodyLimit: number }): Hono {
+  const app = new Hono();
+
+  app.post('/v1/evaluate', async (c) => {
+    const body = await readJson(c, options.bodyLimit);
+    const parsed = evaluateRequestSchema.safeParse(body);
+    if (!parsed.success) throw problem('invalid-request', `Invalid request: ${describeIssues(parsed.error)}`);
+    const request = parsed.data;
+    if (jsonDepth(request.args, MAX_ARGS_DEPTH) > MAX_ARGS_DEPTH) {
+      throw problem('invalid-request', `Invalid request: args are nested deeper than ${MAX_ARGS_DEPTH} levels`);
+    }
+    const result = await orchestrator.evaluate({
+      language: request.language,
+      function: request.function,
+      args: request.args as JsonValue[],
+      signal: c.req.raw.signal,
+      ...(request.code === undefined ? {} : { code: request.code }),
+      ...(request.module === undefined ? {} : { module: request.module }),
+      ...(request.limits === undefined ? {} : { limits: request.limits }),
+    });
+    return json(result);
+  });
+
+  app.post('/v1/modules', async (c) => {
+    const body = await readJson(c, options.bodyLimit);
+    const parsed = deployRequestSchema.safeParse(body);
+    if (!parsed.success) throw problem('invalid-request', `Invalid request: ${describeIssues(parsed.error)}`);
+    const deployed = await orchestrator.deploy(parsed.data.language, parsed.data.code);
+    if ('error' in deployed) return json({ ok: false, error: deployed.error }, 422);
+    return json({ ok: true, id: deployed.id, language: orchestrator.resolve(parsed.data.language)?.id, ...deployed.details }, 201);
+  });
+
+  app.get('/v1/languages', (c) => c.json({ languages: orchestrator.info() }));
+
+  return app;
+}
