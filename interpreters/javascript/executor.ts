@@ -15,7 +15,8 @@ export const createExecutor: CreateExecutor = (context) =>
     runner: new URL('./runner.js', import.meta.url),
     async workerData(): Promise<RunnerData> {
       const bytes = await readFile(require.resolve('@jitl/quickjs-wasmfile-release-sync/wasm'));
-      const version = (require('@jitl/quickjs-wasmfile-release-sync/package.json') as { version: string }).version;
+      const version = (require('@jitl/quickjs-wasmfile-release-sync/package.json') as { version: string })
+        .version;
       return { wasmModule: await WebAssembly.compile(bytes), packageVersion: version };
     },
     // A large thread stack with a small QuickJS stack limit turns every deep recursion into a clean

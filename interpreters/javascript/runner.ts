@@ -1,11 +1,14 @@
-// The QuickJS sandbox, inside a worker thread. Per call: a new runtime and context on a live WASM
-// instance (~0.25 ms, where a new instance costs 2–6 ms). The instance has its own
-// WebAssembly.Memory whose maximum is the call's memory limit, which is what actually bounds
-// memory (runtime.setMemoryLimit did not in these builds, DESIGN.md §5). The instance is replaced
-// after any limit hit or host-side exception, when the memory limit changes, and when its heap has
-// grown (WASM memory never shrinks). The interrupt handler is the fast path for time; the pool's
-// watchdog, which terminates this whole thread, is the guarantee.
+// The QuickJS sandbox, inside a worker thread. Per call: a never-used runtime and context on a live
+// WASM instance (a new instance costs 2–6 ms; a runtime + context ~0.15 ms). The next call's sandbox
+// is built, and the last one disposed, while the worker is idle, off the caller's critical path.
+// The instance has its own WebAssembly.Memory whose maximum is the call's memory limit: that is what
+// actually bounds memory (runtime.setMemoryLimit did not in these builds, DESIGN.md §5). The
+// instance is replaced after any limit hit or host-side exception, when the memory limit changes,
+// and when its memory has grown (WASM memory never shrinks). The interrupt handler is the fast path
+// for time; the pool's watchdog, which terminates this whole thread, is the guarantee.
 
+import { inspect } from 'node:util';
+import variantExport from '@jitl/quickjs-wasmfile-release-sync';
 import {
   newQuickJSWASMModuleFromVariant,
   newVariant,
@@ -15,16 +18,23 @@ import {
   type QuickJSSyncVariant,
   type QuickJSWASMModule,
 } from 'quickjs-emscripten-core';
-import variantExport from '@jitl/quickjs-wasmfile-release-sync';
 import type { Call, GuestError, Outcome } from '../../src/executor/contract.js';
+import {
+  type CallIo,
+  outputLimitError,
+  type RunResult,
+  serveWorker,
+} from '../../src/executor/host/worker-runtime.js';
 import { fromTaggedJson, toTaggedJson } from '../../src/executor/json-value.js';
-import { type CallIo, outputLimitError, type RunResult, serveWorker } from '../../src/executor/host/worker-runtime.js';
-import { PRELUDE } from './prelude.js';
+import { CAPTURE, CAPTURED, ENCODER, TAGGED_DECODER } from './prelude.js';
 
 export interface RunnerData {
   readonly wasmModule: WebAssembly.Module;
   readonly packageVersion: string;
 }
+
+// The package's CommonJS typings describe its ESM default export (the variant) as the module itself.
+const baseVariant = variantExport as unknown as QuickJSSyncVariant;
 
 const PAGE = 64 * 1024;
 /** QuickJS's emscripten build starts with 16 MiB of linear memory; the cap cannot go below it. */
@@ -35,9 +45,7 @@ const MAX_STACK_BYTES = 512 * 1024;
 const RECYCLE_BYTES = 48 * 1024 * 1024;
 const USER_FILE = 'user.js';
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
-
-// The package's CommonJS typings describe its ESM default export (the variant) as the module itself.
-const baseVariant = variantExport as unknown as QuickJSSyncVariant;
+const LIMIT_CODES: readonly string[] = ['TIMEOUT', 'MEMORY_LIMIT', 'OUTPUT_LIMIT'];
 
 interface Instance {
   readonly module: QuickJSWASMModule;
@@ -48,11 +56,122 @@ interface Instance {
 /** Why the interrupt handler stopped the guest, if it did. */
 type Stop = 'timeout' | 'output' | undefined;
 
+/** A never-used runtime + context with the built-ins captured, waiting for its one call. */
+interface Sandbox {
+  readonly instance: Instance;
+  readonly runtime: QuickJSRuntime;
+  readonly context: QuickJSContext;
+  /** The built-ins taken before user code ran (see prelude.ts). */
+  readonly captured: QuickJSHandle;
+  /** Every handle to dispose with the sandbox. */
+  readonly handles: QuickJSHandle[];
+  /** The call being run: read by the interrupt handler and console. */
+  session: { readonly io: CallIo; stop: Stop } | undefined;
+}
+
+type Keep = (h: QuickJSHandle) => QuickJSHandle;
+
+function pagesFor(memoryMb: number): number {
+  return Math.max(INITIAL_PAGES + 16, Math.floor((memoryMb * 1024 * 1024) / PAGE));
+}
+
+function prepare(instance: Instance): Sandbox {
+  const runtime = instance.module.newRuntime();
+  runtime.setMaxStackSize(MAX_STACK_BYTES);
+  const context = runtime.newContext();
+  const handles: QuickJSHandle[] = [];
+  const keep: Keep = (h) => {
+    handles.push(h);
+    return h;
+  };
+  const captured = keep(context.unwrapResult(context.evalCode(CAPTURE, 'polyeval:capture')));
+  const sandbox: Sandbox = { instance, runtime, context, captured, handles, session: undefined };
+  runtime.setInterruptHandler(() => {
+    const session = sandbox.session;
+    if (session === undefined) return false;
+    if (session.io.outputExceeded) session.stop = 'output';
+    else if (performance.now() > session.io.deadline) session.stop = 'timeout';
+    return session.stop !== undefined;
+  });
+  // console: host functions that format on the host and write capped output; once output is over
+  // the cap the interrupt handler stops the guest.
+  const consoleObject = keep(context.newObject());
+  for (const [stream, names] of [
+    ['stdout', ['log', 'info', 'debug']],
+    ['stderr', ['warn', 'error', 'trace']],
+  ] as const) {
+    const fn = keep(
+      context.newFunction(stream, (...args) => {
+        sandbox.session?.io.write(stream, `${args.map((a, i) => show(context, a, i)).join(' ')}\n`);
+      }),
+    );
+    for (const name of names) context.setProp(consoleObject, name, fn);
+  }
+  context.defineProp(context.global, 'console', {
+    value: consoleObject,
+    configurable: true,
+    enumerable: false,
+  });
+  return sandbox;
+}
+
+/** Formats one console argument the way Node's console would, near enough. */
+function show(context: QuickJSContext, handle: QuickJSHandle, position: number): string {
+  switch (context.typeof(handle)) {
+    case 'string':
+      return context.getString(handle);
+    case 'number':
+      return String(context.getNumber(handle));
+    case 'bigint':
+      return `${context.getBigInt(handle)}n`;
+    case 'undefined':
+      return 'undefined';
+    case 'function':
+      return '[Function]';
+  }
+  let value: unknown;
+  try {
+    value = context.dump(handle);
+  } catch {
+    return '[object]';
+  }
+  if (typeof value === 'string') return position === 0 ? value : JSON.stringify(value);
+  const error = value as { name?: unknown; message?: unknown } | null;
+  if (
+    error !== null &&
+    typeof error === 'object' &&
+    typeof error.name === 'string' &&
+    /Error$/.test(error.name)
+  ) {
+    return `${error.name}: ${String(error.message)}`;
+  }
+  return inspect(value, {
+    depth: 4,
+    breakLength: Number.POSITIVE_INFINITY,
+    maxArrayLength: 100,
+    maxStringLength: 10_000,
+  });
+}
+
+function dispose(sandbox: Sandbox): void {
+  try {
+    for (const h of sandbox.handles) if (h.alive) h.dispose();
+    sandbox.context.dispose();
+    sandbox.runtime.dispose();
+  } catch {
+    // An engine that cannot dispose cleanly is dropped whole with its instance.
+  }
+}
+
 serveWorker<RunnerData>(async (data) => {
   let instance: Instance | undefined;
+  let prepared: Sandbox | undefined;
+  let finished: Sandbox | undefined;
+  let busy = false;
+  let lastMemoryMb = 64;
 
   async function instanceFor(memoryMb: number): Promise<Instance> {
-    const maxPages = Math.max(INITIAL_PAGES + 16, Math.floor((memoryMb * 1024 * 1024) / PAGE));
+    const maxPages = pagesFor(memoryMb);
     if (instance !== undefined && instance.maxPages === maxPages) return instance;
     const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: maxPages });
     const module = await newQuickJSWASMModuleFromVariant(
@@ -61,110 +180,80 @@ serveWorker<RunnerData>(async (data) => {
     instance = { module, memory, maxPages };
     return instance;
   }
-  // Warm the instance for the default limit before reporting ready.
-  await instanceFor(64);
+
+  // Warm the instance and the first sandbox before reporting ready.
+  prepared = prepare(await instanceFor(lastMemoryMb));
 
   return {
     engineVersion: `QuickJS (quickjs-emscripten ${data.packageVersion})`,
     async run(call: Call, io: CallIo): Promise<RunResult> {
-      const current = await instanceFor(call.limits.memoryMb);
-      const result = evaluate(current, call, io);
-      const grown = current.memory.buffer.byteLength > RECYCLE_BYTES;
-      if (result.replaceInstance || grown) instance = undefined;
-      return { outcome: result.outcome, memoryBytes: result.memoryBytes };
+      busy = true;
+      try {
+        lastMemoryMb = call.limits.memoryMb;
+        const current = await instanceFor(call.limits.memoryMb);
+        let sandbox = prepared;
+        prepared = undefined;
+        if (sandbox === undefined || sandbox.instance !== current) {
+          if (sandbox !== undefined && sandbox.instance === instance) dispose(sandbox);
+          sandbox = prepare(current);
+        }
+        const outcome = evaluate(sandbox, call, io);
+        const limitHit = !outcome.ok && LIMIT_CODES.includes(outcome.error.code);
+        // After a limit hit the engine may be mid-allocation: drop the whole instance, undisposed.
+        if (limitHit || current.memory.buffer.byteLength > RECYCLE_BYTES) instance = undefined;
+        else finished = sandbox;
+        return { outcome, memoryBytes: current.memory.buffer.byteLength };
+      } finally {
+        busy = false;
+      }
+    },
+    idle() {
+      if (finished !== undefined) {
+        if (finished.instance === instance) dispose(finished);
+        finished = undefined;
+      }
+      void instanceFor(lastMemoryMb).then((current) => {
+        if (!busy && prepared === undefined) prepared = prepare(current);
+      });
     },
   };
 });
 
-interface Evaluation {
-  readonly outcome: Outcome;
-  readonly memoryBytes: number;
-  readonly replaceInstance: boolean;
-}
-
-function evaluate(instance: Instance, call: Call, io: CallIo): Evaluation {
-  let stop: Stop;
-  const runtime = instance.module.newRuntime();
-  runtime.setMaxStackSize(MAX_STACK_BYTES);
+function evaluate(sandbox: Sandbox, call: Call, io: CallIo): Outcome {
+  const session: { readonly io: CallIo; stop: Stop } = { io, stop: undefined };
+  sandbox.session = session;
   // A fast path only (see header): the WebAssembly.Memory maximum is the real cap.
-  runtime.setMemoryLimit(call.limits.memoryMb * 1024 * 1024);
-  runtime.setInterruptHandler(() => {
-    if (io.outputExceeded) stop = 'output';
-    else if (performance.now() > io.deadline) stop = 'timeout';
-    return stop !== undefined;
-  });
-  const context = runtime.newContext();
-  const handles: QuickJSHandle[] = [];
-  const keep = (h: QuickJSHandle): QuickJSHandle => {
-    handles.push(h);
+  sandbox.runtime.setMemoryLimit(call.limits.memoryMb * 1024 * 1024);
+  const keep: Keep = (h) => {
+    sandbox.handles.push(h);
     return h;
   };
-  let disposeSafely = true;
-  let memoryBytes = 0;
   try {
-    const outcome = run(context, runtime, call, io, keep, () => stop);
-    memoryBytes = measure(context, runtime);
-    // After a limit hit the engine may be mid-allocation: don't trust it to dispose cleanly.
-    if (!outcome.ok && ['TIMEOUT', 'MEMORY_LIMIT', 'OUTPUT_LIMIT'].includes(outcome.error.code)) disposeSafely = false;
-    return { outcome, memoryBytes, replaceInstance: !disposeSafely };
-  } catch (error) {
-    disposeSafely = false;
-    throw error;
+    return run(sandbox, call, keep, () => session.stop);
   } finally {
-    if (disposeSafely) {
-      try {
-        for (const h of handles) if (h.alive) h.dispose();
-        context.dispose();
-        runtime.dispose();
-      } catch {
-        // The instance is dropped below; its memory goes with it.
-      }
-    }
+    sandbox.session = undefined;
   }
 }
 
-function measure(context: QuickJSContext, runtime: QuickJSRuntime): number {
-  try {
-    const usage = runtime.computeMemoryUsage();
-    const dumped = context.dump(usage) as { memory_used_size?: number; malloc_size?: number };
-    usage.dispose();
-    return dumped.malloc_size ?? dumped.memory_used_size ?? 0;
-  } catch {
-    return 0;
-  }
-}
-
-function run(
-  context: QuickJSContext,
-  runtime: QuickJSRuntime,
-  call: Call,
-  io: CallIo,
-  keep: (h: QuickJSHandle) => QuickJSHandle,
-  stopped: () => Stop,
-): Outcome {
+function run(sandbox: Sandbox, call: Call, keep: Keep, stopped: () => Stop): Outcome {
+  const { context, runtime, captured } = sandbox;
   const fail = (error: GuestError): Outcome => ({ ok: false, error });
   const guestFailure = (handle: QuickJSHandle, action: string): Outcome => {
     keep(handle);
     return fail(classify(context, handle, call, action, stopped()));
   };
-
-  // The host's side of console: capped, and the guest is stopped (interrupt) once over the cap.
-  const write = keep(
-    context.newFunction('write', (streamHandle, textHandle) => {
-      const stream = context.getString(streamHandle) === 'stderr' ? 'stderr' : 'stdout';
-      io.write(stream, context.getString(textHandle));
-    }),
-  );
-
-  const preludeResult = context.evalCode(PRELUDE, 'polyeval:prelude');
-  if (preludeResult.error) throw new Error(`The prelude failed: ${JSON.stringify(context.dump(preludeResult.error))}`);
-  const preludeFn = keep(preludeResult.value);
-  const api = keep(context.unwrapResult(context.callFunction(preludeFn, context.undefined, write)));
-  const fn = (name: string): QuickJSHandle => keep(context.getProp(api, name));
+  /** Compiles one of the prelude's optional pieces and applies it to the captured built-ins. */
+  const piece = (source: string, name: string): QuickJSHandle => {
+    const factory = keep(context.unwrapResult(context.evalCode(source, `polyeval:${name}`)));
+    return keep(context.unwrapResult(context.callFunction(factory, context.undefined, captured)));
+  };
 
   // Arguments are decoded before user code runs, so that code cannot tamper with the decoding.
-  const argsText = keep(context.newString(toTaggedJson([...call.args])));
-  const decoded = context.callFunction(fn('decode'), context.undefined, argsText);
+  const text = toTaggedJson([...call.args]);
+  const decoder = text.includes('\\u0000')
+    ? piece(TAGGED_DECODER, 'decode')
+    : keep(context.getProp(captured, CAPTURED.parse));
+  const decoded = context.callFunction(decoder, context.undefined, keep(context.newString(text)));
   if (decoded.error) return guestFailure(decoded.error, 'read the arguments of');
   const args = keep(decoded.value);
 
@@ -173,7 +262,10 @@ function run(
   keep(loaded.value);
 
   if (!IDENTIFIER.test(call.function)) {
-    return fail({ code: 'ENTRY_NOT_FOUND', message: `Cannot find function "${call.function}": not a JavaScript identifier` });
+    return fail({
+      code: 'ENTRY_NOT_FOUND',
+      message: `Cannot find function "${call.function}": not a JavaScript identifier`,
+    });
   }
   // typeof on the bare name also finds top-level const/let bindings, not just properties of globalThis.
   const lookup = context.evalCode(
@@ -183,10 +275,13 @@ function run(
   if (lookup.error) return guestFailure(lookup.error, 'find');
   const target = keep(lookup.value);
   if (context.typeof(target) !== 'function') {
-    return fail({ code: 'ENTRY_NOT_FOUND', message: `Cannot find function "${call.function}": the code does not define it` });
+    return fail({
+      code: 'ENTRY_NOT_FOUND',
+      message: `Cannot find function "${call.function}": the code does not define it`,
+    });
   }
 
-  const called = context.callFunction(fn('call'), context.undefined, target, args);
+  const called = context.callFunction(target, context.undefined, argHandles(context, args, keep));
   if (called.error) return guestFailure(called.error, 'run');
   let value = keep(called.value);
 
@@ -205,17 +300,85 @@ function run(
   }
   if (state.type === 'rejected') return guestFailure(state.error, 'run');
   if (!state.notAPromise) value = keep(state.value);
+  return encode(sandbox, value, call, keep, piece);
+}
 
-  const encoded = context.callFunction(fn('encode'), context.undefined, value);
-  if (encoded.error) return guestFailure(encoded.error, 'return the result of');
-  const text = context.getString(keep(encoded.value));
-  if (text.startsWith('e')) return fail({ code: 'INVALID_RESULT', message: text.slice(1) });
-  if (Buffer.byteLength(text) - 1 > call.limits.outputBytes) {
-    return fail({
-      ...outputLimitError(call),
-      message: `Cannot return the result of "${call.function}": it is larger than the output limit of ${call.limits.outputBytes} bytes`,
-    });
+/** Spreads a guest array into handles (user code may have replaced Function.prototype.apply). */
+function argHandles(context: QuickJSContext, array: QuickJSHandle, keep: Keep): QuickJSHandle[] {
+  const length = context.getNumber(keep(context.getProp(array, 'length')));
+  return Array.from({ length }, (_, i) => keep(context.getProp(array, i)));
+}
+
+/** Reads the result out of the guest: primitives directly, objects through the guest-side ENCODER. */
+function encode(
+  sandbox: Sandbox,
+  value: QuickJSHandle,
+  call: Call,
+  keep: Keep,
+  piece: (source: string, name: string) => QuickJSHandle,
+): Outcome {
+  const { context } = sandbox;
+  const limit = call.limits.outputBytes;
+  const tooLarge: Outcome = {
+    ok: false,
+    error: {
+      code: 'OUTPUT_LIMIT',
+      message: `Cannot return the result of "${call.function}": it is larger than the output limit of ${limit} bytes`,
+    },
+  };
+  const invalid = (message: string): Outcome => ({ ok: false, error: { code: 'INVALID_RESULT', message } });
+  // Checks the length before copying text out of the guest (a UTF-16 unit is at least a byte).
+  const readString = (handle: QuickJSHandle): string | Outcome => {
+    if (context.getNumber(keep(context.getProp(handle, 'length'))) > limit + 1) return tooLarge;
+    const text = context.getString(handle);
+    if (Buffer.byteLength(text) > limit + 1) return tooLarge;
+    return text;
+  };
+  switch (context.typeof(value)) {
+    case 'undefined':
+      return { ok: true, value: null };
+    case 'number': {
+      const n = context.getNumber(value);
+      if (!Number.isFinite(n))
+        return invalid(`Cannot return ${n} in the result: JSON has no NaN or Infinity`);
+      return { ok: true, value: Object.is(n, -0) ? 0 : n };
+    }
+    case 'string': {
+      const text = readString(value);
+      return typeof text === 'string' ? { ok: true, value: text } : text;
+    }
+    case 'boolean':
+      return { ok: true, value: context.dump(value) === true };
+    case 'bigint':
+      return { ok: true, value: context.getBigInt(value) };
+    case 'function':
+      return invalid('Cannot return a function in the result');
+    case 'symbol':
+      return invalid('Cannot return a symbol in the result');
   }
+  const encoder = piece(ENCODER, 'encode');
+  const encoded = context.callFunction(encoder, context.undefined, value, keep(context.newNumber(limit)));
+  if (encoded.error) {
+    keep(encoded.error);
+    return {
+      ok: false,
+      error: classify(context, encoded.error, call, 'return the result of', sandbox.session?.stop),
+    };
+  }
+  const text = readString(keep(encoded.value));
+  if (typeof text !== 'string') return text;
+  // Copying out needs a second buffer inside the guest's memory; when that fails we get nothing.
+  if (text === '') {
+    return {
+      ok: false,
+      error: {
+        code: 'MEMORY_LIMIT',
+        message: `Cannot return the result of "${call.function}": memory limit of ${call.limits.memoryMb} MiB exceeded`,
+      },
+    };
+  }
+  if (text.startsWith('e')) return invalid(text.slice(1));
+  if (text === 'o') return tooLarge;
   return { ok: true, value: fromTaggedJson(text.slice(1)) };
 }
 
@@ -226,10 +389,19 @@ interface DumpedError {
 }
 
 /** Turns a guest exception into a GuestError, attributing limit hits first. */
-function classify(context: QuickJSContext, handle: QuickJSHandle, call: Call, action: string, stop: Stop): GuestError {
+function classify(
+  context: QuickJSContext,
+  handle: QuickJSHandle,
+  call: Call,
+  action: string,
+  stop: Stop,
+): GuestError {
   const name = call.function;
   if (stop === 'timeout') {
-    return { code: 'TIMEOUT', message: `Cannot run "${name}": time limit of ${call.limits.timeoutMs} ms exceeded` };
+    return {
+      code: 'TIMEOUT',
+      message: `Cannot run "${name}": time limit of ${call.limits.timeoutMs} ms exceeded`,
+    };
   }
   if (stop === 'output') return outputLimitError(call);
   let dumped: unknown;
@@ -242,7 +414,10 @@ function classify(context: QuickJSContext, handle: QuickJSHandle, call: Call, ac
   const type = typeof err.name === 'string' ? err.name : undefined;
   const message = typeof err.message === 'string' ? err.message : describeThrown(dumped);
   if (dumped === null || (type === 'InternalError' && /out of memory/i.test(message))) {
-    return { code: 'MEMORY_LIMIT', message: `Cannot run "${name}": memory limit of ${call.limits.memoryMb} MiB exceeded` };
+    return {
+      code: 'MEMORY_LIMIT',
+      message: `Cannot run "${name}": memory limit of ${call.limits.memoryMb} MiB exceeded`,
+    };
   }
   const stack = typeof err.stack === 'string' ? err.stack : '';
   const position = /user\.js:(\d+)(?::(\d+))?/.exec(stack);

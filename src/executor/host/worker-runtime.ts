@@ -5,8 +5,8 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Call, GuestError, Outcome } from '../contract.js';
-import type { HostToWorker, WorkerToHost } from './worker-protocol.js';
 import { threadCpuMs } from './thread-cpu.js';
+import type { HostToWorker, WorkerToHost } from './worker-protocol.js';
 
 /** What a runner gets for one call besides the call itself. */
 export interface CallIo {
@@ -35,6 +35,11 @@ export interface Runner {
   /** Engine version for /v1/languages. */
   readonly engineVersion: string;
   run(call: Call, io: CallIo): Promise<RunResult> | RunResult;
+  /**
+   * Called when the worker is idle after answering a call: build the next call's fresh sandbox and
+   * clean up the last one here, off the caller's critical path.
+   */
+  idle?(): void;
 }
 
 function post(message: WorkerToHost): void {
@@ -91,7 +96,8 @@ export function serveWorker<Data>(setup: (data: Data) => Promise<Runner> | Runne
         parentPort!.on('message', (message: HostToWorker) => void handle(message));
         post({ kind: 'ready', engineVersion: r.engineVersion });
       },
-      (error: unknown) => post({ kind: 'init-failed', message: error instanceof Error ? error.message : String(error) }),
+      (error: unknown) =>
+        post({ kind: 'init-failed', message: error instanceof Error ? error.message : String(error) }),
     );
 
   async function handle(message: HostToWorker): Promise<void> {
@@ -131,5 +137,6 @@ export function serveWorker<Data>(setup: (data: Data) => Promise<Runner> | Runne
       },
       recycle: result.recycle ?? false,
     });
+    if (runner.idle !== undefined && !result.recycle) setImmediate(() => runner.idle?.());
   }
 }

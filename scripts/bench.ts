@@ -1,0 +1,104 @@
+// npm run bench: latency and throughput of the real server, each figure printed beside a baseline
+// measured in the same run on the same server (the /livez round trip: HTTP with no work behind it).
+// Not part of npm test: speed is measured here, never asserted in unit tests.
+//
+//   npm run bench [-- --quick] [-- --json results.json]
+
+import { writeFileSync } from 'node:fs';
+import { type BenchRow, load } from './lib/load.js';
+import { startServer } from './lib/server.js';
+
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const jsonOut = argv.includes('--json') ? argv[argv.indexOf('--json') + 1] : undefined;
+const N = quick ? 1000 : 5000;
+
+type Section = (url: string, floor: BenchRow) => Promise<BenchRow[]>;
+
+const okValue = (expected: unknown) => (status: number, body: string) =>
+  status === 200 && JSON.stringify(JSON.parse(body).value) === JSON.stringify(expected);
+
+function row(name: string, r: Awaited<ReturnType<typeof load>>, floor?: BenchRow): BenchRow {
+  return {
+    name,
+    p50Ms: r.p50Ms,
+    p99Ms: r.p99Ms,
+    callsPerSec: r.callsPerSec,
+    extra: {
+      ...(floor === undefined ? {} : { 'p50/floor': (r.p50Ms / floor.p50Ms).toFixed(2) }),
+      ...(r.errors > 0 ? { errors: r.errors } : {}),
+    },
+  };
+}
+
+const javascript: Section = async (url, floor) => {
+  const body = JSON.stringify({
+    language: 'javascript',
+    code: 'function add(a, b) { return a + b }',
+    function: 'add',
+    args: [2, 3],
+  });
+  const rows: BenchRow[] = [];
+  for (const concurrency of [1, 4]) {
+    const r = await load({ url: `${url}/v1/evaluate`, body, concurrency, requests: N, check: okValue(5) });
+    rows.push(row(`javascript add, concurrency ${concurrency}`, r, floor));
+  }
+  return rows;
+};
+
+/** Sections contributed by language folders' benchmark modules, when present. */
+async function optional(path: string, exportName: string): Promise<Section | undefined> {
+  try {
+    const mod = (await import(path)) as Record<string, Section>;
+    return mod[exportName];
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') return undefined;
+    throw error;
+  }
+}
+
+function print(rows: readonly BenchRow[]): void {
+  const lines = rows.map((r) => [
+    r.name,
+    r.p50Ms.toFixed(3),
+    r.p99Ms.toFixed(3),
+    r.callsPerSec.toFixed(0),
+    Object.entries(r.extra ?? {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' '),
+  ]);
+  const header = ['benchmark', 'p50 ms', 'p99 ms', 'calls/s', 'notes'];
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const fmt = (cols: string[]) =>
+    cols.map((c, i) => (i === 0 || i === 4 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log(fmt(header));
+  for (const l of lines) console.log(fmt(l));
+}
+
+async function main(): Promise<void> {
+  const server = await startServer();
+  const rows: BenchRow[] = [];
+  try {
+    const floorRuns: BenchRow[] = [];
+    for (const concurrency of [1, 4]) {
+      const r = await load({ url: `${server.url}/livez`, concurrency, requests: N });
+      floorRuns.push(row(`floor: GET /livez, concurrency ${concurrency}`, r));
+    }
+    rows.push(...floorRuns);
+    const floor = floorRuns[0]!;
+    rows.push(...(await javascript(server.url, floor)));
+    for (const [file, name] of [
+      ['./bench-wasm.js', 'benchWasm'],
+      ['./bench-python.js', 'benchPython'],
+    ] as const) {
+      const section = await optional(file, name);
+      if (section !== undefined) rows.push(...(await section(server.url, floor)));
+    }
+  } finally {
+    await server.close();
+  }
+  print(rows);
+  if (jsonOut !== undefined) writeFileSync(jsonOut, JSON.stringify(rows, null, 2));
+}
+
+await main();

@@ -1,0 +1,106 @@
+// A small closed-loop load generator for the benchmarks: N concurrent callers over keep-alive
+// HTTP/1.1 connections, each sending the next request when the previous answer arrives. Latencies
+// are per request, end to end, as a client sees them.
+
+import { Agent, request } from 'node:http';
+
+export interface LoadOptions {
+  readonly url: string;
+  readonly method?: 'GET' | 'POST';
+  readonly body?: string;
+  readonly concurrency: number;
+  /** Requests to send in total (after warm-up). */
+  readonly requests: number;
+  readonly warmup?: number;
+  /** Checks each answer; a false return counts as an error. */
+  readonly check?: (status: number, body: string) => boolean;
+}
+
+export interface LoadResult {
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly callsPerSec: number;
+  readonly errors: number;
+  readonly requests: number;
+}
+
+export interface BenchRow {
+  readonly name: string;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly callsPerSec: number;
+  /** Anything else worth printing (ratios, sizes, CPU...). */
+  readonly extra?: Readonly<Record<string, string | number>>;
+}
+
+function once(
+  agent: Agent,
+  url: URL,
+  method: string,
+  body: string | undefined,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        agent,
+        method,
+        headers:
+          body === undefined
+            ? {}
+            : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+export async function load(options: LoadOptions): Promise<LoadResult> {
+  const url = new URL(options.url);
+  const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
+  const method = options.method ?? (options.body === undefined ? 'GET' : 'POST');
+  let errors = 0;
+  const run = async (count: number, latencies: number[] | undefined): Promise<void> => {
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < count) {
+        next++;
+        const started = performance.now();
+        const answer = await once(agent, url, method, options.body).catch(() => ({ status: 0, body: '' }));
+        latencies?.push(performance.now() - started);
+        if (answer.status === 0 || !(options.check?.(answer.status, answer.body) ?? answer.status === 200))
+          errors++;
+      }
+    };
+    await Promise.all(Array.from({ length: options.concurrency }, worker));
+  };
+  await run(options.warmup ?? Math.min(200, options.requests), undefined);
+  errors = 0;
+  const latencies: number[] = [];
+  const started = performance.now();
+  await run(options.requests, latencies);
+  const seconds = (performance.now() - started) / 1000;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  return {
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    callsPerSec: options.requests / seconds,
+    errors,
+    requests: options.requests,
+  };
+}

@@ -1,0 +1,117 @@
+// Starts the real service as a child process (node dist/src/main.js on a free port) and waits
+// until it is ready. Used by the end-to-end tests and the benchmarks (both run the compiled build).
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+// scripts/lib/ in sources, dist/scripts/lib/ when compiled: find the folder holding package.json.
+const root = [new URL('../../', import.meta.url), new URL('../../../', import.meta.url)]
+  .map((u) => fileURLToPath(u))
+  .find((dir) => existsSync(`${dir}package.json`) && existsSync(`${dir}src`))!;
+
+export interface RunningServer {
+  readonly url: string;
+  readonly process: ChildProcess;
+  /** Everything the server wrote to stdout/stderr so far. */
+  logs(): string;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Wait for /readyz to answer 200 (default true). */
+  readonly waitReady?: boolean;
+  readonly readyTimeoutMs?: number;
+  /** Replace the inherited environment entirely (plus PORT/POLYEVAL_HOST) instead of extending it. */
+  readonly cleanEnv?: boolean;
+}
+
+export async function startServer(
+  env: Record<string, string> = {},
+  options: StartOptions = {},
+): Promise<RunningServer> {
+  const base = options.cleanEnv ? { PATH: process.env.PATH ?? '/usr/bin:/bin' } : process.env;
+  const child = spawn(process.execPath, ['dist/src/main.js'], {
+    cwd: root,
+    env: { ...base, POLYEVAL_LOG_LEVEL: 'info', ...env, PORT: '0', POLYEVAL_HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => {
+    output += chunk;
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`The server did not start listening:\n${output}`)),
+      30_000,
+    );
+    child.stdout.on('data', (chunk: string) => {
+      output += chunk;
+      const match = /"msg":"Listening","port":(\d+)/.exec(output);
+      if (match !== null) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`The server exited with code ${code} before listening:\n${output}`));
+    });
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const server: RunningServer = {
+    url,
+    process: child,
+    logs: () => output,
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        child.once('exit', () => {
+          clearTimeout(killer);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+  if (options.waitReady ?? true) {
+    const deadline = Date.now() + (options.readyTimeoutMs ?? 120_000);
+    for (;;) {
+      const ready = await fetch(`${url}/readyz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+      if (ready) break;
+      if (Date.now() > deadline) {
+        await server.close();
+        throw new Error(`The server did not become ready:\n${output}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return server;
+}
+
+/** POSTs a JSON body and returns status, headers and the parsed body. */
+export async function postJson(
+  url: string,
+  body: unknown,
+  init: RequestInit = {},
+): Promise<{ status: number; headers: Headers; body: any }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    ...init,
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // keep the text
+  }
+  return { status: response.status, headers: response.headers, body: parsed };
+}
