@@ -7,8 +7,10 @@ export const GUEST_ERRORS = {
   SYNTAX_ERROR: 'The code (or module) could not be parsed, compiled or validated.',
   RUNTIME_ERROR: 'The code raised an exception, trapped, or exited with a non-zero status.',
   ENTRY_NOT_FOUND: 'The code does not define the function (or export) named by `function`.',
-  INVALID_ARGUMENT: 'An argument cannot be given to this language or entry (for example a string to a numeric WASM export).',
-  INVALID_RESULT: 'The function returned something JSON cannot carry (a function, a cycle, NaN, a class instance...).',
+  INVALID_ARGUMENT:
+    'An argument cannot be given to this language or entry (for example a string where the entry takes a number).',
+  INVALID_RESULT:
+    'The function returned something JSON cannot carry (a function, a cycle, NaN, a class instance...).',
   TIMEOUT: 'The call ran past its wall-time limit and was stopped.',
   MEMORY_LIMIT: 'The call tried to use more memory than its limit.',
   OUTPUT_LIMIT: 'The call wrote more stdout/stderr, or returned a larger result, than its output limit.',

@@ -1,4 +1,4 @@
-// Where the project's files are at run time. The service always runs compiled JavaScript from
+// Where the project's files are at run time. The service always runs compiled output from
 // dist/; when a module is loaded from TypeScript sources (vitest imports src/ directly), URLs of
 // modules that must run in a worker thread or child process are mapped to their compiled twins.
 

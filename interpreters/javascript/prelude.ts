@@ -22,7 +22,7 @@ Reflect.apply, Number.isFinite, String.prototype.charCodeAt, String.prototype.sl
 Symbol.prototype.toString, BigInt]`;
 
 /** (captured) => decode(text): JSON.parse with the tagged-JSON reviver. */
-export const TAGGED_DECODER = String.raw`(function (c) {
+export const TAGGED_DECODER = `(function (c) {
   'use strict';
   const parse = c[0], apply = c[6], charCodeAt = c[8], slice = c[9], BigIntCtor = c[12];
   return (text) => parse(text, (k, v) =>

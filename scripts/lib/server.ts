@@ -99,6 +99,7 @@ export async function postJson(
   url: string,
   body: unknown,
   init: RequestInit = {},
+  // biome-ignore lint/suspicious/noExplicitAny: callers (tests, benchmarks) read arbitrary JSON answers
 ): Promise<{ status: number; headers: Headers; body: any }> {
   const response = await fetch(url, {
     method: 'POST',

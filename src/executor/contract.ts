@@ -17,7 +17,11 @@ export interface Limits {
 /** Limits a request asks for: any subset, each clamped to the operator's ceiling. */
 export type LimitRequest = { readonly [K in keyof Limits]?: number | undefined };
 
-export const LIMIT_NAMES = ['timeoutMs', 'memoryMb', 'outputBytes'] as const satisfies readonly (keyof Limits)[];
+export const LIMIT_NAMES = [
+  'timeoutMs',
+  'memoryMb',
+  'outputBytes',
+] as const satisfies readonly (keyof Limits)[];
 
 /** One function call, as an executor receives it. */
 export interface Call {
@@ -59,11 +63,13 @@ export interface CallStats {
   readonly cpuMs: number;
   /** Memory the guest's engine held at the end of the call (or its peak, per manifest), in bytes. */
   readonly memoryBytes: number;
-  /** Engine-specific counters (e.g. WASM fuel consumed). */
+  /** Engine-specific counters (e.g. instruction fuel consumed). */
   readonly [extra: string]: number;
 }
 
-export type Outcome = { readonly ok: true; readonly value: JsonValue } | { readonly ok: false; readonly error: GuestError };
+export type Outcome =
+  | { readonly ok: true; readonly value: JsonValue }
+  | { readonly ok: false; readonly error: GuestError };
 
 export type ExecutionResult = Outcome & {
   readonly stdout: string;
@@ -93,7 +99,7 @@ export interface Executor {
   execute(call: Call, options?: { signal?: AbortSignal }): Promise<ExecutionResult>;
   /** Optional: validate, compile and cache a module; returns its content-addressed id. */
   deploy?(code: string): Promise<Deployment | { error: GuestError }>;
-  /** Engine version string for /v1/languages (e.g. "QuickJS 2024-01-13"). */
+  /** Engine version string for /v1/languages (engine name and version). */
   engineVersion(): string;
   close(): Promise<void>;
 }
@@ -113,7 +119,11 @@ export interface ExecutorContext {
   readonly settings: Readonly<Record<string, string>>;
   /** The operator's ceilings for this language: the most any call may ask for. */
   readonly ceilings: Limits;
-  readonly log: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+  readonly log: (
+    level: 'debug' | 'info' | 'warn' | 'error',
+    message: string,
+    fields?: Record<string, unknown>,
+  ) => void;
 }
 
 export type CreateExecutor = (context: ExecutorContext) => Executor | Promise<Executor>;

@@ -1,12 +1,19 @@
 // JSON values as the service carries them: plain JSON, except that integers outside the safe range
 // (|n| > 2^53 - 1) are bigint so that they survive losslessly from the wire to the guest and back.
 // Also the "tagged" text form used to move such values through guest engines whose JSON.parse
-// would round big integers (QuickJS): a bigint is the string "\u0000n<digits>", and a string that
+// would round big integers: a bigint is the string "\u0000n<digits>", and a string that
 // itself starts with "\u0000" gets one more "\u0000" in front, so the mapping is exact both ways.
 
 import { parse as losslessParse, stringify as losslessStringify } from 'lossless-json';
 
-export type JsonValue = null | boolean | number | bigint | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | JsonValue[]
+  | { [key: string]: JsonValue };
 
 const UNSAFE_INTEGER_HINT = /\d{16}/;
 

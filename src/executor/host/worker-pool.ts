@@ -1,5 +1,5 @@
 // A pool of sandbox slots backed by worker threads, shared by every language whose guest cannot
-// reach host JavaScript (QuickJS, raw WASM...). Each slot runs one call at a time. The watchdog
+// reach the host's own code (in-process interpreters). Each slot runs one call at a time. The watchdog
 // here is the time guarantee: when a call outlives its deadline plus a grace period, the worker is
 // terminated, the caller gets TIMEOUT with the output streamed so far, and a fresh worker takes the
 // slot. The same happens when the worker dies (V8 heap limit → MEMORY_LIMIT, anything else →
@@ -23,7 +23,11 @@ export interface WorkerPoolOptions {
   readonly graceMs?: number;
   /** Replace a worker after this many calls even if nothing went wrong (bounds slow leaks). */
   readonly maxCallsPerWorker?: number;
-  readonly log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+  readonly log?: (
+    level: 'debug' | 'info' | 'warn' | 'error',
+    message: string,
+    fields?: Record<string, unknown>,
+  ) => void;
 }
 
 interface Pending {
@@ -110,16 +114,22 @@ export class WorkerPool {
       };
       slot.pending = pending;
       slot.calls++;
-      pending.timer = setTimeout(() => {
-        this.kill(slot, {
-          code: 'TIMEOUT',
-          message: `Cannot run "${call.function}": time limit of ${call.limits.timeoutMs} ms exceeded`,
-        });
-      }, call.limits.timeoutMs + (this.options.graceMs ?? DEFAULT_GRACE_MS));
+      pending.timer = setTimeout(
+        () => {
+          this.kill(slot, {
+            code: 'TIMEOUT',
+            message: `Cannot run "${call.function}": time limit of ${call.limits.timeoutMs} ms exceeded`,
+          });
+        },
+        call.limits.timeoutMs + (this.options.graceMs ?? DEFAULT_GRACE_MS),
+      );
       if (signal !== undefined) {
         const onAbort = (): void => {
           if (slot.pending === pending) {
-            this.kill(slot, { code: 'SANDBOX_CRASH', message: `Cannot run "${call.function}": the call was cancelled` });
+            this.kill(slot, {
+              code: 'SANDBOX_CRASH',
+              message: `Cannot run "${call.function}": the call was cancelled`,
+            });
           }
         };
         if (signal.aborted) onAbort();
@@ -206,7 +216,10 @@ export class WorkerPool {
                 code: 'MEMORY_LIMIT',
                 message: `Cannot run "${name}": memory limit exceeded (the sandbox ran out of heap)`,
               }
-            : { code: 'SANDBOX_CRASH', message: `Cannot run "${name}": the sandbox crashed (${error.message})` },
+            : {
+                code: 'SANDBOX_CRASH',
+                message: `Cannot run "${name}": the sandbox crashed (${error.message})`,
+              },
         );
       });
       worker.on('exit', (code) => {
@@ -228,7 +241,8 @@ export class WorkerPool {
     const pending = slot.pending;
     if (pending === undefined || pending.id !== message.id) return;
     // The worker caps output; the host caps again so that a confused worker cannot flood it.
-    const room = pending.call.limits.outputBytes - Buffer.byteLength(pending.stdout) - Buffer.byteLength(pending.stderr);
+    const room =
+      pending.call.limits.outputBytes - Buffer.byteLength(pending.stdout) - Buffer.byteLength(pending.stderr);
     if (room <= 0) return;
     const text = message.text.length > room ? message.text.slice(0, room) : message.text;
     if (message.stream === 'stdout') pending.stdout += text;
@@ -240,7 +254,8 @@ export class WorkerPool {
     if (pending === undefined || pending.id !== message.id) return;
     this.finish(slot, message.outcome, message.stats);
     const recycle =
-      message.recycle || (this.options.maxCallsPerWorker !== undefined && slot.calls >= this.options.maxCallsPerWorker);
+      message.recycle ||
+      (this.options.maxCallsPerWorker !== undefined && slot.calls >= this.options.maxCallsPerWorker);
     if (recycle) {
       this.counters.recycled++;
       this.respawn(slot);
@@ -265,7 +280,11 @@ export class WorkerPool {
   private replace(slot: Slot, error: GuestError): void {
     const pending = slot.pending;
     if (pending !== undefined) {
-      this.finish(slot, { ok: false, error }, { durationMs: performance.now() - pending.started, cpuMs: 0, memoryBytes: 0 });
+      this.finish(
+        slot,
+        { ok: false, error },
+        { durationMs: performance.now() - pending.started, cpuMs: 0, memoryBytes: 0 },
+      );
     }
     this.respawn(slot);
   }

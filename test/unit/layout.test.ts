@@ -1,0 +1,64 @@
+// Architecture rules that keep languages pluggable: every language folder has a valid manifest
+// whose id is its folder name, and no file in src/ names a language.
+
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { discoverLanguages } from '../../src/executor/registry.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? files(path) : [path];
+  });
+}
+
+describe('language folders', () => {
+  const languages = discoverLanguages();
+
+  it('are discovered with valid manifests whose id equals the folder name', () => {
+    expect(languages.length).toBeGreaterThan(0);
+    for (const { manifest, sourceDir } of languages) {
+      expect(fileURLToPath(sourceDir)).toMatch(new RegExp(`/interpreters/${manifest.id}/$`));
+    }
+  });
+
+  it('each have a README with the fixed sections', () => {
+    for (const { sourceDir } of languages) {
+      const readme = readFileSync(fileURLToPath(new URL('README.md', sourceDir)), 'utf8');
+      for (const section of [
+        /^## Overview/m,
+        /^## Key files/m,
+        /^## Limits/m,
+        /^## Known gaps/m,
+        /^## Testing/m,
+      ]) {
+        expect(readme, fileURLToPath(sourceDir)).toMatch(section);
+      }
+    }
+  });
+
+  it('are never named by any file in src/', () => {
+    const names = languages.flatMap(({ manifest }) => [
+      manifest.id,
+      ...manifest.aliases,
+      manifest.engine.name,
+      ...(manifest.engine.package === undefined ? [] : [manifest.engine.package]),
+    ]);
+    const offenders: string[] = [];
+    for (const file of files(join(root, 'src'))) {
+      const text = readFileSync(file, 'utf8').toLowerCase();
+      for (const name of names) {
+        // Whole words only: "js" must not match ".js" import specifiers or "json".
+        const pattern = new RegExp(
+          `(?<![\\w./-])${name.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w-])`,
+        );
+        if (pattern.test(text)) offenders.push(`${file.slice(root.length)} names "${name}"`);
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+});

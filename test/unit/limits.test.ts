@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { ConfigError } from '../../src/errors.js';
+import { manifestSchema } from '../../src/executor/manifest.js';
+import { effectiveLimits, limitPolicy } from '../../src/orchestrator/limits.js';
+
+const manifest = (limits: Record<string, unknown> = {}) =>
+  manifestSchema.parse({
+    id: 'demo',
+    displayName: 'Demo',
+    engine: { name: 'Demo' },
+    fixtureExtension: 'txt',
+    limits,
+  });
+
+describe('limit policy', () => {
+  it('takes global defaults and ceilings when nothing overrides them', () => {
+    const config = loadConfig({});
+    const policy = limitPolicy(manifest(), config.language('demo'), config.global);
+    expect(policy.defaults).toEqual({ timeoutMs: 2000, memoryMb: 64, outputBytes: 65536 });
+    expect(policy.ceilings).toEqual({ timeoutMs: 15000, memoryMb: 512, outputBytes: 4194304 });
+  });
+
+  it('applies precedence: operator per-language > manifest > global', () => {
+    const config = loadConfig({ POLYEVAL_DEMO_TIMEOUT_MS: '3000', POLYEVAL_DEMO_MEMORY_MB_MAX: '128' });
+    const policy = limitPolicy(
+      manifest({ timeoutMs: { default: 5000 }, memoryMb: { default: 100 } }),
+      config.language('demo'),
+      config.global,
+    );
+    expect(policy.defaults.timeoutMs).toBe(3000);
+    expect(policy.defaults.memoryMb).toBe(100);
+    expect(policy.ceilings.memoryMb).toBe(128);
+  });
+
+  it('never lets a manifest raise a ceiling above the operator global ceiling', () => {
+    const config = loadConfig({ POLYEVAL_TIMEOUT_MS_MAX: '4000' });
+    const policy = limitPolicy(
+      manifest({ timeoutMs: { max: 60000, default: 50000 } }),
+      config.language('demo'),
+      config.global,
+    );
+    expect(policy.ceilings.timeoutMs).toBe(4000);
+    expect(policy.defaults.timeoutMs).toBe(4000);
+  });
+
+  it('lets a request lower a limit but clamps it at the ceiling', () => {
+    const config = loadConfig({});
+    const policy = limitPolicy(manifest(), config.language('demo'), config.global);
+    expect(effectiveLimits(policy, { timeoutMs: 100 })).toEqual({
+      timeoutMs: 100,
+      memoryMb: 64,
+      outputBytes: 65536,
+    });
+    expect(effectiveLimits(policy, { timeoutMs: 10 ** 9, outputBytes: 10 ** 12 })).toMatchObject({
+      timeoutMs: 15000,
+      outputBytes: 4194304,
+    });
+  });
+});
+
+describe('configuration', () => {
+  it('refuses invalid values, naming the variable', () => {
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/);
+    expect(() => loadConfig({ POLYEVAL_POOL_SIZE: '0' })).toThrow(ConfigError);
+    expect(() => loadConfig({ POLYEVAL_TIMEOUT_MS: '9000', POLYEVAL_TIMEOUT_MS_MAX: '1000' })).toThrow(
+      /above/,
+    );
+    expect(() => loadConfig({}).language('demo')).not.toThrow();
+    expect(() => loadConfig({ POLYEVAL_DEMO_TIMEOUT_MS: '-1' }).language('demo')).toThrow(
+      /POLYEVAL_DEMO_TIMEOUT_MS/,
+    );
+  });
+
+  it('hands unknown per-language variables to the executor as settings, prefix stripped', () => {
+    const overrides = loadConfig({
+      POLYEVAL_MY_LANG_ISOLATION: 'required',
+      POLYEVAL_MY_LANG_POOL_SIZE: '3',
+    }).language('my-lang');
+    expect(overrides.settings).toEqual({ ISOLATION: 'required' });
+    expect(overrides.poolSize).toBe(3);
+  });
+
+  it('is frozen', () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config.global)).toBe(true);
+  });
+});
