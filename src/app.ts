@@ -28,7 +28,9 @@ export function createApp({ config, orchestrator, log }: AppDependencies): Hono 
     bodyLimit({
       maxSize: limit,
       onError: () => {
-        throw problem('body-too-large', `The request body is larger than ${limit} bytes`, { limitBytes: limit });
+        throw problem('body-too-large', `The request body is larger than ${limit} bytes`, {
+          limitBytes: limit,
+        });
       },
     }),
   );
@@ -36,11 +38,16 @@ export function createApp({ config, orchestrator, log }: AppDependencies): Hono 
   app.route('/', healthRoutes(orchestrator));
   app.route('/', nativeRoutes(orchestrator, { bodyLimit: limit }));
 
-  app.notFound((c) => problemResponse(problem('not-found', `No route for ${c.req.method} ${c.req.path}`), c.req.path));
+  app.notFound((c) =>
+    problemResponse(problem('not-found', `No route for ${c.req.method} ${c.req.path}`), c.req.path),
+  );
   app.onError((error, c) => {
     if (error instanceof ServiceError) return problemResponse(error, c.req.path);
     log.error('Request failed', { path: c.req.path, error: error.message, stack: error.stack });
-    return problemResponse(new ServiceError('internal', 'The service failed to handle the request'), c.req.path);
+    return problemResponse(
+      new ServiceError('internal', 'The service failed to handle the request'),
+      c.req.path,
+    );
   });
   return app;
 }

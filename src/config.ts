@@ -6,8 +6,8 @@
 
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import type { Limits } from './executor/contract.js';
 import { ConfigError } from './errors.js';
+import type { Limits } from './executor/contract.js';
 
 const int = (min: number) => z.coerce.number().int().min(min);
 
@@ -25,16 +25,28 @@ export const CONFIG_VARIABLES = {
     default: availableParallelism(),
     doc: 'Sandbox slots per language (calls run at once); default: one per core.',
   },
-  POLYEVAL_QUEUE_MAX: { schema: int(0), default: 64, doc: 'Calls that may wait per language before new ones get 503.' },
+  POLYEVAL_QUEUE_MAX: {
+    schema: int(0),
+    default: 64,
+    doc: 'Calls that may wait per language before new ones get 503.',
+  },
   POLYEVAL_QUEUE_TIMEOUT_MS: {
     schema: int(1),
     default: 30_000,
     doc: 'How long a call may wait in the queue before it is refused with 503.',
   },
   POLYEVAL_TIMEOUT_MS: { schema: int(1), default: 2_000, doc: 'Default wall-time limit of a call.' },
-  POLYEVAL_TIMEOUT_MS_MAX: { schema: int(1), default: 15_000, doc: 'Ceiling of the wall-time limit a call may ask for.' },
+  POLYEVAL_TIMEOUT_MS_MAX: {
+    schema: int(1),
+    default: 15_000,
+    doc: 'Ceiling of the wall-time limit a call may ask for.',
+  },
   POLYEVAL_MEMORY_MB: { schema: int(1), default: 64, doc: 'Default memory limit of a call, in MiB.' },
-  POLYEVAL_MEMORY_MB_MAX: { schema: int(1), default: 512, doc: 'Ceiling of the memory limit a call may ask for.' },
+  POLYEVAL_MEMORY_MB_MAX: {
+    schema: int(1),
+    default: 512,
+    doc: 'Ceiling of the memory limit a call may ask for.',
+  },
   POLYEVAL_OUTPUT_BYTES: {
     schema: int(1),
     default: 65_536,
@@ -42,13 +54,21 @@ export const CONFIG_VARIABLES = {
   },
   POLYEVAL_OUTPUT_BYTES_MAX: { schema: int(1), default: 4_194_304, doc: 'Ceiling of the output limit.' },
   POLYEVAL_BODY_LIMIT_BYTES: { schema: int(1024), default: 8_388_608, doc: 'Largest request body accepted.' },
-  POLYEVAL_MAX_CONNECTIONS: { schema: int(1), default: 1024, doc: 'Concurrent TCP connections the server accepts.' },
+  POLYEVAL_MAX_CONNECTIONS: {
+    schema: int(1),
+    default: 1024,
+    doc: 'Concurrent TCP connections the server accepts.',
+  },
   POLYEVAL_REQUEST_TIMEOUT_MS: {
     schema: int(1000),
     default: 60_000,
     doc: 'Time a client has to send a whole request (slow clients are cut off).',
   },
-  POLYEVAL_HEADERS_TIMEOUT_MS: { schema: int(1000), default: 10_000, doc: 'Time a client has to send the headers.' },
+  POLYEVAL_HEADERS_TIMEOUT_MS: {
+    schema: int(1000),
+    default: 10_000,
+    doc: 'Time a client has to send the headers.',
+  },
   POLYEVAL_LOG_LEVEL: {
     schema: z.enum(['debug', 'info', 'warn', 'error', 'silent']),
     default: 'info',
@@ -98,7 +118,9 @@ export function envPrefix(id: string): string {
 function parseVar<S extends z.ZodType>(name: string, schema: S, value: string): z.infer<S> {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
-    throw new ConfigError(`Invalid ${name}="${value}": ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+    throw new ConfigError(
+      `Invalid ${name}="${value}": ${parsed.error.issues.map((i) => i.message).join('; ')}`,
+    );
   }
   return parsed.data;
 }
@@ -132,7 +154,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       for (const [limit, suffix] of Object.entries(LIMIT_VARS)) {
         const d = read(suffix);
         const m = read(`${suffix}_MAX`);
-        limits[limit] = { ...(d === undefined ? {} : { default: d }), ...(m === undefined ? {} : { max: m }) };
+        limits[limit] = {
+          ...(d === undefined ? {} : { default: d }),
+          ...(m === undefined ? {} : { max: m }),
+        };
       }
       const settings: Record<string, string> = {};
       for (const [name, value] of Object.entries(env)) {
@@ -141,7 +166,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
         if (!Object.hasOwn(LANGUAGE_VARIABLES, suffix)) settings[suffix] = value;
       }
       const poolSize = read('POOL_SIZE');
-      const queueMax = env[`${prefix}QUEUE_MAX`] === undefined ? undefined : parseVar(`${prefix}QUEUE_MAX`, int(0), env[`${prefix}QUEUE_MAX`]!);
+      const queueMax =
+        env[`${prefix}QUEUE_MAX`] === undefined
+          ? undefined
+          : parseVar(`${prefix}QUEUE_MAX`, int(0), env[`${prefix}QUEUE_MAX`]!);
       const overrides: LanguageOverrides = Object.freeze({
         limits,
         ...(poolSize === undefined ? {} : { poolSize }),

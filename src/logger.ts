@@ -5,7 +5,9 @@
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<LogLevel | 'silent', number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
-export type Logger = { readonly [L in LogLevel]: (message: string, fields?: Record<string, unknown>) => void };
+export type Logger = {
+  readonly [L in LogLevel]: (message: string, fields?: Record<string, unknown>) => void;
+};
 
 export function createLogger(
   level: LogLevel | 'silent',

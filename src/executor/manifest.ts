@@ -34,13 +34,20 @@ export const manifestSchema = z
     /** Value codecs the executor implements besides plain JSON (e.g. "zobject"). */
     codecs: z.array(z.string()).default([]),
     limits: z
-      .object({ timeoutMs: limitRange.optional(), memoryMb: limitRange.optional(), outputBytes: limitRange.optional() })
+      .object({
+        timeoutMs: limitRange.optional(),
+        memoryMb: limitRange.optional(),
+        outputBytes: limitRange.optional(),
+      })
       .strict()
       .default({}),
     /** Conformance cases this language skips, each with the reason. */
     conformanceSkips: z.record(z.string(), z.string().min(10, 'a skip needs a written reason')).default({}),
     /** Wikifunctions programming-language names and ZIDs that route here. */
-    wikifunctions: z.object({ names: z.array(z.string()), zids: z.array(z.string()) }).strict().optional(),
+    wikifunctions: z
+      .object({ names: z.array(z.string()), zids: z.array(z.string()) })
+      .strict()
+      .optional(),
   })
   .strict();
 

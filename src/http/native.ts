@@ -32,7 +32,10 @@ export function nativeRoutes(orchestrator: Orchestrator, options: { bodyLimit: n
     if (!parsed.success) throw problem('invalid-request', `Invalid request: ${describeIssues(parsed.error)}`);
     const request = parsed.data;
     if (jsonDepth(request.args, MAX_ARGS_DEPTH) > MAX_ARGS_DEPTH) {
-      throw problem('invalid-request', `Invalid request: args are nested deeper than ${MAX_ARGS_DEPTH} levels`);
+      throw problem(
+        'invalid-request',
+        `Invalid request: args are nested deeper than ${MAX_ARGS_DEPTH} levels`,
+      );
     }
     const result = await orchestrator.evaluate({
       language: request.language,
@@ -52,7 +55,15 @@ export function nativeRoutes(orchestrator: Orchestrator, options: { bodyLimit: n
     if (!parsed.success) throw problem('invalid-request', `Invalid request: ${describeIssues(parsed.error)}`);
     const deployed = await orchestrator.deploy(parsed.data.language, parsed.data.code);
     if ('error' in deployed) return json({ ok: false, error: deployed.error }, 422);
-    return json({ ok: true, id: deployed.id, language: orchestrator.resolve(parsed.data.language)?.id, ...deployed.details }, 201);
+    return json(
+      {
+        ok: true,
+        id: deployed.id,
+        language: orchestrator.resolve(parsed.data.language)?.id,
+        ...deployed.details,
+      },
+      201,
+    );
   });
 
   app.get('/v1/languages', (c) => c.json({ languages: orchestrator.info() }));

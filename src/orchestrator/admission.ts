@@ -51,9 +51,13 @@ export class Admission {
     }
     if (this.queue.length >= this.limits.queueMax) {
       return Promise.reject(
-        new ServiceError('overloaded', `Cannot queue the call: the ${this.name} queue is full (${this.limits.queueMax} waiting)`, {
-          retryAfterSeconds: 1,
-        }),
+        new ServiceError(
+          'overloaded',
+          `Cannot queue the call: the ${this.name} queue is full (${this.limits.queueMax} waiting)`,
+          {
+            retryAfterSeconds: 1,
+          },
+        ),
       );
     }
     return new Promise<void>((resolve, reject) => {

@@ -2,7 +2,7 @@
 // > the operator's per-language override > the language manifest > the operator's global value.
 // A ceiling is never raised by a manifest above the operator's global ceiling.
 
-import type { LanguageOverrides, GlobalConfig } from '../config.js';
+import type { GlobalConfig, LanguageOverrides } from '../config.js';
 import { LIMIT_NAMES, type LimitRequest, type Limits } from '../executor/contract.js';
 import type { Manifest } from '../executor/manifest.js';
 
@@ -17,7 +17,11 @@ const GLOBAL_KEYS: Record<keyof Limits, 'TIMEOUT_MS' | 'MEMORY_MB' | 'OUTPUT_BYT
   outputBytes: 'OUTPUT_BYTES',
 };
 
-export function limitPolicy(manifest: Manifest, overrides: LanguageOverrides, global: GlobalConfig): LimitPolicy {
+export function limitPolicy(
+  manifest: Manifest,
+  overrides: LanguageOverrides,
+  global: GlobalConfig,
+): LimitPolicy {
   const defaults: Record<string, number> = {};
   const ceilings: Record<string, number> = {};
   for (const name of LIMIT_NAMES) {
@@ -25,7 +29,8 @@ export function limitPolicy(manifest: Manifest, overrides: LanguageOverrides, gl
     const globalMax = global[`POLYEVAL_${key}_MAX`];
     const ceiling =
       overrides.limits[name]?.max ?? Math.min(manifest.limits[name]?.max ?? globalMax, globalMax);
-    const fallback = overrides.limits[name]?.default ?? manifest.limits[name]?.default ?? global[`POLYEVAL_${key}`];
+    const fallback =
+      overrides.limits[name]?.default ?? manifest.limits[name]?.default ?? global[`POLYEVAL_${key}`];
     ceilings[name] = ceiling;
     defaults[name] = Math.min(fallback, ceiling);
   }

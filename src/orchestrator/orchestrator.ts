@@ -4,6 +4,7 @@
 
 import { createRequire } from 'node:module';
 import type { Config } from '../config.js';
+import { ConfigError, ServiceError } from '../errors.js';
 import type {
   Call,
   Deployment,
@@ -17,7 +18,6 @@ import type {
 import type { JsonValue } from '../executor/json-value.js';
 import type { Manifest } from '../executor/manifest.js';
 import type { LanguageEntry } from '../executor/registry.js';
-import { ConfigError, ServiceError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { Admission } from './admission.js';
 import { effectiveLimits, type LimitPolicy, limitPolicy } from './limits.js';
@@ -45,9 +45,19 @@ export interface LanguageInfo {
   readonly id: string;
   readonly displayName: string;
   readonly aliases: readonly string[];
-  readonly engine: { readonly name: string; readonly version: string; readonly package?: string; readonly packageVersion?: string };
+  readonly engine: {
+    readonly name: string;
+    readonly version: string;
+    readonly package?: string;
+    readonly packageVersion?: string;
+  };
   readonly limits: { readonly defaults: Limits; readonly ceilings: Limits };
-  readonly pool: { readonly capacity: number; readonly queueMax: number; readonly inFlight: number; readonly queued: number };
+  readonly pool: {
+    readonly capacity: number;
+    readonly queueMax: number;
+    readonly inFlight: number;
+    readonly queued: number;
+  };
   readonly codecs: readonly string[];
   readonly deploy: boolean;
   readonly ready: boolean;
@@ -95,7 +105,9 @@ export class Orchestrator {
       .filter((s) => s !== '');
     for (const id of wanted) {
       if (!entries.some((e) => e.manifest.id === id)) {
-        throw new ConfigError(`POLYEVAL_LANGUAGES names "${id}", but there is no interpreters/${id}/manifest.json`);
+        throw new ConfigError(
+          `POLYEVAL_LANGUAGES names "${id}", but there is no interpreters/${id}/manifest.json`,
+        );
       }
     }
     for (const entry of entries) {
@@ -135,7 +147,11 @@ export class Orchestrator {
     for (const name of [manifest.id, ...manifest.aliases]) this.byName.set(name, language);
     const started = performance.now();
     executor.start().then(
-      () => this.log.info('Language ready', { language: manifest.id, ms: Math.round(performance.now() - started) }),
+      () =>
+        this.log.info('Language ready', {
+          language: manifest.id,
+          ms: Math.round(performance.now() - started),
+        }),
       (error: unknown) => {
         language.startError = error instanceof Error ? error.message : String(error);
         this.log.error('Language failed to start', { language: manifest.id, error: language.startError });
@@ -157,22 +173,33 @@ export class Orchestrator {
     const language = this.byName.get(name.toLowerCase());
     if (language === undefined) {
       const known = this.languages.map((l) => l.manifest.id).join(', ');
-      throw new ServiceError('unknown-language', `Unknown or disabled language "${name}"; enabled: ${known}`, {
-        extra: { language: name },
-      });
+      throw new ServiceError(
+        'unknown-language',
+        `Unknown or disabled language "${name}"; enabled: ${known}`,
+        {
+          extra: { language: name },
+        },
+      );
     }
     return language;
   }
 
   async evaluate(input: EvaluateInput): Promise<EvaluateOutput> {
-    if (this.closing) throw new ServiceError('shutting-down', 'The service is shutting down', { retryAfterSeconds: 1 });
+    if (this.closing)
+      throw new ServiceError('shutting-down', 'The service is shutting down', { retryAfterSeconds: 1 });
     const language = this.get(input.language);
     const { manifest } = language;
     if (input.codec !== undefined && input.codec !== 'json' && !manifest.codecs.includes(input.codec)) {
-      throw new ServiceError('invalid-request', `Language "${manifest.id}" does not support the "${input.codec}" codec`);
+      throw new ServiceError(
+        'invalid-request',
+        `Language "${manifest.id}" does not support the "${input.codec}" codec`,
+      );
     }
     if (input.module !== undefined && language.executor.deploy === undefined) {
-      throw new ServiceError('invalid-request', `Language "${manifest.id}" does not support deployed modules`);
+      throw new ServiceError(
+        'invalid-request',
+        `Language "${manifest.id}" does not support deployed modules`,
+      );
     }
     const limits = effectiveLimits(language.policy, input.limits);
     const call: Call = {
@@ -194,7 +221,10 @@ export class Orchestrator {
   async deploy(languageName: string, code: string): Promise<Deployment | { error: GuestError }> {
     const language = this.get(languageName);
     if (language.executor.deploy === undefined) {
-      throw new ServiceError('invalid-request', `Language "${language.manifest.id}" does not support deployed modules`);
+      throw new ServiceError(
+        'invalid-request',
+        `Language "${language.manifest.id}" does not support deployed modules`,
+      );
     }
     return language.executor.deploy(code);
   }
@@ -238,14 +268,17 @@ export class Orchestrator {
   readiness(): { ready: boolean; languages: Record<string, Readiness> } {
     const languages: Record<string, Readiness> = {};
     for (const l of this.languages) languages[l.manifest.id] = this.languageReadiness(l);
-    const ready = !this.closing && this.languages.length > 0 && Object.values(languages).every((r) => r.ready);
+    const ready =
+      !this.closing && this.languages.length > 0 && Object.values(languages).every((r) => r.ready);
     return { ready, languages };
   }
 
   /** Refuses new calls; lets in-flight ones finish (bounded by their own time limits), then stops engines. */
   async close(): Promise<void> {
     this.closing = true;
-    const reason = new ServiceError('shutting-down', 'The service is shutting down', { retryAfterSeconds: 1 });
+    const reason = new ServiceError('shutting-down', 'The service is shutting down', {
+      retryAfterSeconds: 1,
+    });
     for (const l of this.languages) l.admission.close(reason);
     await Promise.all(this.languages.map((l) => l.executor.close()));
   }

@@ -3,7 +3,7 @@
 // workers, and how big their thread stacks must be.
 
 import type { ResourceLimits } from 'node:worker_threads';
-import type { Call, Executor, ExecutorContext, ExecutionResult, Readiness } from '../contract.js';
+import type { Call, ExecutionResult, Executor, ExecutorContext, Readiness } from '../contract.js';
 import { WorkerPool } from './worker-pool.js';
 
 export interface WorkerExecutorOptions {

@@ -9,7 +9,12 @@ export type HostToWorker = { readonly kind: 'call'; readonly id: number; readonl
 export type WorkerToHost =
   | { readonly kind: 'ready'; readonly engineVersion: string }
   | { readonly kind: 'init-failed'; readonly message: string }
-  | { readonly kind: 'output'; readonly id: number; readonly stream: 'stdout' | 'stderr'; readonly text: string }
+  | {
+      readonly kind: 'output';
+      readonly id: number;
+      readonly stream: 'stdout' | 'stderr';
+      readonly text: string;
+    }
   | {
       readonly kind: 'done';
       readonly id: number;
