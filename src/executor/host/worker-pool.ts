@@ -146,7 +146,8 @@ export class WorkerPool {
   }
 
   private acquire(): Promise<Slot> {
-    const slot = this.idle.pop();
+    // Oldest idle first: a worker that just answered is still building its next sandbox.
+    const slot = this.idle.shift();
     if (slot !== undefined) return Promise.resolve(slot);
     return new Promise((resolve) => this.waiters.push(resolve));
   }
