@@ -60,6 +60,12 @@ export async function startServer(
       reject(new Error(`The server exited with code ${code} before listening:\n${output}`));
     });
   });
+  // A server that dies under a test is a finding: say so with everything it printed.
+  let closing = false;
+  child.on('exit', (code, signal) => {
+    if (!closing)
+      process.stderr.write(`polyeval server exited (code ${code}, signal ${signal}):\n${output}\n`);
+  });
   const url = `http://127.0.0.1:${port}`;
   const server: RunningServer = {
     url,
@@ -67,6 +73,7 @@ export async function startServer(
     logs: () => output,
     close: () =>
       new Promise<void>((resolve) => {
+        closing = true;
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
         const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
         child.once('exit', () => {
