@@ -19,20 +19,62 @@ export const CAPTURED = { parse: 0 } as const;
 
 export const CAPTURE = `[JSON.parse, JSON.stringify, Array.isArray, Object.getPrototypeOf, Object.prototype, Object.keys,
 Reflect.apply, Number.isFinite, String.prototype.charCodeAt, String.prototype.slice, Object.getOwnPropertyDescriptor,
-Symbol.prototype.toString, BigInt]`;
+Symbol.prototype.toString, BigInt, Object.hasOwn]`;
 
-/** (captured) => decode(text): JSON.parse with the tagged-JSON reviver. */
-export const TAGGED_DECODER = `(function (c) {
+/**
+ * (captured, zclasses?) => decode(text): JSON.parse with the tagged-JSON reviver. With the "zobject"
+ * codec's classes it also revives {"\u0000pair": [a, b]} as ZPair, {"\u0000map": [[k, v]...]} as
+ * Map and {"\u0000zobject": {...}} as ZObject (see src/wikifunctions/codec.ts).
+ */
+export const TAGGED_DECODER = `(function (c, z) {
   'use strict';
-  const parse = c[0], apply = c[6], charCodeAt = c[8], slice = c[9], BigIntCtor = c[12];
-  return (text) => parse(text, (k, v) =>
-    typeof v === 'string' && v.length > 0 && apply(charCodeAt, v, [0]) === 0
-      ? apply(charCodeAt, v, [1]) === 110 ? BigIntCtor(apply(slice, v, [2])) : apply(slice, v, [1])
-      : v);
+  const parse = c[0], apply = c[6], charCodeAt = c[8], slice = c[9], BigIntCtor = c[12], keysOf = c[5];
+  const isArray = c[2], hasOwn = c[13];
+  const revive = z === undefined ? undefined : (v) => {
+    const keys = keysOf(v);
+    if (keys.length !== 1) return v;
+    if (keys[0] === '\\u0000pair' && isArray(v[keys[0]])) return new z[0](v[keys[0]][0], v[keys[0]][1]);
+    if (keys[0] === '\\u0000map' && isArray(v[keys[0]])) return new z[2](v[keys[0]]);
+    if (keys[0] === '\\u0000zobject') return new z[1](v[keys[0]]);
+    return v;
+  };
+  return (text) => parse(text, (k, v) => {
+    if (typeof v === 'string' && v.length > 0 && apply(charCodeAt, v, [0]) === 0) {
+      return apply(charCodeAt, v, [1]) === 110 ? BigIntCtor(apply(slice, v, [2])) : apply(slice, v, [1]);
+    }
+    return revive !== undefined && v !== null && typeof v === 'object' && !isArray(v) ? revive(v) : v;
+  });
 })`;
 
-/** (captured) => encode(value, maxLength) → "v…" | "e…" | "o". */
-export const ENCODER = String.raw`(function (c) {
+/**
+ * The "zobject" codec's guest classes, defined as globals before the user's code (user code builds
+ * results with \`new ZPair(a, b)\` and may construct ZObjects). Returns [ZPair, ZObject, Map,
+ * Map.prototype.forEach] for the decoder and encoder, which keep these identities even if user code
+ * reassigns the globals.
+ */
+export const ZCLASSES = `(function () {
+  'use strict';
+  class ZPair {
+    constructor(K1, K2) {
+      this.K1 = K1;
+      this.K2 = K2;
+    }
+  }
+  class ZObject {
+    constructor(kwargs, Z1K1) {
+      if (Z1K1 !== undefined) this.Z1K1 = Z1K1;
+      if (kwargs instanceof Map) kwargs.forEach((v, k) => { this[k] = v; });
+      else if (kwargs !== null && typeof kwargs === 'object') Object.assign(this, kwargs);
+    }
+  }
+  for (const [name, value] of [['ZPair', ZPair], ['ZObject', ZObject]]) {
+    Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
+  }
+  return [ZPair, ZObject, Map, Map.prototype.forEach];
+})()`;
+
+/** (captured, zclasses?) => encode(value, maxLength) → "v…" | "e…" | "o". */
+export const ENCODER = String.raw`(function (c, z) {
   'use strict';
   const stringify = c[1], isArray = c[2], getProto = c[3], objectProto = c[4], keysOf = c[5], apply = c[6];
   const isFinite = c[7], charCodeAt = c[8], describe = c[10], symbolToString = c[11];
@@ -71,6 +113,40 @@ export const ENCODER = String.raw`(function (c) {
     const proto = array ? null : getProto(v);
     // toJSON is honoured for class instances (Date...), not for arrays and plain objects, so that a
     // toJSON planted on Array.prototype or Object.prototype cannot replace a result wholesale.
+    if (z !== undefined && !array && proto !== objectProto && proto !== null) {
+      // The "zobject" codec's native values, recognised by the identities captured before user code.
+      if (proto === z[0].prototype) {
+        stack[stack.length] = v;
+        const out = '{"\\u0000pair":[' + enc(v.K1, path + '.K1', 'array', stack) + ',' + enc(v.K2, path + '.K2', 'array', stack) + ']}';
+        stack.length = stack.length - 1;
+        return out;
+      }
+      if (proto === z[2].prototype) {
+        stack[stack.length] = v;
+        let out = '{"\\u0000map":[';
+        let i = 0;
+        apply(z[3], v, [(value, key) => {
+          out += (i > 0 ? ',' : '') + '[' + enc(key, path + '.key', 'array', stack) + ',' + enc(value, path + '[' + i + ']', 'array', stack) + ']';
+          i++;
+        }]);
+        stack.length = stack.length - 1;
+        return out + ']}';
+      }
+      if (proto === z[1].prototype) {
+        stack[stack.length] = v;
+        let out = '{"\\u0000zobject":{';
+        let first = true;
+        const keys = keysOf(v);
+        for (let i = 0; i < keys.length; i++) {
+          const text = enc(v[keys[i]], path + '.' + keys[i], 'property', stack);
+          if (text === undefined) continue;
+          out += (first ? '' : ',') + stringify(keys[i]) + ':' + text;
+          first = false;
+        }
+        stack.length = stack.length - 1;
+        return out + '}}';
+      }
+    }
     if (!array && proto !== objectProto && proto !== null) {
       if (typeof v.toJSON === 'function') return enc(apply(v.toJSON, v, [path]), path, context, stack);
       fail('Cannot return ' + where(path) + ': a ' + typeName(v) + ' is not a plain object, array or primitive');

@@ -26,7 +26,7 @@ import {
   serveWorker,
 } from '../../src/executor/host/worker-runtime.js';
 import { fromTaggedJson, toTaggedJson } from '../../src/executor/json-value.js';
-import { CAPTURE, CAPTURED, ENCODER, TAGGED_DECODER } from './prelude.js';
+import { CAPTURE, CAPTURED, ENCODER, TAGGED_DECODER, ZCLASSES } from './prelude.js';
 
 export interface RunnerData {
   readonly wasmModule: WebAssembly.Module;
@@ -246,10 +246,16 @@ function run(sandbox: Sandbox, call: Call, keep: Keep, stopped: () => Stop): Out
     keep(handle);
     return fail(classify(context, handle, call, action, stopped()));
   };
+  // The "zobject" codec (Wikifunctions) maps pairs, maps and generic ZObjects to guest classes.
+  const zclasses =
+    call.codec === 'zobject'
+      ? keep(context.unwrapResult(context.evalCode(ZCLASSES, 'polyeval:zclasses')))
+      : undefined;
   /** Compiles one of the prelude's optional pieces and applies it to the captured built-ins. */
   const piece = (source: string, name: string): QuickJSHandle => {
     const factory = keep(context.unwrapResult(context.evalCode(source, `polyeval:${name}`)));
-    return keep(context.unwrapResult(context.callFunction(factory, context.undefined, captured)));
+    const args = zclasses === undefined ? [captured] : [captured, zclasses];
+    return keep(context.unwrapResult(context.callFunction(factory, context.undefined, args)));
   };
 
   // Arguments are decoded before user code runs, so that code cannot tamper with the decoding.

@@ -1,0 +1,3 @@
+function total(xs) {
+  return xs.reduce((sum, x) => sum + x, 0);
+}

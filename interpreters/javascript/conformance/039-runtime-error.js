@@ -1,0 +1,4 @@
+function main() {
+  const reason = 'conformance failure';
+  throw new Error(reason);
+}

@@ -1,0 +1,5 @@
+function main() {
+  const a = { name: 'loop' };
+  a.self = a;
+  return a;
+}

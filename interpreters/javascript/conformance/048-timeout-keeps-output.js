@@ -1,0 +1,4 @@
+function main() {
+  console.log('before');
+  for (;;) {}
+}

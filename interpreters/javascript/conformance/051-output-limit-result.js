@@ -1,0 +1,3 @@
+function main() {
+  return 'x'.repeat(5000);
+}
