@@ -8,6 +8,7 @@ import { ServiceError } from './errors.js';
 import { healthRoutes } from './http/health.js';
 import { nativeRoutes } from './http/native.js';
 import { problem, problemResponse } from './http/problem.js';
+import { wikifunctionsRoutes } from './http/wikifunctions.js';
 import type { Logger } from './logger.js';
 import type { Orchestrator } from './orchestrator/orchestrator.js';
 
@@ -37,6 +38,7 @@ export function createApp({ config, orchestrator, log }: AppDependencies): Hono 
 
   app.route('/', healthRoutes(orchestrator));
   app.route('/', nativeRoutes(orchestrator, { bodyLimit: limit }));
+  app.route('/', wikifunctionsRoutes(orchestrator, { bodyLimit: limit, log }));
 
   app.notFound((c) =>
     problemResponse(problem('not-found', `No route for ${c.req.method} ${c.req.path}`), c.req.path),

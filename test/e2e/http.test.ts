@@ -115,12 +115,14 @@ describe('discovery and health', () => {
 
 describe('overload', () => {
   it('answers a flood beyond the queue with 503 and Retry-After, then keeps serving', async () => {
-    // One slot and a queue of two: of twelve spinning calls, at most three are admitted.
+    // One slot and a queue of two: of twelve spinning calls, at most three are admitted. Each spins
+    // for 2 s, so all twelve arrive while the first three still hold the slot and the queue, even on
+    // a loaded machine.
     const flood = Array.from({ length: 12 }, () =>
       postJson(evaluateUrl(), {
         language: 'javascript',
         code: 'function main() { for (;;) {} }',
-        limits: { timeoutMs: 300 },
+        limits: { timeoutMs: 2000 },
       }),
     );
     const results = await Promise.all(flood);

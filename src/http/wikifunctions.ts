@@ -1,0 +1,74 @@
+// The Wikifunctions-compatible evaluator API, as the Wikifunctions orchestrator calls it:
+//   POST /:domain/v1/evaluate/   a function call (JSON or Avro), answered with a Z22 envelope
+//   GET  /_info                  name and version of the service
+// The domain segment is ignored (callers use /1/v1/evaluate/). Evaluation outcomes, failed ones
+// included, are HTTP 200; see src/wikifunctions/evaluate.ts for the few exceptions.
+
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type Context, Hono } from 'hono';
+import type { Logger } from '../logger.js';
+import type { Orchestrator } from '../orchestrator/orchestrator.js';
+import { projectRoot } from '../paths.js';
+import { evaluateWikifunctions, type WikifunctionsBackend } from '../wikifunctions/evaluate.js';
+import { readBody } from './problem.js';
+
+export interface WikifunctionsRouteOptions {
+  /**
+   * Bytes a request body may have, counted while reading (413 problem+json beyond): a second cap
+   * behind the app's bodyLimit middleware, as the native routes have.
+   */
+  readonly bodyLimit?: number;
+  /** Where our own failures are reported (guest failures are results, not log lines). */
+  readonly log?: Logger;
+  /** Reported as evaluationHostname; defaults to the machine's host name. */
+  readonly hostname?: string;
+}
+
+function packageInfo(): { name: string; version: string } {
+  try {
+    const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('package.json', projectRoot)), 'utf8')) as {
+      name?: string;
+      version?: string;
+    };
+    return { name: pkg.name ?? 'polyeval', version: pkg.version ?? '0.0.0' };
+  } catch {
+    return { name: 'polyeval', version: '0.0.0' };
+  }
+}
+
+export function wikifunctionsRoutes(
+  orchestrator: Orchestrator | WikifunctionsBackend,
+  options: WikifunctionsRouteOptions = {},
+): Hono {
+  const app = new Hono();
+  const info = packageInfo();
+
+  const evaluate = async (c: Context): Promise<Response> => {
+    const body =
+      options.bodyLimit === undefined
+        ? new Uint8Array(await c.req.arrayBuffer())
+        : await readBody(c, options.bodyLimit);
+    const response = await evaluateWikifunctions(orchestrator, body, c.req.header('content-type'), {
+      signal: c.req.raw.signal,
+      ...(options.hostname === undefined ? {} : { hostname: options.hostname }),
+      onInternalError: (error) =>
+        options.log?.error('Wikifunctions evaluation failed', {
+          error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+        }),
+    });
+    return new Response(response.body, { status: response.status, headers: response.headers });
+  };
+
+  app.post('/:domain/v1/evaluate/', evaluate);
+  app.post('/:domain/v1/evaluate', evaluate);
+  app.get('/_info', (c) =>
+    c.json({
+      name: info.name,
+      version: info.version,
+      description: 'Wikifunctions-compatible function evaluator',
+      home: '/',
+    }),
+  );
+  return app;
+}

@@ -1,0 +1,270 @@
+// One Wikifunctions evaluation, from request body to Z22 envelope: decode the body, route the
+// programming language through the manifests' `wikifunctions` names and ZIDs, convert the
+// arguments with the zobject codec, run the call through the orchestrator, convert the result back
+// and wrap it with metadata measured from the sandbox. Every evaluation outcome (including bad
+// requests and unknown languages) is an HTTP 200 envelope; only "come back later" (overload,
+// shutdown: 503 with Retry-After) and our own failures (500) use other statuses, still with a Z22.
+
+import { hostname as osHostname } from 'node:os';
+import { GUEST_ERRORS, ServiceError } from '../errors.js';
+import type { ExecutionResult, GuestError, Limits } from '../executor/contract.js';
+import { threadCpuMs } from '../executor/host/thread-cpu.js';
+import type { JsonValue } from '../executor/json-value.js';
+import type { Manifest } from '../executor/manifest.js';
+import type { EvaluateInput, EvaluateOutput, LanguageInfo } from '../orchestrator/orchestrator.js';
+import { CodecError, fromGuestValue, toGuestValue } from './codec.js';
+import { type Metadata, makeEnvelope, messageError, quote, z5 } from './envelope.js';
+import { decodeRequest, type EvaluationRequest, RequestError } from './request.js';
+import { stringifyZObject, type ZNode, zString } from './zobject.js';
+
+/** What the Wikifunctions API needs from the orchestrator (which satisfies it as it is). */
+export interface WikifunctionsBackend {
+  evaluate(input: EvaluateInput): Promise<EvaluateOutput>;
+  manifests(): Manifest[];
+  info(): LanguageInfo[];
+}
+
+export interface EvaluateOptions {
+  /** Reported as evaluationHostname; defaults to the machine's host name. */
+  readonly hostname?: string;
+  readonly signal?: AbortSignal;
+  /** Told about our own failures (never about guest failures). */
+  readonly onInternalError?: (error: unknown) => void;
+  /** Largest envelope returned, in characters (default MAX_RESPONSE_CHARS). */
+  readonly maxResponseChars?: number;
+}
+
+export interface WireResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/** The codec every Wikifunctions call uses; a language lists it in its manifest's `codecs`. */
+export const ZOBJECT_CODEC = 'zobject';
+
+/** Responses larger than this (normal form is ~40 times the size of plain JSON) become errors. */
+export const MAX_RESPONSE_CHARS = 32 * 1024 * 1024;
+
+/**
+ * Finds the language a Wikifunctions programming-language name or ZID routes to, from the
+ * manifests' `wikifunctions` lists. Names match case-insensitively.
+ */
+export function resolveWikifunctionsLanguage(
+  manifests: readonly Manifest[],
+  requested: string,
+): Manifest | undefined {
+  const wanted = requested.trim();
+  const lower = wanted.toLowerCase();
+  return manifests.find(
+    (m) =>
+      m.wikifunctions !== undefined &&
+      (m.wikifunctions.zids.includes(wanted) || m.wikifunctions.names.some((n) => n.toLowerCase() === lower)),
+  );
+}
+
+const ms = (value: number): string => `${Math.round(value * 1000) / 1000} ms`;
+const mib = (bytes: number): string => `${Math.round((bytes / 1048576) * 100) / 100} MiB`;
+
+class Clock {
+  readonly startedAt = new Date();
+  private readonly startedMs = performance.now();
+  private hostCpu = 0;
+
+  /** Runs synchronous host work (decoding, encoding) and adds its CPU time to this evaluation's. */
+  measure<T>(work: () => T): T {
+    const before = threadCpuMs();
+    try {
+      return work();
+    } finally {
+      this.hostCpu += threadCpuMs() - before;
+    }
+  }
+
+  metadata(run: ExecutionResult | undefined): [string, ZNode][] {
+    const endedAt = new Date();
+    const cpu = this.hostCpu + (run?.stats.cpuMs ?? 0);
+    const entries: [string, ZNode][] = [];
+    const add = (key: string, value: string): void => {
+      entries.push([key, zString(value)]);
+    };
+    if (run !== undefined) add('evaluationMemoryUsage', mib(run.stats.memoryBytes));
+    add('evaluationCpuUsage', ms(cpu));
+    add('evaluationStartTime', this.startedAt.toISOString());
+    add('evaluationEndTime', endedAt.toISOString());
+    add('evaluationDuration', ms(performance.now() - this.startedMs));
+    return entries;
+  }
+}
+
+/** Evaluates one request body; never throws (our own failures become a 500 with a Z22). */
+export async function evaluateWikifunctions(
+  backend: WikifunctionsBackend,
+  body: Uint8Array,
+  contentType: string | undefined,
+  options: EvaluateOptions = {},
+): Promise<WireResponse> {
+  const clock = new Clock();
+  try {
+    return await evaluate(backend, body, contentType, options, clock);
+  } catch (error) {
+    options.onInternalError?.(error);
+    const metadata: Metadata = [
+      ['errors', messageError('Internal error while evaluating the function call')],
+    ];
+    return {
+      status: 500,
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: stringifyZObject(makeEnvelope(undefined, [...metadata, ...clock.metadata(undefined)])),
+    };
+  }
+}
+
+type Respond = (
+  value: ZNode | undefined,
+  error: ZNode | undefined,
+  run?: { result: ExecutionResult; engine: string | undefined },
+  status?: number,
+  headers?: Record<string, string>,
+) => WireResponse;
+
+async function evaluate(
+  backend: WikifunctionsBackend,
+  body: Uint8Array,
+  contentType: string | undefined,
+  options: EvaluateOptions,
+  clock: Clock,
+): Promise<WireResponse> {
+  const host = options.hostname ?? osHostname();
+  const respond: Respond = (value, error, run, status = 200, headers = {}) => {
+    const metadata: [string, ZNode][] = [];
+    if (error !== undefined) metadata.push(['errors', error]);
+    metadata.push(...clock.metadata(run?.result));
+    metadata.push(['evaluationHostname', zString(host)]);
+    if (run !== undefined) {
+      metadata.push(['executionMemoryUsage', zString(mib(run.result.stats.memoryBytes))]);
+      metadata.push(['executionCpuUsage', zString(ms(run.result.stats.cpuMs))]);
+      if (run.engine !== undefined) metadata.push(['programmingLanguageVersion', zString(run.engine)]);
+      metadata.push(['executorDebugLogs', zString(run.result.stdout + run.result.stderr)]);
+    }
+    return {
+      status,
+      headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+      body: stringifyZObject(makeEnvelope(value, metadata as Metadata)),
+    };
+  };
+
+  let request: EvaluationRequest;
+  try {
+    request = clock.measure(() => decodeRequest(body, contentType));
+  } catch (error) {
+    if (error instanceof RequestError) return respond(undefined, error.z5);
+    throw error;
+  }
+
+  const manifest = resolveWikifunctionsLanguage(backend.manifests(), request.language);
+  if (manifest === undefined) return respond(undefined, z5('Z558', zString(request.language)));
+  const language = backend.info().find((l) => l.id === manifest.id);
+  const engine = language?.engine.version;
+
+  let args: JsonValue[];
+  try {
+    args = clock.measure(() => request.args.map((a) => toGuestValue(a.value, a.declaredType)));
+  } catch (error) {
+    if (!(error instanceof CodecError)) throw error;
+    return respond(undefined, z5('Z561', messageError(`Cannot pass the arguments: ${error.message}`)));
+  }
+
+  const limits: Partial<Limits> = {};
+  if (request.remainingTime !== undefined) {
+    const remainingMs = Math.floor(request.remainingTime * 1000);
+    if (remainingMs < 1) return respond(undefined, z5('Z575', zString('0 ms')));
+    const fallback = language?.limits.defaults.timeoutMs ?? remainingMs;
+    Object.assign(limits, { timeoutMs: Math.min(fallback, remainingMs) });
+  }
+
+  let output: EvaluateOutput;
+  try {
+    output = await backend.evaluate({
+      language: manifest.id,
+      code: request.code,
+      function: request.functionName,
+      args,
+      codec: ZOBJECT_CODEC,
+      limits,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+  } catch (error) {
+    if (!(error instanceof ServiceError)) throw error;
+    const failure = serviceFailure(error, request, options);
+    return respond(undefined, failure.error, undefined, failure.status, failure.headers);
+  }
+
+  const run = { result: output as ExecutionResult, engine };
+  if (!output.ok) return respond(undefined, guestErrorZ5(output.error, request, output.limits), run);
+  try {
+    const value = clock.measure(() => fromGuestValue(output.value, request.returnType));
+    const response = respond(value, undefined, run);
+    const max = options.maxResponseChars ?? MAX_RESPONSE_CHARS;
+    if (response.body.length <= max) return response;
+    const mb = (chars: number): string => `${Math.round((chars / 1048576) * 100) / 100} MiB`;
+    const message = `The result is too large: its envelope takes ${mb(response.body.length)}, more than ${mb(max)}`;
+    return respond(undefined, z5('Z507', quote(request.call), messageError(message)), run);
+  } catch (error) {
+    if (!(error instanceof CodecError)) throw error;
+    return respond(undefined, codecErrorZ5(error, request), run);
+  }
+}
+
+function serviceFailure(
+  error: ServiceError,
+  request: EvaluationRequest,
+  options: EvaluateOptions,
+): { error: ZNode; status: number; headers: Record<string, string> } {
+  const headers: Record<string, string> =
+    error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) };
+  switch (error.problem) {
+    case 'unknown-language':
+      return { error: z5('Z558', zString(request.language)), status: 200, headers: {} };
+    case 'invalid-request':
+      return { error: z5('Z561', messageError(error.detail)), status: 200, headers: {} };
+    case 'overloaded':
+      return { error: z5('Z571', zString(error.detail)), status: 503, headers };
+    case 'shutting-down':
+      return { error: messageError(error.detail), status: 503, headers };
+    default:
+      options.onInternalError?.(error);
+      return { error: messageError(error.detail), status: Math.max(error.status, 500), headers };
+  }
+}
+
+/** The text of a guest failure: its message, never empty, with the exception type and line. */
+export function guestMessage(error: GuestError): string {
+  let text = error.message.trim();
+  if (text === '') {
+    text =
+      error.code === 'RUNTIME_ERROR'
+        ? `The function raised ${error.type ?? 'an exception'} without a message`
+        : GUEST_ERRORS[error.code];
+  } else if (error.type !== undefined && error.type !== '' && !text.includes(error.type)) {
+    text = `${error.type}: ${text}`;
+  }
+  if (error.line !== undefined && !/\bline\b/i.test(text)) {
+    text +=
+      error.column === undefined ? ` (line ${error.line})` : ` (line ${error.line}, column ${error.column})`;
+  }
+  return text;
+}
+
+function guestErrorZ5(error: GuestError, request: EvaluationRequest, limits: Limits): ZNode {
+  if (error.code === 'TIMEOUT') return z5('Z575', zString(`${limits.timeoutMs} ms`));
+  return z5('Z507', quote(request.call), messageError(guestMessage(error)));
+}
+
+function codecErrorZ5(error: CodecError, request: EvaluationRequest): ZNode {
+  const { expected, actual, value } = error.details;
+  if (error.kind === 'mismatch' && expected !== undefined && actual !== undefined && value !== undefined) {
+    return z5('Z517', expected, actual, value, messageError(error.message));
+  }
+  return z5('Z507', quote(request.call), messageError(error.message));
+}
