@@ -102,7 +102,15 @@ function prepare(instance: Instance): Sandbox {
       ['stderr', ['warn', 'error', 'trace']],
     ] as const) {
       const fn = context.newFunction(stream, (...args) => {
-        sandbox.session?.io.write(stream, `${args.map((a, i) => show(context, a, i)).join(' ')}\n`);
+        const io = sandbox.session?.io;
+        // Over the limit: format nothing (a guest printing 1 MB strings in a loop would otherwise
+        // keep the host decoding them) and stop at the next interrupt check.
+        if (io === undefined || io.outputExceeded) return;
+        let line = '';
+        for (let i = 0; i < args.length && Buffer.byteLength(line) <= io.limit; i++) {
+          line += `${i > 0 ? ' ' : ''}${show(context, args[i]!, i)}`;
+        }
+        io.write(stream, `${line}\n`);
       });
       for (const name of names) context.setProp(consoleObject, name, fn);
       fn.dispose();

@@ -39,6 +39,12 @@ export interface Call {
    * other codecs (e.g. 'zobject' for the Wikifunctions API) are listed in the manifest's `codecs`.
    */
   readonly codec?: string;
+  /**
+   * Executor-private, structured-cloneable data for its sandbox (e.g. a compiled module and a call
+   * plan). Set by the executor itself between receiving a call and handing it to its sandbox; never
+   * by the HTTP layer.
+   */
+  readonly payload?: unknown;
 }
 
 export interface GuestError {

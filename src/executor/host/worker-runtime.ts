@@ -17,6 +17,8 @@ export interface CallIo {
   write(stream: 'stdout' | 'stderr', text: string): boolean;
   /** True once output went over the limit. */
   readonly outputExceeded: boolean;
+  /** The call's output limit in bytes (stdout and stderr together). */
+  readonly limit: number;
   /** performance.now() value at which the call's time limit expires. */
   readonly deadline: number;
 }
@@ -60,7 +62,7 @@ class OutputMeter implements CallIo {
 
   constructor(
     private readonly id: number,
-    private readonly limit: number,
+    readonly limit: number,
     readonly deadline: number,
   ) {}
 

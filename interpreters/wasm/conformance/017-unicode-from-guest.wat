@@ -1,0 +1,12 @@
+;; A WASI command that writes a JSON string of non-ASCII text (UTF-8 in a data segment).
+(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 100) "\"😀é€\"")
+  ;; One fd_write of [ptr, ptr + len) to fd; returns the errno.
+  (func $write (param $fd i32) (param $ptr i32) (param $len i32) (result i32)
+    (i32.store (i32.const 0) (local.get $ptr))
+    (i32.store (i32.const 4) (local.get $len))
+    (call $fd_write (local.get $fd) (i32.const 0) (i32.const 1) (i32.const 8)))
+  (func (export "_start")
+    (drop (call $write (i32.const 1) (i32.const 100) (i32.const 11)))))

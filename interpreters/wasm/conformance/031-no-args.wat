@@ -1,0 +1,3 @@
+;; A function of no arguments.
+(module
+  (func (export "answer") (result i32) (i32.const 42)))

@@ -1,0 +1,3 @@
+(module
+  (func (export "main") (result i32) (this is not an instruction))
+)

@@ -1,0 +1,3 @@
+;; Loops forever.
+(module
+  (func (export "main") (loop $forever (br $forever))))

@@ -1,0 +1,17 @@
+;; Writes to stdout without end, catching every exception around each write: the output cap
+;; still holds (the sandbox empties the fuel when it stops a guest, and the fuel trap cannot be caught).
+(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory 1)
+  ;; One fd_write of [ptr, ptr + len) to fd; returns the errno.
+  (func $write (param $fd i32) (param $ptr i32) (param $len i32) (result i32)
+    (i32.store (i32.const 0) (local.get $ptr))
+    (i32.store (i32.const 4) (local.get $len))
+    (call $fd_write (local.get $fd) (i32.const 0) (i32.const 1) (i32.const 8)))
+  (func (export "main")
+    (memory.fill (i32.const 100) (i32.const 121) (i32.const 100))
+    (loop $forever
+      (try
+        (do (drop (call $write (i32.const 1) (i32.const 100) (i32.const 100))))
+        (catch_all))
+      (br $forever))))

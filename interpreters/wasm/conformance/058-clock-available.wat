@@ -1,0 +1,20 @@
+;; A WASI command that reads the wall clock (after 2020) and the monotonic clock.
+(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "clock_time_get" (func $clock_time_get (param i32 i64 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 100) "true")
+  (data (i32.const 110) "false")
+  ;; One fd_write of [ptr, ptr + len) to fd; returns the errno.
+  (func $write (param $fd i32) (param $ptr i32) (param $len i32) (result i32)
+    (i32.store (i32.const 0) (local.get $ptr))
+    (i32.store (i32.const 4) (local.get $len))
+    (call $fd_write (local.get $fd) (i32.const 0) (i32.const 1) (i32.const 8)))
+  (func (export "_start")
+    (if (i32.and
+          (i32.eqz (call $clock_time_get (i32.const 0) (i64.const 1) (i32.const 16)))
+          (i32.and
+            (i64.gt_u (i64.load (i32.const 16)) (i64.const 1577836800000000000))
+            (i32.eqz (call $clock_time_get (i32.const 1) (i64.const 1) (i32.const 24)))))
+      (then (drop (call $write (i32.const 1) (i32.const 100) (i32.const 4))))
+      (else (drop (call $write (i32.const 1) (i32.const 110) (i32.const 5)))))))

@@ -1,0 +1,336 @@
+// The raw WebAssembly executor: validate, instrument and compile a module once (in the compile
+// worker), cache it by content hash, and run each call in a fresh instance on a sandbox worker
+// (runner.ts) with its memory capped, fuel counted and an in-memory WASI. See README.md for why it
+// is wired this way.
+
+import { ServiceError } from '../../src/errors.js';
+import type {
+  Call,
+  Deployment,
+  ExecutionResult,
+  Executor,
+  ExecutorContext,
+  GuestError,
+  Readiness,
+} from '../../src/executor/contract.js';
+import { createWorkerExecutor } from '../../src/executor/host/worker-executor.js';
+import { stringifyJson } from '../../src/executor/json-value.js';
+import { hashCode, ModuleCache } from './cache.js';
+import { type CompileOutcome, Compiler } from './compiler.js';
+import { formatMiB } from './instrument.js';
+import type { CompiledModule, ModuleSummary, OptimizeLevel, RunPlan, WasmCall } from './protocol.js';
+import type { RunnerData } from './runner.js';
+import { toWasmArgs } from './values.js';
+
+const PAGES_PER_MIB = 16;
+const WASM_PAGES_MAX = 65536;
+const OPTIMIZE_LEVELS = new Set(['O1', 'O2', 'O3', 'O4', 'Os', 'Oz']);
+
+export interface WasmSettings {
+  /** Fuel units per millisecond of the call's time limit; 0 disables the fuel stop (not the count). */
+  readonly fuelPerMs: number;
+  readonly cacheEntries: number;
+  readonly cacheMb: number;
+  /** binaryen optimization at deploy time, or null for none. */
+  readonly optimize: OptimizeLevel | null;
+  readonly compileTimeoutMs: number;
+  /** Most elements a table may start with; declared table maxima are lowered to it. */
+  readonly tableElements: number;
+  readonly recycleMemories: boolean;
+  /** JS heap of each sandbox worker (guest GC objects and tables live there), in MiB. */
+  readonly workerHeapMb: number;
+}
+
+export const DEFAULT_SETTINGS: WasmSettings = {
+  fuelPerMs: 250_000,
+  cacheEntries: 512,
+  cacheMb: 256,
+  optimize: 'O2',
+  compileTimeoutMs: 30_000,
+  tableElements: 100_000,
+  recycleMemories: true,
+  workerHeapMb: 256,
+};
+
+/** Reads POLYEVAL_WASM_<NAME> settings, whichever way the core hands them over. */
+export function parseSettings(raw: Readonly<Record<string, string>>): WasmSettings {
+  const get = (name: string): string | undefined => {
+    const camel = name.toLowerCase().replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+    return raw[name] ?? raw[`POLYEVAL_WASM_${name}`] ?? raw[camel] ?? raw[name.toLowerCase()];
+  };
+  const int = (name: string, fallback: number, min: number): number => {
+    const text = get(name);
+    if (text === undefined || text.trim() === '') return fallback;
+    const value = Number(text);
+    if (!Number.isSafeInteger(value) || value < min) {
+      throw new Error(`POLYEVAL_WASM_${name} must be an integer of at least ${min}, got "${text}"`);
+    }
+    return value;
+  };
+  const optimizeText = get('OPTIMIZE');
+  let optimize = DEFAULT_SETTINGS.optimize;
+  if (optimizeText !== undefined && optimizeText.trim() !== '') {
+    const t = optimizeText.trim();
+    if (/^(off|none|0|false)$/i.test(t)) optimize = null;
+    else if (OPTIMIZE_LEVELS.has(t)) optimize = t as OptimizeLevel;
+    else throw new Error(`POLYEVAL_WASM_OPTIMIZE must be off, O1, O2, O3, O4, Os or Oz, got "${t}"`);
+  }
+  const recycle = get('RECYCLE_MEMORIES');
+  return {
+    fuelPerMs: int('FUEL_PER_MS', DEFAULT_SETTINGS.fuelPerMs, 0),
+    cacheEntries: int('CACHE_ENTRIES', DEFAULT_SETTINGS.cacheEntries, 1),
+    cacheMb: int('CACHE_MB', DEFAULT_SETTINGS.cacheMb, 1),
+    optimize,
+    compileTimeoutMs: int('COMPILE_TIMEOUT_MS', DEFAULT_SETTINGS.compileTimeoutMs, 100),
+    tableElements: int('TABLE_ELEMENTS', DEFAULT_SETTINGS.tableElements, 1),
+    recycleMemories:
+      recycle === undefined ? DEFAULT_SETTINGS.recycleMemories : !/^(0|false|off|no)$/i.test(recycle),
+    workerHeapMb: int('WORKER_HEAP_MB', DEFAULT_SETTINGS.workerHeapMb, 64),
+  };
+}
+
+/** A sibling module's URL that works from sources (.ts, mapped to dist by the pool) and from dist. */
+function sibling(name: string): URL {
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  return new URL(`./${name}${ext}`, import.meta.url);
+}
+
+type PlanResult =
+  | { readonly ok: true; readonly plan: RunPlan }
+  | { readonly ok: false; readonly error: GuestError };
+
+/** Decides how to run a call on a module: its calling convention, arguments, memory and fuel. */
+export function planCall(
+  call: Call,
+  summary: ModuleSummary,
+  settings: Pick<WasmSettings, 'fuelPerMs'>,
+): PlanResult {
+  const name = call.function;
+  let memory: RunPlan['memory'] = null;
+  if (summary.memory !== null) {
+    const cap = Math.min(WASM_PAGES_MAX, Math.floor(call.limits.memoryMb * PAGES_PER_MIB));
+    if (summary.memory.initial > cap) {
+      return {
+        ok: false,
+        error: {
+          code: 'MEMORY_LIMIT',
+          message: `Cannot run "${name}": the module's memory starts at ${formatMiB(summary.memory.initial)}, over the memory limit of ${call.limits.memoryMb} MiB`,
+        },
+      };
+    }
+    memory = {
+      initial: summary.memory.initial,
+      maximum: Math.min(summary.memory.maximum ?? WASM_PAGES_MAX, cap),
+    };
+  }
+  const fuel =
+    settings.fuelPerMs === 0
+      ? Number.MAX_SAFE_INTEGER
+      : Math.min(Number.MAX_SAFE_INTEGER, Math.max(1, call.limits.timeoutMs) * settings.fuelPerMs);
+  const base = {
+    moduleId: summary.id,
+    memory,
+    hasStart: summary.hasStart,
+    reactor: summary.reactor,
+    fuel,
+  };
+  const type = summary.functions[name];
+  if (type !== undefined && name !== '_start' && name !== '_initialize') {
+    const converted = toWasmArgs(name, type, call.args);
+    if (!converted.ok) return { ok: false, error: { code: 'INVALID_ARGUMENT', message: converted.message } };
+    return {
+      ok: true,
+      plan: { ...base, mode: 'function', entry: name, type, args: converted.value, stdin: '' },
+    };
+  }
+  if (summary.command) {
+    return {
+      ok: true,
+      plan: {
+        ...base,
+        mode: 'command',
+        entry: '_start',
+        type: summary.functions._start!,
+        args: [],
+        stdin: `${stringifyJson(call.args)}\n`,
+      },
+    };
+  }
+  const available = Object.keys(summary.functions).filter((n) => n !== '_initialize');
+  const list =
+    available.length === 0
+      ? 'it exports no functions'
+      : `it exports ${available
+          .slice(0, 10)
+          .map((n) => `"${n}"`)
+          .join(', ')}${available.length > 10 ? '…' : ''}`;
+  return {
+    ok: false,
+    error: {
+      code: 'ENTRY_NOT_FOUND',
+      message: `Cannot run "${name}": the module has no exported function "${name}" and is not a WASI command (no "_start"); ${list}`,
+    },
+  };
+}
+
+/** Whether a cached module serves a request for `optimize` (an optimizer that failed counts as tried). */
+function satisfies(entry: CompiledModule, optimize: OptimizeLevel | null): boolean {
+  return (
+    optimize === null || entry.summary.optimize === optimize || entry.summary.optimizeSkipped !== undefined
+  );
+}
+
+function deploymentDetails(summary: ModuleSummary, cached: boolean): Record<string, unknown> {
+  return {
+    kind: summary.command ? 'wasi-command' : summary.reactor ? 'wasi-reactor' : 'library',
+    functions: Object.fromEntries(
+      Object.entries(summary.functions).map(([n, t]) => [
+        n,
+        `(${t.params.join(', ')}) -> (${t.results.join(', ')})`,
+      ]),
+    ),
+    wasiImports: summary.wasiImports,
+    memory:
+      summary.memory === null
+        ? null
+        : { initialPages: summary.memory.initial, maximumPages: summary.memory.maximum },
+    sizes: {
+      originalBytes: summary.sizes.original,
+      ...(summary.sizes.optimized === undefined ? {} : { optimizedBytes: summary.sizes.optimized }),
+      instrumentedBytes: summary.sizes.instrumented,
+    },
+    optimize: summary.optimize,
+    ...(summary.optimizeSkipped === undefined ? {} : { optimizeSkipped: summary.optimizeSkipped }),
+    compileMs: Math.round(summary.compileMs * 100) / 100,
+    cached,
+  };
+}
+
+export function createExecutor(context: ExecutorContext): Executor {
+  const settings = parseSettings(context.settings);
+  const cache = new ModuleCache({
+    maxEntries: settings.cacheEntries,
+    maxBytes: settings.cacheMb * 1024 * 1024,
+  });
+  const compiler = new Compiler({
+    script: sibling('compile-worker'),
+    timeoutMs: settings.compileTimeoutMs,
+    maxJobs: 500,
+    tableElements: settings.tableElements,
+    log: context.log,
+  });
+  const runnerData: RunnerData = { recycleMemories: settings.recycleMemories };
+  const pool = createWorkerExecutor(context, {
+    runner: sibling('runner'),
+    workerData: () => runnerData,
+    resourceLimits: { maxOldGenerationSizeMb: settings.workerHeapMb },
+  });
+  const maxInitialPages = Math.min(WASM_PAGES_MAX, context.ceilings.memoryMb * PAGES_PER_MIB);
+  const inflight = new Map<string, Promise<CompileOutcome>>();
+
+  /** Compiles `code` (once, even when several calls ask at the same time) and caches the result. */
+  function obtain(
+    code: string,
+    optimize: OptimizeLevel | null,
+  ): Promise<CompileOutcome & { fresh?: boolean }> {
+    const codeHash = hashCode(code);
+    const key = `${optimize ?? '-'}:${codeHash}`;
+    const cached = cache.getByCode(codeHash);
+    if (cached !== undefined && satisfies(cached, optimize)) {
+      return Promise.resolve({ ok: true, compiled: cached });
+    }
+    const running = inflight.get(key);
+    if (running !== undefined) return running;
+    const job = compiler
+      .compile(code, { optimize, maxInitialPages })
+      .then((outcome): CompileOutcome & { fresh?: boolean } => {
+        inflight.delete(key);
+        if (!outcome.ok) return outcome;
+        // The same module may already be cached (deployed, perhaps optimized): keep that one.
+        const existing = cache.get(outcome.compiled.summary.id);
+        const keep: CompiledModule =
+          existing !== undefined && satisfies(existing, optimize) ? existing : outcome.compiled;
+        cache.set(keep, codeHash);
+        return { ok: true, compiled: keep, fresh: keep === outcome.compiled };
+      });
+    inflight.set(key, job);
+    return job;
+  }
+
+  function failed(error: GuestError, started: number): ExecutionResult {
+    return {
+      ok: false,
+      error,
+      stdout: '',
+      stderr: '',
+      stats: { durationMs: performance.now() - started, cpuMs: 0, memoryBytes: 0 },
+    };
+  }
+
+  return {
+    get capacity() {
+      return pool.capacity;
+    },
+    async start() {
+      await Promise.all([pool.start(), compiler.start()]);
+    },
+    readiness(): Readiness {
+      const base = pool.readiness();
+      return {
+        ready: base.ready,
+        details: {
+          ...base.details,
+          modules: {
+            cached: cache.size,
+            approximateMb: Math.round(cache.approximateBytes / 1048576),
+            ...cache.counters,
+          },
+          compiler: { pending: compiler.pending, ...compiler.counters },
+          fuelPerMs: settings.fuelPerMs,
+          optimizeOnDeploy: settings.optimize ?? 'off',
+          recycleMemories: settings.recycleMemories,
+        },
+      };
+    },
+    async execute(call: Call, options?: { signal?: AbortSignal }): Promise<ExecutionResult> {
+      const started = performance.now();
+      let compiled: CompiledModule;
+      let compileMs: number | undefined;
+      if (call.module !== undefined) {
+        const found = cache.get(call.module);
+        if (found === undefined) {
+          throw new ServiceError(
+            'unknown-module',
+            `No wasm module with id "${call.module}" is deployed here (it may have been evicted from the cache: deploy it again)`,
+          );
+        }
+        compiled = found;
+      } else if (call.code !== undefined) {
+        const outcome = await obtain(call.code, null);
+        if (!outcome.ok) return failed(outcome.error, started);
+        compiled = outcome.compiled;
+        if (outcome.fresh === true) compileMs = compiled.summary.compileMs;
+      } else {
+        throw new ServiceError('invalid-request', 'A wasm call needs either "code" or "module"');
+      }
+      const planned = planCall(call, compiled.summary, settings);
+      if (!planned.ok) return failed(planned.error, started);
+      const { code: _code, ...rest } = call;
+      const wasmCall: WasmCall = { ...rest, payload: { module: compiled.module, plan: planned.plan } };
+      const result = await pool.execute(wasmCall, options);
+      return compileMs === undefined ? result : { ...result, stats: { ...result.stats, compileMs } };
+    },
+    async deploy(code: string): Promise<Deployment | { error: GuestError }> {
+      const outcome = await obtain(code, settings.optimize);
+      if (!outcome.ok) return { error: outcome.error };
+      const summary = outcome.compiled.summary;
+      return { id: summary.id, details: deploymentDetails(summary, outcome.fresh !== true) };
+    },
+    engineVersion() {
+      return pool.engineVersion();
+    },
+    async close() {
+      await Promise.all([pool.close(), compiler.close()]);
+    },
+  };
+}
