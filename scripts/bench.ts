@@ -90,6 +90,8 @@ async function main(): Promise<void> {
     for (const [file, name] of [
       ['./bench-wasm.js', 'benchWasm'],
       ['./bench-python.js', 'benchPython'],
+      ['./bench-lua.js', 'benchLua'],
+      ['./bench-scaleout.js', 'benchScaleout'],
     ] as const) {
       const section = await optional(file, name);
       if (section !== undefined) rows.push(...(await section(server.url, floor)));

@@ -1,29 +1,64 @@
-// The HTTP application: routes mounted on one hono app. It never listens (main.ts does), so tests
-// can also call app.request() directly.
+// The HTTP application: routers mounted on one hono app. It never listens (src/http/server.ts
+// does), so tests can also call app.request() directly. Every router is mounted in one place,
+// `mounts` below, together with the OpenAPI description of its paths: the document at
+// /openapi.json is built from that list, and a test checks it against the routes registered.
 
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Config } from './config.js';
 import { ServiceError } from './errors.js';
 import { healthRoutes } from './http/health.js';
+import { metricsRoutes } from './http/metrics.js';
 import { nativeRoutes } from './http/native.js';
+import {
+  buildOpenApiDocument,
+  docsPaths,
+  docsUiPaths,
+  healthPaths,
+  metricsPaths,
+  nativePaths,
+  openApiRoutes,
+  type PathsDoc,
+  wikifunctionsPaths,
+} from './http/openapi.js';
+import { playgroundPaths, playgroundRoutes } from './http/playground.js';
 import { problem, problemResponse } from './http/problem.js';
+import { recordCall, requestContext } from './http/request-context.js';
 import { wikifunctionsRoutes } from './http/wikifunctions.js';
 import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
 import type { Orchestrator } from './orchestrator/orchestrator.js';
 
 export interface AppDependencies {
   readonly config: Config;
   readonly orchestrator: Orchestrator;
   readonly log: Logger;
+  /** Prometheus metrics; /metrics is served only when given. */
+  readonly metrics?: Metrics;
+  /** Reported in the OpenAPI document. */
+  readonly version?: string;
 }
 
-export function createApp({ config, orchestrator, log }: AppDependencies): Hono {
+/** A router and the OpenAPI description of exactly the routes it registers. */
+export interface Mount {
+  readonly routes: Hono;
+  readonly openapi: PathsDoc;
+}
+
+export function createApp(deps: AppDependencies): Hono {
+  const { config, orchestrator, log, metrics } = deps;
   const app = new Hono();
   const limit = config.global.POLYEVAL_BODY_LIMIT_BYTES;
+  const ui = config.global.POLYEVAL_PLAYGROUND === 'on';
+
+  // Request id, the one log line per call, HTTP metrics; the call itself is learned from the
+  // orchestrator's call events (whatever the wire format).
+  app.use('*', requestContext({ log, ...(metrics === undefined ? {} : { metrics }) }));
+  orchestrator.onCall(recordCall(log));
+  if (metrics !== undefined) orchestrator.onCall((event) => metrics.observeCall(event));
 
   // hono's own cap, in front of the byte-counting reader each route uses (two independent caps:
-  // bodyLimit had bypass CVEs before 4.9.7 / 4.12.x).
+  // bodyLimit had bypass CVEs before 4.9.7 / 4.12.x), behind the server's Content-Length check.
   app.use(
     '*',
     bodyLimit({
@@ -36,9 +71,31 @@ export function createApp({ config, orchestrator, log }: AppDependencies): Hono 
     }),
   );
 
-  app.route('/', healthRoutes(orchestrator));
-  app.route('/', nativeRoutes(orchestrator, { bodyLimit: limit }));
-  app.route('/', wikifunctionsRoutes(orchestrator, { bodyLimit: limit, log }));
+  // Every router, once. To add one: append { routes, openapi } here.
+  const mounts: Mount[] = [
+    { routes: healthRoutes(orchestrator), openapi: healthPaths },
+    { routes: nativeRoutes(orchestrator, { bodyLimit: limit }), openapi: nativePaths(config) },
+    {
+      routes: wikifunctionsRoutes(orchestrator, { bodyLimit: limit, log }),
+      openapi: wikifunctionsPaths,
+    },
+    ...(metrics === undefined ? [] : [{ routes: metricsRoutes(metrics), openapi: metricsPaths }]),
+    ...(ui ? [{ routes: playgroundRoutes(orchestrator), openapi: playgroundPaths }] : []),
+  ];
+  const docs: Mount = {
+    routes: openApiRoutes(
+      () =>
+        buildOpenApiDocument({
+          config,
+          paths: [...mounts, docs].map((m) => m.openapi),
+          languages: orchestrator.info(),
+          version: deps.version ?? '0.0.0',
+        }),
+      { ui },
+    ),
+    openapi: ui ? { ...docsPaths, ...docsUiPaths } : docsPaths,
+  };
+  for (const mount of [...mounts, docs]) app.route('/', mount.routes);
 
   app.notFound((c) =>
     problemResponse(problem('not-found', `No route for ${c.req.method} ${c.req.path}`), c.req.path),

@@ -2,7 +2,9 @@
 // validated, frozen. A bad value stops the service with a message naming the variable.
 // Per-language variables are POLYEVAL_<ID>_<NAME> where <ID> is the language id upper-cased with
 // dashes as underscores; the core reads the limit, pool and queue ones and hands the rest to the
-// language's executor as `settings`. docs/configuration.md is generated from CONFIG_VARIABLES.
+// language's executor as `settings`. POLYEVAL_REMOTE_<ID> routes a language to remote evaluators.
+// docs/configuration.md is generated from CONFIG_VARIABLES, LANGUAGE_VARIABLES and REMOTE_VARIABLE
+// (npm run docs:config; test/unit/config-docs.test.ts keeps it in sync).
 
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
@@ -10,6 +12,16 @@ import { ConfigError } from './errors.js';
 import type { Limits } from './executor/contract.js';
 
 const int = (min: number) => z.coerce.number().int().min(min);
+
+/** One global variable. `docDefault` replaces the default in docs where it depends on the machine. */
+export interface VariableSpec {
+  readonly schema: z.ZodType;
+  readonly default: string | number;
+  readonly doc: string;
+  readonly docDefault?: string;
+  /** The variable that caps this one (a default's ceiling). */
+  readonly ceiling?: string;
+}
 
 /** Every global variable: name, schema, default and description. The single source for docs. */
 export const CONFIG_VARIABLES = {
@@ -23,6 +35,7 @@ export const CONFIG_VARIABLES = {
   POLYEVAL_POOL_SIZE: {
     schema: int(1).max(256),
     default: availableParallelism(),
+    docDefault: 'number of cores',
     doc: 'Sandbox slots per language (calls run at once); default: one per core.',
   },
   POLYEVAL_QUEUE_MAX: {
@@ -35,13 +48,23 @@ export const CONFIG_VARIABLES = {
     default: 30_000,
     doc: 'How long a call may wait in the queue before it is refused with 503.',
   },
-  POLYEVAL_TIMEOUT_MS: { schema: int(1), default: 2_000, doc: 'Default wall-time limit of a call.' },
+  POLYEVAL_TIMEOUT_MS: {
+    schema: int(1),
+    default: 2_000,
+    ceiling: 'POLYEVAL_TIMEOUT_MS_MAX',
+    doc: 'Default wall-time limit of a call.',
+  },
   POLYEVAL_TIMEOUT_MS_MAX: {
     schema: int(1),
     default: 15_000,
     doc: 'Ceiling of the wall-time limit a call may ask for.',
   },
-  POLYEVAL_MEMORY_MB: { schema: int(1), default: 64, doc: 'Default memory limit of a call, in MiB.' },
+  POLYEVAL_MEMORY_MB: {
+    schema: int(1),
+    default: 64,
+    ceiling: 'POLYEVAL_MEMORY_MB_MAX',
+    doc: 'Default memory limit of a call, in MiB.',
+  },
   POLYEVAL_MEMORY_MB_MAX: {
     schema: int(1),
     default: 512,
@@ -50,6 +73,7 @@ export const CONFIG_VARIABLES = {
   POLYEVAL_OUTPUT_BYTES: {
     schema: int(1),
     default: 65_536,
+    ceiling: 'POLYEVAL_OUTPUT_BYTES_MAX',
     doc: 'Default output limit: stdout and stderr together, and separately the encoded result.',
   },
   POLYEVAL_OUTPUT_BYTES_MAX: { schema: int(1), default: 4_194_304, doc: 'Ceiling of the output limit.' },
@@ -69,12 +93,57 @@ export const CONFIG_VARIABLES = {
     default: 10_000,
     doc: 'Time a client has to send the headers.',
   },
+  POLYEVAL_MAX_HEADER_BYTES: {
+    schema: int(1024).max(1_048_576),
+    default: 16_384,
+    doc: "Largest total size of a request's headers (431 beyond).",
+  },
+  POLYEVAL_KEEP_ALIVE_TIMEOUT_MS: {
+    schema: int(0),
+    default: 5_000,
+    doc: "How long an idle keep-alive connection is kept open (set above a load balancer's idle timeout).",
+  },
+  POLYEVAL_SHUTDOWN_TIMEOUT_MS: {
+    schema: int(0),
+    default: 10_000,
+    doc: 'On SIGTERM, how long in-flight calls may run on before they are cancelled (answered 503 shutting-down).',
+  },
   POLYEVAL_LOG_LEVEL: {
     schema: z.enum(['debug', 'info', 'warn', 'error', 'silent']),
     default: 'info',
-    doc: 'Least severe log level written (JSON lines on stdout).',
+    doc: 'Least severe log level written (JSON lines on stdout). Guest code and arguments are only logged at debug.',
   },
-} as const;
+  POLYEVAL_PLAYGROUND: {
+    schema: z.enum(['on', 'off']),
+    default: 'on',
+    doc: 'Serve the playground page (/playground) and the API docs UI (/docs).',
+  },
+  POLYEVAL_METRICS: {
+    schema: z.enum(['on', 'off']),
+    default: 'on',
+    doc: 'Serve Prometheus metrics at /metrics.',
+  },
+  POLYEVAL_REMOTE_TIMEOUT_MS: {
+    schema: int(100),
+    default: 35_000,
+    doc: "How long a remote evaluator may take beyond the call's own time limit (its queue wait included) before the call fails with 502.",
+  },
+  POLYEVAL_REMOTE_CONNECT_TIMEOUT_MS: {
+    schema: int(50),
+    default: 2_000,
+    doc: 'How long connecting to a remote evaluator may take before the attempt counts as a connection failure.',
+  },
+  POLYEVAL_REMOTE_RETRIES: {
+    schema: int(0).max(10),
+    default: 2,
+    doc: 'Extra attempts after a connection failure to a remote evaluator (never after the request was delivered).',
+  },
+  POLYEVAL_REMOTE_MAX_IN_FLIGHT: {
+    schema: int(1),
+    default: 256,
+    doc: 'Calls sent at once to a remote language (beyond: the local queue); remotes have their own queues.',
+  },
+} as const satisfies Record<string, VariableSpec>;
 
 type Vars = typeof CONFIG_VARIABLES;
 export type GlobalConfig = { readonly [K in keyof Vars]: z.infer<Vars[K]['schema']> };
@@ -91,10 +160,20 @@ export const LANGUAGE_VARIABLES = {
   QUEUE_MAX: 'Queue length for this language.',
 } as const;
 
+/** POLYEVAL_REMOTE_<ID>: where the calls of a language go instead of a local executor. */
+export const REMOTE_VARIABLE = {
+  prefix: 'POLYEVAL_REMOTE_',
+  doc:
+    'Comma-separated base URLs (http:// or https://) of Polyeval evaluators that run this language; ' +
+    "the language's engine is then not loaded here. Calls go to the URL with the fewest calls in flight.",
+} as const;
+
 export interface LanguageOverrides {
   readonly limits: { readonly [K in keyof Limits]?: { default?: number; max?: number } };
   readonly poolSize?: number;
   readonly queueMax?: number;
+  /** Base URLs of remote evaluators for this language (POLYEVAL_REMOTE_<ID>), when set. */
+  readonly remote?: readonly string[];
   /** Every other POLYEVAL_<ID>_* variable, prefix stripped. */
   readonly settings: Readonly<Record<string, string>>;
 }
@@ -103,6 +182,8 @@ export interface Config {
   readonly global: GlobalConfig;
   /** Overrides for a language id, from its POLYEVAL_<ID>_* variables. */
   language(id: string): LanguageOverrides;
+  /** The <ID> part of every POLYEVAL_REMOTE_<ID> variable set (to check each names a language). */
+  readonly remoteKeys?: readonly string[];
 }
 
 const LIMIT_VARS: Record<keyof Limits, string> = {
@@ -111,8 +192,28 @@ const LIMIT_VARS: Record<keyof Limits, string> = {
   outputBytes: 'OUTPUT_BYTES',
 };
 
+/** The upper-case, underscore form of a language id used in variable names. */
+export function envKey(id: string): string {
+  return id.toUpperCase().replace(/-/g, '_');
+}
+
 export function envPrefix(id: string): string {
-  return `POLYEVAL_${id.toUpperCase().replace(/-/g, '_')}_`;
+  return `POLYEVAL_${envKey(id)}_`;
+}
+
+const remoteUrl = z
+  .string()
+  .trim()
+  .url()
+  .refine((u) => /^https?:\/\//i.test(u), 'must be an http:// or https:// URL');
+
+function parseRemote(name: string, value: string): string[] {
+  const urls = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (urls.length === 0) throw new ConfigError(`Invalid ${name}="${value}": no URL given`);
+  return urls.map((u) => parseVar(name, remoteUrl, u).replace(/\/+$/, ''));
 }
 
 function parseVar<S extends z.ZodType>(name: string, schema: S, value: string): z.infer<S> {
@@ -138,9 +239,24 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       throw new ConfigError(`POLYEVAL_${key} (${g[`POLYEVAL_${key}`]}) is above POLYEVAL_${key}_MAX`);
     }
   }
+  if (g.POLYEVAL_HEADERS_TIMEOUT_MS > g.POLYEVAL_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError(
+      `POLYEVAL_HEADERS_TIMEOUT_MS (${g.POLYEVAL_HEADERS_TIMEOUT_MS}) is above POLYEVAL_REQUEST_TIMEOUT_MS`,
+    );
+  }
   const cache = new Map<string, LanguageOverrides>();
+  const remoteKeys = Object.keys(env)
+    .filter(
+      (name) =>
+        name.startsWith(REMOTE_VARIABLE.prefix) &&
+        !Object.hasOwn(CONFIG_VARIABLES, name) &&
+        (env[name] ?? '').trim() !== '',
+    )
+    .map((name) => name.slice(REMOTE_VARIABLE.prefix.length));
+  for (const key of remoteKeys) parseRemote(REMOTE_VARIABLE.prefix + key, env[REMOTE_VARIABLE.prefix + key]!);
   return Object.freeze({
     global: g,
+    remoteKeys: Object.freeze(remoteKeys),
     language(id: string): LanguageOverrides {
       const cached = cache.get(id);
       if (cached !== undefined) return cached;
@@ -166,6 +282,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
         if (!Object.hasOwn(LANGUAGE_VARIABLES, suffix)) settings[suffix] = value;
       }
       const poolSize = read('POOL_SIZE');
+      const remoteName = REMOTE_VARIABLE.prefix + envKey(id);
+      const remoteValue = env[remoteName];
+      const remote =
+        remoteValue === undefined || remoteValue.trim() === ''
+          ? undefined
+          : parseRemote(remoteName, remoteValue);
       const queueMax =
         env[`${prefix}QUEUE_MAX`] === undefined
           ? undefined
@@ -174,6 +296,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
         limits,
         ...(poolSize === undefined ? {} : { poolSize }),
         ...(queueMax === undefined ? {} : { queueMax }),
+        ...(remote === undefined ? {} : { remote: Object.freeze(remote) }),
         settings: Object.freeze(settings),
       });
       cache.set(id, overrides);

@@ -1,24 +1,61 @@
-// A small structured logger: one JSON object per line on stdout. Never log guest code or arguments
-// at info level. (Kept dependency-free for now; the fields follow pino's shape so that switching to
-// pino is a drop-in when the service needs its transports.)
+// Structured logs: pino, one JSON object per line on stdout ({"level":"info","time":"…","msg":…}).
+// The message comes right after the time so that a line reads well in a terminal, and so that
+// tools (scripts/lib/server.ts) can match `"msg":"Listening","port":N`. Never log guest code or
+// arguments at info level: the one line per call (src/http/request-context.ts) carries the
+// language, outcome code and duration only; code and arguments appear at debug, truncated.
+
+import { pino } from 'pino';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-const ORDER: Record<LogLevel | 'silent', number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
 export type Logger = {
   readonly [L in LogLevel]: (message: string, fields?: Record<string, unknown>) => void;
+} & {
+  /** A logger whose every line also carries `bindings` (e.g. the request id). */
+  child?(bindings: Record<string, unknown>): Logger;
+  /** True when lines of this level are written (skip building expensive fields otherwise). */
+  enabled?(level: LogLevel): boolean;
 };
 
-export function createLogger(
-  level: LogLevel | 'silent',
-  write: (line: string) => void = (line) => process.stdout.write(line),
-): Logger {
-  const threshold = ORDER[level];
+export interface LoggerOptions {
+  /** Where lines go; process.stdout by default (tests pass a collector). */
+  readonly write?: (line: string) => void;
+}
+
+function wrap(base: pino.Logger): Logger {
+  // The message goes into the object first, so that pino writes it before the fields.
   const make =
-    (l: LogLevel) =>
+    (level: LogLevel) =>
     (message: string, fields?: Record<string, unknown>): void => {
-      if (ORDER[l] < threshold) return;
-      write(`${JSON.stringify({ level: l, time: new Date().toISOString(), msg: message, ...fields })}\n`);
+      if (base.isLevelEnabled(level)) base[level]({ msg: message, ...fields });
     };
-  return { debug: make('debug'), info: make('info'), warn: make('warn'), error: make('error') };
+  return {
+    debug: make('debug'),
+    info: make('info'),
+    warn: make('warn'),
+    error: make('error'),
+    child: (bindings) => wrap(base.child(bindings)),
+    enabled: (level) => base.isLevelEnabled(level),
+  };
+}
+
+export function createLogger(level: LogLevel | 'silent', options: LoggerOptions = {}): Logger {
+  const write = options.write;
+  const destination = write === undefined ? pino.destination({ fd: 1, sync: true }) : { write };
+  return wrap(
+    pino(
+      {
+        level,
+        base: null,
+        timestamp: pino.stdTimeFunctions.isoTime,
+        formatters: { level: (label) => ({ level: label }) },
+      },
+      destination,
+    ),
+  );
+}
+
+/** Shortens a guest-supplied string for a debug line. */
+export function truncateForLog(text: string, max = 2_000): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} chars)`;
 }

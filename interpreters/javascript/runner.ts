@@ -108,7 +108,7 @@ function prepare(instance: Instance): Sandbox {
         if (io === undefined || io.outputExceeded) return;
         let line = '';
         for (let i = 0; i < args.length && Buffer.byteLength(line) <= io.limit; i++) {
-          line += `${i > 0 ? ' ' : ''}${show(context, args[i]!, i)}`;
+          line += `${i > 0 ? ' ' : ''}${show(context, captured, args[i]!, i)}`;
         }
         io.write(stream, `${line}\n`);
       });
@@ -127,11 +127,35 @@ function prepare(instance: Instance): Sandbox {
   return sandbox;
 }
 
+/**
+ * Copies a guest string out exactly. getString reads a C string, so it stops at the first NUL; when
+ * the copy comes back short, the string goes through the JSON.stringify captured before user code
+ * ran (which escapes NUL) and is parsed back here.
+ */
+function guestString(context: QuickJSContext, captured: QuickJSHandle, handle: QuickJSHandle): string {
+  const text = context.getString(handle);
+  const length = context.getProp(handle, 'length');
+  const expected = context.getNumber(length);
+  length.dispose();
+  if (text.length === expected) return text;
+  const stringify = context.getProp(captured, CAPTURED.stringify);
+  const json = context.unwrapResult(context.callFunction(stringify, context.undefined, handle));
+  stringify.dispose();
+  const exact = JSON.parse(context.getString(json)) as string;
+  json.dispose();
+  return exact;
+}
+
 /** Formats one console argument the way Node's console would, near enough. */
-function show(context: QuickJSContext, handle: QuickJSHandle, position: number): string {
+function show(
+  context: QuickJSContext,
+  captured: QuickJSHandle,
+  handle: QuickJSHandle,
+  position: number,
+): string {
   switch (context.typeof(handle)) {
     case 'string':
-      return context.getString(handle);
+      return guestString(context, captured, handle);
     case 'number':
       return String(context.getNumber(handle));
     case 'bigint':
@@ -344,7 +368,7 @@ function encode(
   // Checks the length before copying text out of the guest (a UTF-16 unit is at least a byte).
   const readString = (handle: QuickJSHandle): string | Outcome => {
     if (context.getNumber(keep(context.getProp(handle, 'length'))) > limit + 1) return tooLarge;
-    const text = context.getString(handle);
+    const text = guestString(context, sandbox.captured, handle);
     if (Buffer.byteLength(text) > limit + 1) return tooLarge;
     return text;
   };

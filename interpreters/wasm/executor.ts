@@ -42,7 +42,7 @@ export interface WasmSettings {
 }
 
 export const DEFAULT_SETTINGS: WasmSettings = {
-  fuelPerMs: 250_000,
+  fuelPerMs: 1_000_000,
   cacheEntries: 512,
   cacheMb: 256,
   optimize: 'O2',

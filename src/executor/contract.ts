@@ -87,6 +87,8 @@ export interface Readiness {
   readonly ready: boolean;
   /** Free-form facts for /readyz and /v1/languages: pool sizes, isolation in force, warnings... */
   readonly details: Readonly<Record<string, unknown>>;
+  /** Sandbox counters since start under fixed names, for /metrics. */
+  readonly counters?: Readonly<Partial<Record<'spawned' | 'recycled' | 'killed' | 'crashed', number>>>;
 }
 
 /** Result of deploying a module once, to be called many times by id. */

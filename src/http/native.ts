@@ -1,4 +1,5 @@
-// The native v1 API: POST /v1/evaluate, POST /v1/modules, GET /v1/languages.
+// The native v1 API: POST /v1/evaluate, POST /v1/modules, GET /v1/languages. Documented in
+// src/http/openapi.ts (schemas from ./schemas.ts).
 
 import { Hono } from 'hono';
 import { type JsonValue, jsonDepth, parseJson, stringifyJson } from '../executor/json-value.js';
@@ -45,6 +46,7 @@ export function nativeRoutes(orchestrator: Orchestrator, options: { bodyLimit: n
       ...(request.code === undefined ? {} : { code: request.code }),
       ...(request.module === undefined ? {} : { module: request.module }),
       ...(request.limits === undefined ? {} : { limits: request.limits }),
+      ...(request.codec === undefined ? {} : { codec: request.codec }),
     });
     return json(result);
   });

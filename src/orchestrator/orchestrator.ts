@@ -1,9 +1,11 @@
 // The orchestrator: owns the enabled languages (manifest + executor + limits + admission), resolves
 // a language name to one of them, clamps limits, admits or refuses calls, and routes them to the
-// executor. The HTTP layer (native and Wikifunctions wire formats) talks only to this.
+// executor: a local one, or remote evaluators when POLYEVAL_REMOTE_<ID> is set (remote.ts). The
+// HTTP layer (native and Wikifunctions wire formats) talks only to this. Every call that resolved a
+// language is reported to the call listeners (metrics, the per-call log line) with its outcome code.
 
 import { createRequire } from 'node:module';
-import type { Config } from '../config.js';
+import { type Config, envKey } from '../config.js';
 import { ConfigError, ServiceError } from '../errors.js';
 import type {
   Call,
@@ -21,6 +23,7 @@ import type { LanguageEntry } from '../executor/registry.js';
 import type { Logger } from '../logger.js';
 import { Admission } from './admission.js';
 import { effectiveLimits, type LimitPolicy, limitPolicy } from './limits.js';
+import { RemoteExecutor, type RemoteResult } from './remote.js';
 
 export interface EvaluateInput {
   /** Language id or alias. */
@@ -33,6 +36,29 @@ export interface EvaluateInput {
   readonly codec?: string;
   readonly signal?: AbortSignal;
 }
+
+/** What listeners learn about every call that resolved a language (refused ones included). */
+export interface CallEvent {
+  /** The language id. */
+  readonly language: string;
+  /**
+   * "OK", a guest error code (TIMEOUT…), "cancelled" when the client went away mid-call, or the
+   * problem type of a refused or failed call (overloaded, shutting-down, upstream-failed…).
+   */
+  readonly outcome: string;
+  /** Time in the orchestrator, queue included, in ms. */
+  readonly durationMs: number;
+  /** Time spent waiting for a slot, in ms. */
+  readonly queueMs: number;
+  /** The sandbox's own measurements, when the call ran. */
+  readonly stats?: ExecutionResult['stats'];
+  /** True when a remote evaluator ran the call. */
+  readonly remote: boolean;
+  /** The guest's error, when it failed (for logs; never its code or arguments). */
+  readonly error?: GuestError;
+}
+
+export type CallListener = (event: CallEvent, input: EvaluateInput) => void;
 
 export type EvaluateOutput = ExecutionResult & {
   /** The language id the call ran in. */
@@ -61,12 +87,20 @@ export interface LanguageInfo {
   readonly codecs: readonly string[];
   readonly deploy: boolean;
   readonly ready: boolean;
+  /** Base URLs of the remote evaluators that run this language, when it is routed away. */
+  readonly remote?: readonly string[];
+  /** Sandbox counters under fixed names, when the executor reports them (Readiness.counters). */
+  readonly counters?: Readonly<Partial<Record<SandboxCounter, number>>>;
   readonly details: Readonly<Record<string, unknown>>;
 }
+
+export type SandboxCounter = 'spawned' | 'recycled' | 'killed' | 'crashed';
 
 interface Language {
   readonly manifest: Manifest;
   readonly executor: Executor;
+  readonly remote: readonly string[] | undefined;
+  readonly started: Promise<void>;
   readonly policy: LimitPolicy;
   readonly admission: Admission;
   readonly packageVersion: string | undefined;
@@ -87,6 +121,10 @@ function installedVersion(pkg: string | undefined): string | undefined {
 export class Orchestrator {
   private readonly byName = new Map<string, Language>();
   private readonly languages: Language[] = [];
+  private readonly listeners = new Set<CallListener>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  /** Aborted when shutdown gives up waiting: cancels every call still running. */
+  private readonly shutdown = new AbortController();
   private closing = false;
 
   private constructor(
@@ -110,6 +148,12 @@ export class Orchestrator {
         );
       }
     }
+    for (const key of config.remoteKeys ?? []) {
+      const entry = entries.find((e) => envKey(e.manifest.id) === key);
+      if (entry === undefined) {
+        throw new ConfigError(`POLYEVAL_REMOTE_${key} names no language folder under interpreters/`);
+      }
+    }
     for (const entry of entries) {
       if (wanted.length > 0 && !wanted.includes(entry.manifest.id)) continue;
       await orchestrator.add(entry);
@@ -117,23 +161,52 @@ export class Orchestrator {
     return orchestrator;
   }
 
+  /** Calls `listener` after every call that resolved a language; returns the unsubscribe function. */
+  onCall(listener: CallListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Resolves when every enabled executor has started; rejects with the first start failure. */
+  async whenStarted(): Promise<void> {
+    await Promise.all(this.languages.map((l) => l.started));
+  }
+
   private async add(entry: LanguageEntry): Promise<void> {
     const { manifest } = entry;
     const overrides = this.config.language(manifest.id);
     const policy = limitPolicy(manifest, overrides, this.config.global);
     const poolSize = overrides.poolSize ?? this.config.global.POLYEVAL_POOL_SIZE;
-    const factory = await entry.loadFactory();
-    const executor = await factory({
-      manifest,
-      languageDir: entry.sourceDir,
-      poolSize,
-      settings: overrides.settings,
-      ceilings: policy.ceilings,
-      log: (level, message, fields) => this.log[level](message, { language: manifest.id, ...fields }),
-    });
+    const log = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: object): void =>
+      this.log[level](message, { language: manifest.id, ...fields });
+    const g = this.config.global;
+    // A remote language never loads its engine here.
+    const executor: Executor =
+      overrides.remote !== undefined
+        ? new RemoteExecutor({
+            language: manifest.id,
+            urls: overrides.remote,
+            timeoutMs: g.POLYEVAL_REMOTE_TIMEOUT_MS,
+            connectTimeoutMs: g.POLYEVAL_REMOTE_CONNECT_TIMEOUT_MS,
+            retries: g.POLYEVAL_REMOTE_RETRIES,
+            maxInFlight: g.POLYEVAL_REMOTE_MAX_IN_FLIGHT,
+            log,
+          })
+        : await (await entry.loadFactory())({
+            manifest,
+            languageDir: entry.sourceDir,
+            poolSize,
+            settings: overrides.settings,
+            ceilings: policy.ceilings,
+            log,
+          });
+    const started = performance.now();
+    const starting = executor.start();
     const language: Language = {
       manifest,
       executor,
+      remote: overrides.remote,
+      started: starting,
       policy,
       admission: new Admission(manifest.id, {
         capacity: executor.capacity,
@@ -145,12 +218,12 @@ export class Orchestrator {
     };
     this.languages.push(language);
     for (const name of [manifest.id, ...manifest.aliases]) this.byName.set(name, language);
-    const started = performance.now();
-    executor.start().then(
+    starting.then(
       () =>
-        this.log.info('Language ready', {
+        this.log.info(language.remote === undefined ? 'Language ready' : 'Language routed to remote', {
           language: manifest.id,
           ms: Math.round(performance.now() - started),
+          ...(language.remote === undefined ? {} : { remote: language.remote }),
         }),
       (error: unknown) => {
         language.startError = error instanceof Error ? error.message : String(error);
@@ -185,8 +258,6 @@ export class Orchestrator {
   }
 
   async evaluate(input: EvaluateInput): Promise<EvaluateOutput> {
-    if (this.closing)
-      throw new ServiceError('shutting-down', 'The service is shutting down', { retryAfterSeconds: 1 });
     const language = this.get(input.language);
     const { manifest } = language;
     if (input.codec !== undefined && input.codec !== 'json' && !manifest.codecs.includes(input.codec)) {
@@ -210,11 +281,79 @@ export class Orchestrator {
       ...(input.module === undefined ? {} : { module: input.module }),
       ...(input.codec === undefined ? {} : { codec: input.codec }),
     };
-    const result = await language.admission.run(
-      () => language.executor.execute(call, input.signal === undefined ? {} : { signal: input.signal }),
-      input.signal,
-    );
-    return { ...result, language: manifest.id, limits };
+    const started = performance.now();
+    let admitted = started;
+    const report = (outcome: string, result?: ExecutionResult): void => {
+      if (this.listeners.size === 0) return;
+      const now = performance.now();
+      const event: CallEvent = {
+        language: manifest.id,
+        outcome,
+        durationMs: now - started,
+        queueMs: (admitted === started && result === undefined ? now : admitted) - started,
+        remote: language.remote !== undefined,
+        ...(result === undefined ? {} : { stats: result.stats }),
+        ...(result === undefined || result.ok ? {} : { error: result.error }),
+      };
+      for (const listener of this.listeners) {
+        try {
+          listener(event, input);
+        } catch (error) {
+          this.log.error('A call listener failed', { error: (error as Error).message });
+        }
+      }
+    };
+    if (this.closing) {
+      report('shutting-down');
+      throw shuttingDown();
+    }
+    // The call is cancelled when its client goes away, or when shutdown stops waiting for it. (A
+    // per-call controller with listeners removed afterwards, rather than AbortSignal.any(), which
+    // keeps every call's signal reachable from the long-lived shutdown signal.)
+    const cancel = new AbortController();
+    const abort = (): void => cancel.abort();
+    if (input.signal?.aborted || this.shutdown.signal.aborted) cancel.abort();
+    input.signal?.addEventListener('abort', abort, { once: true });
+    this.shutdown.signal.addEventListener('abort', abort, { once: true });
+    const signal = cancel.signal;
+    const running = language.admission.run(() => {
+      admitted = performance.now();
+      // Gone before a slot was free: do not start a sandbox for nobody.
+      if (signal.aborted) {
+        return Promise.reject(
+          new ServiceError('invalid-request', 'The call was cancelled before it started'),
+        );
+      }
+      return language.executor.execute(call, { signal });
+    }, signal);
+    this.inFlight.add(running);
+    let result: RemoteResult;
+    try {
+      result = await running;
+    } catch (error) {
+      const failure =
+        error instanceof ServiceError
+          ? this.shutdown.signal.aborted && !(input.signal?.aborted ?? false)
+            ? shuttingDown()
+            : error
+          : error;
+      report(
+        input.signal?.aborted ? 'cancelled' : failure instanceof ServiceError ? failure.problem : 'internal',
+      );
+      throw failure;
+    } finally {
+      this.inFlight.delete(running);
+      input.signal?.removeEventListener('abort', abort);
+      this.shutdown.signal.removeEventListener('abort', abort);
+    }
+    if (this.shutdown.signal.aborted && !(input.signal?.aborted ?? false)) {
+      // Cancelled by shutdown, not by the guest: say so, so that the client retries elsewhere.
+      report('shutting-down', result);
+      throw shuttingDown('The call was cancelled: the service is shutting down');
+    }
+    // A call whose client went away was killed for that reason, not for anything the guest did.
+    report(input.signal?.aborted ? 'cancelled' : result.ok ? 'OK' : result.error.code, result);
+    return { ...result, language: manifest.id, limits: result.limits ?? limits };
   }
 
   /** Deploys a module for a language that supports it (see Executor.deploy). */
@@ -230,8 +369,9 @@ export class Orchestrator {
   }
 
   info(): LanguageInfo[] {
-    return this.languages.map((l) => {
+    return this.languages.map((l): LanguageInfo => {
       const readiness = this.languageReadiness(l);
+      const counters = (readiness as { counters?: LanguageInfo['counters'] }).counters;
       return {
         id: l.manifest.id,
         displayName: l.manifest.displayName,
@@ -252,6 +392,9 @@ export class Orchestrator {
         codecs: ['json', ...l.manifest.codecs],
         deploy: l.executor.deploy !== undefined,
         ready: readiness.ready,
+        ...(l.remote === undefined ? {} : { remote: l.remote }),
+        // Forward-compatible: executors may report fixed-name counters beside their details.
+        ...(counters === undefined ? {} : { counters }),
         details: readiness.details,
       };
     });
@@ -264,22 +407,58 @@ export class Orchestrator {
     return language.executor.readiness();
   }
 
-  /** Ready when every enabled executor is warm. */
+  /**
+   * Ready when every enabled local executor is warm. Remote languages are listed but do not gate
+   * readiness: their evaluators have their own probes, and one evaluator deployment being down
+   * must not take the other languages out of service.
+   */
   readiness(): { ready: boolean; languages: Record<string, Readiness> } {
     const languages: Record<string, Readiness> = {};
     for (const l of this.languages) languages[l.manifest.id] = this.languageReadiness(l);
     const ready =
-      !this.closing && this.languages.length > 0 && Object.values(languages).every((r) => r.ready);
+      !this.closing &&
+      this.languages.length > 0 &&
+      this.languages.every((l) => l.remote !== undefined || languages[l.manifest.id]!.ready);
     return { ready, languages };
   }
 
-  /** Refuses new calls; lets in-flight ones finish (bounded by their own time limits), then stops engines. */
-  async close(): Promise<void> {
+  /** Calls admitted or waiting right now, over every language. */
+  get callsInFlight(): number {
+    return this.inFlight.size;
+  }
+
+  /**
+   * Graceful stop: refuses new calls (503 shutting-down), lets calls in flight finish for up to
+   * `graceMs` (default: as long as they take, each bounded by its own time limit), then cancels
+   * the rest (their callers get 503 shutting-down) and stops the engines.
+   */
+  async close(options: { graceMs?: number } = {}): Promise<void> {
     this.closing = true;
-    const reason = new ServiceError('shutting-down', 'The service is shutting down', {
-      retryAfterSeconds: 1,
-    });
+    const reason = shuttingDown();
     for (const l of this.languages) l.admission.close(reason);
+    const settled = (): Promise<unknown> =>
+      Promise.allSettled([...this.inFlight]).then(() => (this.inFlight.size > 0 ? settled() : undefined));
+    if (options.graceMs === undefined) await settled();
+    else {
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<'expired'>((resolve) => {
+        timer = setTimeout(() => resolve('expired'), options.graceMs);
+      });
+      const outcome = await Promise.race([settled(), expired]);
+      clearTimeout(timer);
+      if (outcome === 'expired' && this.inFlight.size > 0) {
+        this.log.warn('Cancelling calls still running at the end of the shutdown grace period', {
+          calls: this.inFlight.size,
+          graceMs: options.graceMs,
+        });
+        this.shutdown.abort();
+        await settled();
+      }
+    }
     await Promise.all(this.languages.map((l) => l.executor.close()));
   }
+}
+
+function shuttingDown(detail = 'The service is shutting down'): ServiceError {
+  return new ServiceError('shutting-down', detail, { retryAfterSeconds: 1 });
 }

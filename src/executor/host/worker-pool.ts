@@ -95,6 +95,7 @@ export class WorkerPool {
         ...this.counters,
         ...(this.startupError === undefined ? {} : { startupError: this.startupError }),
       },
+      counters: { ...this.counters },
     };
   }
 

@@ -1,0 +1,3 @@
+function pair(a, b)
+  return { b, a }
+end

@@ -1,0 +1,3 @@
+function echo(value)
+  return value
+end

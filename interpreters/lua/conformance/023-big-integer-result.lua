@@ -1,0 +1,3 @@
+function pow2(n)
+  return 1 << n
+end

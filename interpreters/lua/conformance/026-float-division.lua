@@ -1,0 +1,3 @@
+function half(n)
+  return n / 2
+end

@@ -1,0 +1,3 @@
+function main()
+  return { a = { 1, -math.huge } }
+end

@@ -1,0 +1,3 @@
+function gather(a, b, c, d)
+  return { d, c, b, a }
+end

@@ -1,0 +1,3 @@
+function answer()
+  return 42
+end

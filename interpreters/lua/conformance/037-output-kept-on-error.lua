@@ -1,0 +1,4 @@
+function main()
+  print("before")
+  error("raised after printing")
+end

@@ -1,0 +1,4 @@
+function main()
+  local x = = 1
+  return x
+end

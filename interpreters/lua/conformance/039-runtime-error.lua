@@ -1,0 +1,4 @@
+function main()
+  local reason = "conformance failure"
+  error(reason)
+end

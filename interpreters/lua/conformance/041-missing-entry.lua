@@ -1,0 +1,3 @@
+function other()
+  return 1
+end

@@ -1,0 +1,3 @@
+function main()
+  return function() return 1 end
+end

@@ -1,0 +1,5 @@
+function main()
+  local a = { name = "loop" }
+  a.self = a
+  return a
+end

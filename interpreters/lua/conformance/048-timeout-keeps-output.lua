@@ -1,0 +1,4 @@
+function main()
+  print("before")
+  while true do end
+end

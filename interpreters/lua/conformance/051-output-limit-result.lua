@@ -1,0 +1,3 @@
+function main()
+  return string.rep("x", 5000)
+end

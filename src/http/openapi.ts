@@ -1,0 +1,398 @@
+// The OpenAPI 3.1 document (GET /openapi.json) and its docs UI (GET /docs). Request and answer
+// bodies are the zod schemas of ./schemas.ts turned into JSON Schema 2020-12 by zod 4's own
+// z.toJSONSchema (OpenAPI 3.1's dialect), so validation and documentation cannot drift apart.
+// Each router mounted in app.ts brings the description of its own paths (a `PathsDoc`), and
+// test/unit/openapi.test.ts checks that the documented operations are exactly the routes
+// registered. Limits (body size, each language's defaults and ceilings) and the closed catalogues
+// of error codes are written into the document from the running configuration.
+//
+// The UI is Swagger UI from the swagger-ui-dist package, served from node_modules (no CDN): 13 MB
+// and no runtime dependencies, where Scalar's npm package pulls ~290 MB of dependencies into the
+// production image (its browser bundle alone would do, but is only shipped inside that package).
+
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { Config } from '../config.js';
+import { PROBLEMS, type ProblemType } from '../errors.js';
+import type { LanguageInfo } from '../orchestrator/orchestrator.js';
+import { apiSchemas, OPERATION_PROBLEMS } from './schemas.js';
+
+/** OpenAPI path items keyed by OpenAPI path (`/{param}` style), then by lower-case method. */
+export type PathsDoc = Record<string, Record<string, Record<string, unknown>>>;
+
+const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
+const json = (schema: object, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+
+/** Problem answers grouped by status, each listing the problem types it can carry. */
+function problemResponses(types: readonly ProblemType[]): Record<string, unknown> {
+  const byStatus = new Map<number, ProblemType[]>();
+  for (const type of types) {
+    const status = PROBLEMS[type].status;
+    byStatus.set(status, [...(byStatus.get(status) ?? []), type]);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [status, list] of [...byStatus].sort((a, b) => a[0] - b[0])) {
+    out[String(status)] = {
+      description: list.map((t) => `\`${t}\`: ${PROBLEMS[t].title}`).join('; '),
+      ...(status === 503
+        ? { headers: { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } } } }
+        : {}),
+      content: { 'application/problem+json': { schema: ref('Problem') } },
+      'x-problem-types': list,
+    };
+  }
+  return out;
+}
+
+export function nativePaths(config: Config): PathsDoc {
+  const bodyLimit = config.global.POLYEVAL_BODY_LIMIT_BYTES;
+  const body = (id: string) => ({
+    required: true,
+    description: `At most ${bodyLimit} bytes (POLYEVAL_BODY_LIMIT_BYTES); larger bodies get 413.`,
+    content: { 'application/json': { schema: ref(id) } },
+  });
+  return {
+    '/v1/evaluate': {
+      post: {
+        operationId: 'evaluate',
+        tags: ['Evaluate'],
+        summary: 'Run one function call in a fresh sandbox',
+        description:
+          'Runs `function(...args)` from `code` (or a deployed `module`) under the effective limits: ' +
+          "the request's own (clamped to the ceiling) or the language defaults. Guest failures are " +
+          '200 with `ok: false`; bad requests and our own failures are problem+json. A client that ' +
+          'disconnects cancels its call. Optional `X-Request-Id` is echoed and logged.',
+        parameters: [{ $ref: '#/components/parameters/RequestId' }],
+        requestBody: body('EvaluateRequest'),
+        responses: {
+          '200': json(ref('EvaluateResult'), 'The call ran (its outcome may be a guest failure).'),
+          ...problemResponses(OPERATION_PROBLEMS.evaluate!),
+        },
+      },
+    },
+    '/v1/modules': {
+      post: {
+        operationId: 'deploy',
+        tags: ['Evaluate'],
+        summary: 'Deploy a module once, call it many times',
+        description: 'For languages whose `deploy` is true in GET /v1/languages.',
+        requestBody: body('DeployRequest'),
+        responses: {
+          '201': json(ref('Deployment'), 'Deployed; call it with `module: id`.'),
+          '422': json(ref('DeploymentFailure'), 'The module does not compile.'),
+          ...problemResponses(OPERATION_PROBLEMS.deploy!),
+        },
+      },
+    },
+    '/v1/languages': {
+      get: {
+        operationId: 'languages',
+        tags: ['Discovery'],
+        summary: 'Enabled languages with engines, limits (defaults and ceilings) and pools',
+        responses: { '200': json(ref('Languages'), 'Every enabled language.') },
+      },
+    },
+  };
+}
+
+export const healthPaths: PathsDoc = {
+  '/livez': {
+    get: {
+      operationId: 'livez',
+      tags: ['Operations'],
+      summary: 'Liveness: 200 while the event loop answers',
+      responses: {
+        '200': {
+          description: 'Alive.',
+          content: { 'text/plain': { schema: { type: 'string', const: 'ok' } } },
+        },
+      },
+    },
+  },
+  '/readyz': {
+    get: {
+      operationId: 'readyz',
+      tags: ['Operations'],
+      summary: 'Readiness: 200 once every local language is warm; 503 while starting or shutting down',
+      responses: {
+        '200': json(ref('Readiness'), 'Ready.'),
+        '503': json(ref('Readiness'), 'Not ready (starting, failed to start, or shutting down).'),
+      },
+    },
+  },
+};
+
+export const metricsPaths: PathsDoc = {
+  '/metrics': {
+    get: {
+      operationId: 'metrics',
+      tags: ['Operations'],
+      summary: 'Prometheus metrics (calls by language and outcome, latencies, queues, pools, sandboxes)',
+      responses: {
+        '200': {
+          description: 'Prometheus text exposition format 0.0.4.',
+          content: { 'text/plain': { schema: { type: 'string' } } },
+        },
+      },
+    },
+  },
+};
+
+export const docsPaths: PathsDoc = {
+  '/openapi.json': {
+    get: {
+      operationId: 'openapi',
+      tags: ['Documentation'],
+      summary: 'This document',
+      responses: { '200': json({ type: 'object' }, 'OpenAPI 3.1 document.') },
+    },
+  },
+};
+
+export const docsUiPaths: PathsDoc = {
+  '/docs': {
+    get: {
+      operationId: 'docs',
+      tags: ['Documentation'],
+      summary: 'API documentation UI (Swagger UI, served locally)',
+      responses: { '200': { description: 'HTML page.', content: { 'text/html': {} } } },
+    },
+  },
+  '/docs/assets/{file}': {
+    get: {
+      operationId: 'docsAsset',
+      tags: ['Documentation'],
+      summary: 'Static files of the documentation UI',
+      parameters: [{ name: 'file', in: 'path', required: true, schema: { type: 'string' } }],
+      responses: { '200': { description: 'The file.' }, '404': { description: 'No such file.' } },
+    },
+  },
+};
+
+/** The Wikifunctions-compatible routes of src/http/wikifunctions.ts, for the app that mounts them. */
+export const wikifunctionsPaths: PathsDoc = (() => {
+  const evaluate = {
+    tags: ['Wikifunctions'],
+    summary: 'Wikifunctions evaluator API: a function call (JSON or Avro) answered with a Z22 envelope',
+    parameters: [
+      { name: 'domain', in: 'path', required: true, schema: { type: 'string' }, description: 'Ignored.' },
+    ],
+    requestBody: {
+      required: true,
+      content: {
+        'application/json': { schema: { type: 'object' } },
+        'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
+      },
+    },
+    responses: {
+      '200': json({ type: 'object' }, 'A Z22 envelope (evaluation failures included).'),
+      '500': json({ type: 'object' }, 'A Z22 envelope carrying our own failure.'),
+      '503': {
+        ...json({ type: 'object' }, 'A Z22 envelope: the queue is full or the service is shutting down.'),
+        headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait.' } },
+      },
+      ...problemResponses(['body-too-large']),
+    },
+  };
+  return {
+    '/{domain}/v1/evaluate/': { post: { operationId: 'wikifunctionsEvaluate', ...evaluate } },
+    '/{domain}/v1/evaluate': { post: { operationId: 'wikifunctionsEvaluateNoSlash', ...evaluate } },
+    '/_info': {
+      get: {
+        operationId: 'wikifunctionsInfo',
+        tags: ['Wikifunctions'],
+        summary: 'Name and version of the service',
+        responses: { '200': json({ type: 'object' }, 'Service information.') },
+      },
+    },
+  };
+})();
+
+/** JSON Schema 2020-12 of every registered zod schema, as OpenAPI components. */
+function componentSchemas(): Record<string, unknown> {
+  const { schemas } = z.toJSONSchema(apiSchemas, {
+    target: 'draft-2020-12',
+    io: 'input',
+    unrepresentable: 'any',
+    uri: (id) => `#/components/schemas/${id}`,
+  });
+  const out: Record<string, unknown> = {};
+  for (const [id, schema] of Object.entries(schemas)) {
+    const { $schema: _s, $id: _i, ...rest } = schema as Record<string, unknown>;
+    out[id] = rest;
+  }
+  return out;
+}
+
+function limitsTable(languages: readonly LanguageInfo[]): string {
+  if (languages.length === 0) return '';
+  const rows = languages.map((l) => {
+    const d = l.limits.defaults;
+    const c = l.limits.ceilings;
+    return `| \`${l.id}\` | ${l.aliases.map((a) => `\`${a}\``).join(', ')} | ${d.timeoutMs} / ${c.timeoutMs} | ${d.memoryMb} / ${c.memoryMb} | ${d.outputBytes} / ${c.outputBytes} | ${l.pool.capacity} / ${l.pool.queueMax} |`;
+  });
+  return [
+    '',
+    '### Languages and limits on this server (default / ceiling)',
+    '',
+    '| language | aliases | timeoutMs | memoryMb | outputBytes | slots / queue |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
+}
+
+export interface DocumentOptions {
+  readonly config: Config;
+  readonly paths: readonly PathsDoc[];
+  readonly languages: readonly LanguageInfo[];
+  readonly version: string;
+}
+
+export function buildOpenApiDocument(options: DocumentOptions): Record<string, unknown> {
+  const g = options.config.global;
+  const paths: PathsDoc = {};
+  for (const doc of options.paths) {
+    for (const [path, item] of Object.entries(doc)) paths[path] = { ...paths[path], ...item };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Polyeval',
+      version: options.version,
+      summary: 'Run untrusted functions, each call in a fresh sandbox under hard limits.',
+      description: [
+        'POST the code, the function name and its arguments; each call runs in a sandbox that has never',
+        'run anything else, under wall-time, memory and output limits enforced from outside the guest.',
+        '',
+        '**Limits** are a default plus a ceiling: a request may lower a limit; a value above the ceiling',
+        'is clamped to it, and the answer says which limits applied.',
+        '',
+        `**Server limits**: request bodies up to ${g.POLYEVAL_BODY_LIMIT_BYTES} bytes (413 beyond), headers`,
+        `up to ${g.POLYEVAL_MAX_HEADER_BYTES} bytes (431), ${g.POLYEVAL_HEADERS_TIMEOUT_MS} ms to send the headers`,
+        `and ${g.POLYEVAL_REQUEST_TIMEOUT_MS} ms the whole request (408), ${g.POLYEVAL_MAX_CONNECTIONS} connections`,
+        `at once; per language at most ${g.POLYEVAL_QUEUE_MAX} calls wait (by default) and none longer than`,
+        `${g.POLYEVAL_QUEUE_TIMEOUT_MS} ms, beyond which the answer is 503 with Retry-After.`,
+        '',
+        '**Errors**: guest failures carry one code of a closed catalogue (`GuestError.code`); bad requests',
+        'and our failures are RFC 9457 problems (`Problem.type`). Both lists are in docs/errors.md.',
+        limitsTable(options.languages),
+      ].join('\n'),
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+    },
+    servers: [{ url: '/' }],
+    tags: [
+      { name: 'Evaluate', description: 'Run functions.' },
+      { name: 'Discovery', description: 'What this server runs.' },
+      { name: 'Operations', description: 'Health and metrics.' },
+      { name: 'Documentation', description: 'This document and its UI.' },
+      { name: 'Playground', description: 'A page to try languages in a browser.' },
+      { name: 'Wikifunctions', description: 'The Wikifunctions evaluator API.' },
+    ],
+    paths,
+    components: {
+      schemas: componentSchemas(),
+      parameters: {
+        RequestId: {
+          name: 'X-Request-Id',
+          in: 'header',
+          required: false,
+          description:
+            'Correlation id (1–128 of `A-Za-z0-9_.:@/+=-`), echoed in the answer; one is made up when absent.',
+          schema: { type: 'string', pattern: '^[\\w.:@/+=-]{1,128}$' },
+        },
+      },
+    },
+    'x-polyeval-limits': {
+      bodyLimitBytes: g.POLYEVAL_BODY_LIMIT_BYTES,
+      maxHeaderBytes: g.POLYEVAL_MAX_HEADER_BYTES,
+      headersTimeoutMs: g.POLYEVAL_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: g.POLYEVAL_REQUEST_TIMEOUT_MS,
+      maxConnections: g.POLYEVAL_MAX_CONNECTIONS,
+      queueTimeoutMs: g.POLYEVAL_QUEUE_TIMEOUT_MS,
+      languages: Object.fromEntries(
+        options.languages.map((l) => [
+          l.id,
+          { ...l.limits, slots: l.pool.capacity, queueMax: l.pool.queueMax },
+        ]),
+      ),
+    },
+  };
+}
+
+// ---- Routes -----------------------------------------------------------------------------------
+
+const require = createRequire(import.meta.url);
+const ASSETS: Record<string, string> = {
+  'swagger-ui.css': 'text/css; charset=utf-8',
+  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
+  'favicon-32x32.png': 'image/png',
+};
+
+/** Content-Security-Policy for our pages: nothing but this origin (Swagger UI sets inline styles). */
+export const PAGE_CSP =
+  "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+const DOCS_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Polyeval API</title>
+<link rel="icon" href="/docs/assets/favicon-32x32.png">
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/docs/assets/init.js"></script>
+</body>
+</html>
+`;
+
+// validatorUrl: null keeps Swagger UI from calling its public validator.
+const DOCS_INIT = `window.ui = SwaggerUIBundle({
+  url: '/openapi.json',
+  dom_id: '#swagger-ui',
+  deepLinking: true,
+  validatorUrl: null,
+  tryItOutEnabled: false,
+  presets: [SwaggerUIBundle.presets.apis],
+});
+`;
+
+export function openApiRoutes(document: () => Record<string, unknown>, options: { ui: boolean }): Hono {
+  const app = new Hono();
+  let cached: string | undefined;
+  app.get('/openapi.json', (c) => {
+    cached ??= JSON.stringify(document());
+    return c.body(cached, 200, { 'content-type': 'application/json; charset=utf-8' });
+  });
+  if (!options.ui) return app;
+  const dir = dirname(require.resolve('swagger-ui-dist/package.json'));
+  const files = new Map<string, Buffer>();
+  app.get('/docs', (c) => c.html(DOCS_HTML, 200, { 'content-security-policy': PAGE_CSP }));
+  app.get('/docs/assets/:file', (c) => {
+    const name = c.req.param('file');
+    if (name === 'init.js') {
+      return c.body(DOCS_INIT, 200, { 'content-type': 'text/javascript; charset=utf-8' });
+    }
+    const type = ASSETS[name];
+    if (type === undefined) return c.notFound();
+    let bytes = files.get(name);
+    if (bytes === undefined) {
+      bytes = readFileSync(join(dir, name));
+      files.set(name, bytes);
+    }
+    return c.body(new Uint8Array(bytes), 200, {
+      'content-type': type,
+      'cache-control': 'public, max-age=86400',
+    });
+  });
+  return app;
+}

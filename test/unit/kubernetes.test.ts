@@ -1,0 +1,59 @@
+// deploy/kubernetes/ is what scripts/kubernetes.ts renders from the language folders, and it is
+// valid: every object against its Kubernetes API schema (kubernetes-models), and the references
+// between objects (selectors, autoscaler targets, probes, the evaluators' egress ban).
+
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { readManifests, renderManifests, validateManifests } from '../../scripts/lib/kubernetes.js';
+import { discoverLanguages } from '../../src/executor/registry.js';
+import { packageVersion } from '../../src/service.js';
+
+const dir = fileURLToPath(new URL('../../deploy/kubernetes/', import.meta.url));
+const languages = discoverLanguages();
+const ids = languages.map((l) => l.manifest.id);
+
+describe('deploy/kubernetes', () => {
+  it('is what the generator writes (run "npm run deploy:kubernetes" after adding a language)', () => {
+    const rendered = renderManifests(languages, packageVersion());
+    const onDisk = new Map(readManifestsText());
+    expect([...onDisk.keys()].sort()).toEqual(rendered.map((f) => f.name).sort());
+    for (const file of rendered) expect(onDisk.get(file.name), file.name).toBe(file.text);
+  });
+
+  it('is valid against the Kubernetes schemas, one evaluator per language with no egress', async () => {
+    expect(await validateManifests(readManifests(dir), ids)).toEqual([]);
+  });
+
+  it('would catch a broken object, a wrong reference and a missing egress ban', async () => {
+    const broken = mkdtempSync(join(tmpdir(), 'polyeval-k8s-'));
+    try {
+      const files = renderManifests(languages, '0.0.0');
+      for (const f of files) {
+        let text = f.text;
+        if (f.name === 'orchestrator.yaml')
+          text = text.replace('containerPort: 6927', 'containerPort: "http"');
+        if (f.name === 'network-policies.yaml') text = text.replace('egress: []', 'egress: [{}]');
+        if (f.name === `evaluator-${ids[0]}.yaml`) text = text.replace(/value: "off"/, 'value: off');
+        writeFileSync(join(broken, f.name), text);
+      }
+      const problems = await validateManifests(readManifests(broken), ids);
+      expect(problems.some((p) => p.includes('containerPort'))).toBe(true);
+      expect(problems.some((p) => p.includes('not covered by a NetworkPolicy denying all egress'))).toBe(
+        true,
+      );
+      // Unquoted `off` is a boolean to Kubernetes' YAML 1.1 reader: an env value must be a string.
+      expect(problems.some((p) => p.includes(`evaluator-${ids[0]}.yaml`) && p.includes('value'))).toBe(true);
+    } finally {
+      rmSync(broken, { recursive: true, force: true });
+    }
+  });
+});
+
+function readManifestsText(): [string, string][] {
+  return readdirSync(dir)
+    .filter((n) => n.endsWith('.yaml'))
+    .map((n) => [n, readFileSync(join(dir, n), 'utf8')]);
+}
