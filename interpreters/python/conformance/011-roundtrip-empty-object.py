@@ -1,0 +1,2 @@
+def echo(value):
+    return value

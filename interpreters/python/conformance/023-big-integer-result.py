@@ -1,0 +1,2 @@
+def pow2(n):
+    return 2**n

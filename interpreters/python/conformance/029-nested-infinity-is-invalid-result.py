@@ -1,0 +1,2 @@
+def main():
+    return {"a": [1, -float("inf")]}

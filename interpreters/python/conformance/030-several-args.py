@@ -1,0 +1,2 @@
+def gather(a, b, c, d):
+    return [d, c, b, a]

@@ -1,0 +1,6 @@
+import itertools
+
+
+def main():
+    for i in itertools.count():
+        print(f"line {i}")

@@ -1,0 +1,3 @@
+def main():
+    print("before")
+    raise RuntimeError("raised after printing")

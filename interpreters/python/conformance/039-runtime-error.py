@@ -1,0 +1,3 @@
+def main():
+    reason = "conformance failure"
+    raise ValueError(reason)

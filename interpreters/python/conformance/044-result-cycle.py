@@ -1,0 +1,4 @@
+def main():
+    a = {"name": "loop"}
+    a["self"] = a
+    return a

@@ -1,0 +1,4 @@
+def main():
+    print("before")
+    while True:
+        pass

@@ -1,0 +1,169 @@
+// The Python executor: CPython (Pyodide) in WebAssembly, one never-used interpreter per call, in a
+// separate locked-down sandbox host process. This file only turns operator settings into the
+// options of the generic process executor (src/executor/host/process-host.ts) and makes sure the
+// memory snapshot exists (snapshot.ts). README.md explains why the engine is wired this way.
+//
+// Settings (POLYEVAL_PYTHON_<KEY>):
+//   ISOLATION              required | auto | off — network/PID namespaces for the host (default auto)
+//   HOSTS                  sandbox host processes (default 1)
+//   WARM                   interpreters kept waiting per host (default: capacity / hosts)
+//   CALLS_PER_INTERPRETER  1 = strict single use (default); more weakens isolation between calls
+//   INTERPRETERS_PER_WORKER 1 = a new worker for every interpreter (default); more prepares fresh
+//                          interpreters in turn in one worker (faster; weakens isolation, see README)
+//   RESTORE                sparse | dense snapshot restore (default sparse)
+//   WARMUP                 1 | 0: run a trivial call in each interpreter before it is warm (default 0)
+//   SPAWN_CONCURRENCY      interpreters prepared at once per host (default 2)
+//   FS_QUOTA_MB            ceiling of the per-call filesystem/pipe write quota (default 64)
+//   GRACE_MS               time between the interrupt at the deadline and terminating the worker (default 150)
+//   HOST_RSS_LIMIT_MB      resident memory at which a host's busy interpreters are stopped (default computed)
+//   SNAPSHOT_DIR           where the snapshot is cached (default .cache/python/ under the project root)
+
+import { fileURLToPath } from 'node:url';
+import type { Executor, ExecutorContext } from '../../src/executor/contract.js';
+import { createProcessExecutor } from '../../src/executor/host/process-host.js';
+import { parseIsolationMode } from '../../src/executor/host/process-isolation.js';
+import type { HostRuntimeConfig } from '../../src/executor/host/process-runtime.js';
+import { distDir, projectRoot } from '../../src/paths.js';
+import type { PythonHostConfig } from './sandbox-host.js';
+import { compiledSibling, defaultCacheDir, ensureSnapshot, findPyodide } from './snapshot.js';
+
+function intSetting(
+  settings: Readonly<Record<string, string>>,
+  key: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const raw = settings[key];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`Invalid POLYEVAL_PYTHON_${key}="${raw}": expected an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function choice<T extends string>(
+  settings: Readonly<Record<string, string>>,
+  key: string,
+  options: readonly T[],
+  fallback: T,
+): T {
+  const raw = settings[key];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(options as readonly string[]).includes(raw)) {
+    throw new Error(`Invalid POLYEVAL_PYTHON_${key}="${raw}": expected one of ${options.join(', ')}`);
+  }
+  return raw as T;
+}
+
+export function createExecutor(context: ExecutorContext): Executor {
+  const { settings } = context;
+  const isolation = parseIsolationMode(settings.ISOLATION);
+  const capacity = Math.max(1, context.poolSize);
+  const hosts = intSetting(settings, 'HOSTS', 1, 1, 64);
+  const warm = intSetting(settings, 'WARM', Math.max(1, Math.ceil(capacity / hosts)), 0, 256);
+  const callsPerWorker = intSetting(settings, 'CALLS_PER_INTERPRETER', 1, 1, 1_000_000);
+  const interpretersPerWorker = intSetting(settings, 'INTERPRETERS_PER_WORKER', 1, 1, 1_000_000);
+  const restore = choice(settings, 'RESTORE', ['sparse', 'dense'] as const, 'sparse');
+  // Measured: the warm-up call costs CPU per interpreter and did not change the latency of the
+  // first real call measurably (README, "Measured"), so it is off by default.
+  const warmup = choice(settings, 'WARMUP', ['1', '0'] as const, '0') === '1';
+  const spawnConcurrency = intSetting(settings, 'SPAWN_CONCURRENCY', 2, 1, 64);
+  const fsQuotaMb = intSetting(settings, 'FS_QUOTA_MB', 64, 1, 65_536);
+  const graceMs = intSetting(settings, 'GRACE_MS', 150, 0, 60_000);
+  const maxMemoryMb = Math.min(4096, Math.max(64, context.ceilings.memoryMb));
+  // Per interpreter: the WASM memory at its cap, the write quota, ~90 MiB of worker and JS heap.
+  const perInterpreterMb = maxMemoryMb + fsQuotaMb + 90;
+  const hostSlots = warm + Math.ceil(capacity / hosts);
+  const rssLimitMb = intSetting(
+    settings,
+    'HOST_RSS_LIMIT_MB',
+    250 + hostSlots * perInterpreterMb,
+    64,
+    1_048_576,
+  );
+  const cacheDir = settings.SNAPSHOT_DIR ?? defaultCacheDir();
+  const pyodide = findPyodide();
+  if (callsPerWorker > 1) {
+    context.log(
+      'warn',
+      'Python interpreters serve more than one call each (CALLS_PER_INTERPRETER > 1): calls are not isolated from each other',
+      {
+        callsPerInterpreter: callsPerWorker,
+      },
+    );
+  }
+
+  if (interpretersPerWorker > 1) {
+    context.log(
+      'warn',
+      "Python workers prepare several interpreters in turn (INTERPRETERS_PER_WORKER > 1): a guest that reached a worker's JavaScript could affect later calls in that worker",
+      {
+        interpretersPerWorker,
+      },
+    );
+  }
+
+  const host: HostRuntimeConfig = {
+    warm,
+    callsPerWorker,
+    interpretersPerWorker,
+    // Renew only workers whose interpreter stayed near its restored size (~30 MiB): a big one
+    // would leave its memory to the garbage collector while the next interpreter loads.
+    renewMaxMemoryBytes: 96 * 2 ** 20,
+    graceMs,
+    spawnConcurrency,
+    rssLimitBytes: rssLimitMb * 2 ** 20,
+    // A JS heap cap for the worker (WASM memory is capped separately); ≥ 256 MB so that WASM
+    // growth does not trigger a GC every time. A 32 MiB thread stack lets CPython's own checks
+    // raise RecursionError (up to the clamped limit, see harness.py) before V8's stack overflows,
+    // which would end the interpreter; it is address space, used only as deep as a call recurses.
+    resourceLimits: { maxOldGenerationSizeMb: 256, stackSizeMb: 32 },
+  };
+
+  return createProcessExecutor(context, {
+    entry: compiledSibling('sandbox-host'),
+    // package.json: Node ≥ 22 checks module loading against the permission model too, and the
+    // loader reads the project's package.json to learn that dist/*.js are ES modules.
+    codePaths: [
+      fileURLToPath(new URL('src/executor/host/', distDir)),
+      fileURLToPath(new URL('./', compiledSibling('sandbox-host'))),
+      fileURLToPath(new URL('package.json', projectRoot)),
+    ],
+    async prepare() {
+      const snapshot = await ensureSnapshot({
+        cacheDir,
+        isolation,
+        log: (level, message, fields) => context.log(level, message, fields),
+      });
+      const language: PythonHostConfig = {
+        pyodideDir: pyodide.dir,
+        snapshotPath: snapshot.path,
+        maxMemoryMb,
+        restore,
+        fsQuotaBytes: fsQuotaMb * 2 ** 20,
+        warmup,
+      };
+      return {
+        readPaths: [pyodide.dir, snapshot.path, '/proc/thread-self/schedstat'],
+        config: language,
+        facts: {
+          pyodide: pyodide.version,
+          snapshot: {
+            key: snapshot.key,
+            ...(snapshot.built === undefined ? {} : { builtMs: Math.round(snapshot.built.totalMs) }),
+          },
+          interpretersPerHost: warm,
+          fsQuotaMb,
+          hostRssLimitMb: rssLimitMb,
+        },
+      };
+    },
+    host,
+    hosts,
+    capacity,
+    isolation,
+    hostRssLimitBytes: Math.round(rssLimitMb * 1.5) * 2 ** 20,
+  });
+}

@@ -1,0 +1,336 @@
+// One Python interpreter in one worker thread, for one call (process-worker.ts serves it). Setup
+// restores Pyodide from the memory snapshot with a precompiled, memory-capped module and guarded
+// imports, reseeds `random`, wires stdout/stderr to the capped stream, installs the interrupt
+// buffer and the filesystem write quota, then makes the Pyodide API objects unreachable before any
+// guest code can run. The call itself is one synchronous call into the harness (harness.py).
+
+import { constants as fsConstants } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import * as vm from 'node:vm';
+import type { WireCall, WireOutcome } from '../../src/executor/host/process-protocol.js';
+import {
+  type SingleUseIo,
+  type SingleUseResult,
+  serveSingleUseWorker,
+} from '../../src/executor/host/process-worker.js';
+import {
+  evaluateGlue,
+  type Glue,
+  type Guards,
+  moduleFactory,
+  type SparseSnapshot,
+  shimProcessBinding,
+} from './engine.js';
+
+export interface InterpreterWorkerData {
+  readonly pyodideDir: string;
+  readonly module: WebAssembly.Module;
+  readonly glue: Glue;
+  readonly glueCache: Uint8Array;
+  readonly sparse?: SparseSnapshot;
+  readonly dense?: Uint8Array;
+  readonly fsQuotaBytes: number;
+  readonly warmup: boolean;
+}
+
+interface PyCallable {
+  (...args: unknown[]): unknown;
+  destroy(): void;
+}
+
+interface Pyodide {
+  version: string;
+  pyimport(name: string): Record<string, PyCallable> & { destroy(): void };
+  setStdout(options: { write: (buffer: Uint8Array) => number }): void;
+  setStderr(options: { write: (buffer: Uint8Array) => number }): void;
+  setInterruptBuffer(buffer: Int32Array): void;
+  FS: EmscriptenFs;
+  _module: Record<string, unknown>;
+}
+
+interface FsNode {
+  mode: number;
+  contents?: Uint8Array | null;
+  usedBytes?: number;
+  pipe?: unknown;
+}
+
+interface FsStream {
+  node: FsNode;
+  position: number;
+}
+
+interface EmscriptenFs {
+  write: (
+    stream: FsStream,
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    position?: number,
+    canOwn?: boolean,
+  ) => number;
+  read: (stream: FsStream, buffer: Uint8Array, offset: number, length: number, position?: number) => number;
+  truncate: (path: string | FsNode, length: number) => void;
+  allocate: (stream: FsStream, offset: number, length: number) => void;
+  lookupPath: (path: string, options: { follow: boolean }) => { node: FsNode };
+  isChrdev: (mode: number) => boolean;
+  isFile: (mode: number) => boolean;
+  ErrnoError: new (errno: number) => Error;
+}
+
+// Emscripten's errno for ENOSPC.
+const ENOSPC = 51;
+
+/** Counts what the guest stores in the in-memory filesystem and in pipes (both outside the WASM cap). */
+class WriteQuota {
+  used = 0;
+  limit = Number.POSITIVE_INFINITY;
+  exceeded = false;
+  onExceeded: (() => void) | undefined;
+  private readonly counted = new WeakMap<FsNode, number>();
+
+  install(FS: EmscriptenFs): void {
+    const write = FS.write;
+    const read = FS.read;
+    const truncate = FS.truncate;
+    const allocate = FS.allocate;
+    FS.write = (stream, buffer, offset, length, position, canOwn) => {
+      const node = stream.node;
+      if (FS.isChrdev(node.mode)) return write(stream, buffer, offset, length, position, canOwn);
+      if (node.pipe !== undefined) {
+        this.charge(length, FS);
+        return write(stream, buffer, offset, length, position, canOwn);
+      }
+      const at = position ?? stream.position;
+      this.reserve(node, at + length, FS);
+      const written = write(stream, buffer, offset, length, position, canOwn);
+      this.settle(node);
+      return written;
+    };
+    FS.read = (stream, buffer, offset, length, position) => {
+      const n = read(stream, buffer, offset, length, position);
+      if (stream.node.pipe !== undefined && n > 0) this.used = Math.max(0, this.used - n);
+      return n;
+    };
+    FS.truncate = (path, length) => {
+      const node = typeof path === 'string' ? FS.lookupPath(path, { follow: true }).node : path;
+      if (FS.isFile(node.mode)) this.reserve(node, length, FS);
+      truncate(path, length);
+      if (FS.isFile(node.mode)) this.settle(node);
+    };
+    FS.allocate = (stream, offset, length) => {
+      this.reserve(stream.node, offset + length, FS);
+      allocate(stream, offset, length);
+      this.settle(stream.node);
+    };
+  }
+
+  /** Refuses (ENOSPC) a file growth that would take the total over the quota. */
+  private reserve(node: FsNode, size: number, FS: EmscriptenFs): void {
+    const counted = this.counted.get(node) ?? 0;
+    if (size > counted) this.charge(size - counted, FS, false);
+  }
+
+  /** Records what the file really holds now (MEMFS grows capacity geometrically). */
+  private settle(node: FsNode): void {
+    const capacity = node.contents?.byteLength ?? 0;
+    const counted = this.counted.get(node) ?? 0;
+    if (capacity > counted) {
+      this.used += capacity - counted;
+      this.counted.set(node, capacity);
+    }
+  }
+
+  private charge(bytes: number, FS: EmscriptenFs, commit = true): void {
+    if (this.used + bytes > this.limit) {
+      this.exceeded = true;
+      this.onExceeded?.();
+      throw new FS.ErrnoError(ENOSPC);
+    }
+    if (commit) this.used += bytes;
+  }
+}
+
+function errorOf(call: WireCall, error: unknown, guards: Guards): WireOutcome {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/Maximum call stack size exceeded|stack overflow/i.test(message) || error instanceof RangeError) {
+    return {
+      ok: false,
+      error: {
+        code: 'RUNTIME_ERROR',
+        type: 'RecursionError',
+        message: `Cannot run "${call.function}": RecursionError: the interpreter's stack overflowed (recursion too deep)`,
+      },
+    };
+  }
+  if (
+    guards.heapRefused ||
+    /out of memory|Cannot enlarge memory|memory access out of bounds/i.test(message)
+  ) {
+    return {
+      ok: false,
+      error: {
+        code: 'MEMORY_LIMIT',
+        message: `Cannot run "${call.function}": memory limit of ${call.limits.memoryMb} MB exceeded`,
+      },
+    };
+  }
+  return {
+    ok: false,
+    error: {
+      code: 'SANDBOX_CRASH',
+      message: `Cannot run "${call.function}": the interpreter failed (${message.split('\n')[0]})`,
+    },
+  };
+}
+
+/** Removes what a guest that reached JavaScript could use to leave: loaders, network, the Pyodide API. */
+function blankHost(py: Pyodide, module: Record<string, unknown>): void {
+  const global = globalThis as Record<string, unknown>;
+  for (const name of [
+    'require',
+    'fetch',
+    'WebSocket',
+    'XMLHttpRequest',
+    'EventSource',
+    'importScripts',
+    'Worker',
+  ]) {
+    try {
+      delete global[name];
+    } catch {
+      global[name] = undefined;
+    }
+  }
+  // Hiwire slots 2, 3 and 5 hold the public API object and the internal API (see Pyodide's
+  // getExpectedKeys); a proxy forged to them would reach mountNodeFS, loadBinaryFile, runJs...
+  const hiwireSet = module.__hiwire_set as ((index: number, value: unknown) => number) | undefined;
+  if (hiwireSet !== undefined) {
+    const inert = Object.freeze(Object.create(null));
+    for (const slot of [2, 3, 5]) hiwireSet(slot, inert);
+  }
+  const api = py as unknown as Record<string | symbol, unknown>;
+  for (const key of Reflect.ownKeys(api)) {
+    try {
+      Reflect.deleteProperty(api, key);
+    } catch {
+      // Non-configurable: leave it.
+    }
+  }
+  Object.setPrototypeOf(api, null);
+}
+
+serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
+  const marks: Record<string, number> = {};
+  let t = performance.now();
+  shimProcessBinding(fsConstants as unknown as Record<string, number>);
+  const { loadPyodide } = (await import(pathToFileURL(`${data.pyodideDir}pyodide.mjs`).href)) as {
+    loadPyodide: (options: Record<string, unknown>) => Promise<Pyodide>;
+  };
+  const glue = evaluateGlue(vm, data.glue, data.glueCache);
+  marks.glueCacheRejected = glue.cacheRejected ? 1 : 0;
+  marks.importMs = performance.now() - t;
+  t = performance.now();
+  const guards: Guards = { heapLimitBytes: Number.POSITIVE_INFINITY, heapRefused: false };
+  const py = await loadPyodide({
+    indexURL: data.pyodideDir,
+    createPyodideModule: moduleFactory({
+      create: glue.create,
+      module: data.module,
+      guards,
+      ...(data.sparse === undefined ? {} : { sparse: data.sparse }),
+      marks,
+    }),
+    _loadSnapshot: data.sparse?.header ?? data.dense,
+    jsglobals: Object.create(null),
+    env: {},
+    stdout: () => undefined,
+    stderr: () => undefined,
+  });
+  marks.loadMs = performance.now() - t;
+  t = performance.now();
+  const module = py._module;
+  const FS = py.FS;
+  const harness = py.pyimport('_polyeval');
+  const engineVersion = `Pyodide ${py.version} (CPython ${String(harness.PY_VERSION)})`;
+  const runCall = harness.run_call!;
+  const fresh = harness.fresh!;
+  // Attribute proxies borrow from the module proxy: keep it alive with the interpreter.
+  fresh();
+
+  let io: SingleUseIo | undefined;
+  const stream = (name: 'stdout' | 'stderr') => {
+    const decoder = new TextDecoder();
+    return {
+      write: (buffer: Uint8Array): number => {
+        const text = decoder.decode(buffer, { stream: true });
+        if (text.length > 0) io?.write(name, text);
+        return buffer.length;
+      },
+    };
+  };
+  py.setStdout(stream('stdout'));
+  py.setStderr(stream('stderr'));
+  py.setInterruptBuffer(interrupt);
+  const quota = new WriteQuota();
+  quota.install(FS);
+  if (data.warmup) {
+    // The first call into a restored interpreter pays for lazily initialised paths; pay it now.
+    runCall('def f(a):\n    return [a, str(a), {"k": 1.5}]\n', 'f', '[1]', 1_000_000);
+  }
+  blankHost(py, module);
+  marks.hardenMs = performance.now() - t;
+  const heapBytes = (): number => (module.HEAP8 as Int8Array).byteLength;
+
+  return {
+    engineVersion,
+    prepareStats: marks,
+    async run(call: WireCall, callIo: SingleUseIo): Promise<SingleUseResult> {
+      io = callIo;
+      guards.heapLimitBytes = call.limits.memoryMb * 2 ** 20;
+      guards.heapRefused = false;
+      quota.limit = Math.min(call.limits.memoryMb * 2 ** 20, data.fsQuotaBytes);
+      quota.onExceeded = () =>
+        callIo.limit({
+          code: 'MEMORY_LIMIT',
+          message: `Cannot run "${call.function}": filesystem write quota of ${quota.limit} bytes exceeded`,
+        });
+      let outcome: WireOutcome;
+      try {
+        const text = runCall(call.code, call.function, call.argsJson, call.limits.outputBytes) as string;
+        outcome = JSON.parse(text) as WireOutcome;
+      } catch (error) {
+        outcome = errorOf(call, error, guards);
+      }
+      if (!outcome.ok && outcome.error.code === 'TIMEOUT') {
+        // The harness saw the interrupt but does not know the limit; say it the way the host does.
+        outcome = {
+          ok: false,
+          error: {
+            code: 'TIMEOUT',
+            message: `Cannot run "${call.function}": time limit of ${call.limits.timeoutMs} ms exceeded`,
+          },
+        };
+      }
+      if (!outcome.ok && outcome.error.code === 'MEMORY_LIMIT' && !quota.exceeded) {
+        outcome = {
+          ok: false,
+          error: {
+            code: 'MEMORY_LIMIT',
+            message: `Cannot run "${call.function}": memory limit of ${call.limits.memoryMb} MB exceeded (MemoryError)`,
+          },
+        };
+      }
+      if (quota.exceeded && (outcome.ok || outcome.error.code !== 'MEMORY_LIMIT')) {
+        outcome = {
+          ok: false,
+          error: {
+            code: 'MEMORY_LIMIT',
+            message: `Cannot run "${call.function}": filesystem write quota of ${quota.limit} bytes exceeded`,
+          },
+        };
+      }
+      return { outcome, memoryBytes: heapBytes() + quota.used };
+    },
+  };
+});

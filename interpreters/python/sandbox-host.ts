@@ -1,0 +1,66 @@
+// Entry of the Python sandbox host process (started by executor.ts through process-host.ts, under
+// the permission model, in its own namespaces). Its main thread compiles the Pyodide WASM binary
+// once — with the memory maximum patched to the operator's ceiling — and reads the snapshot once,
+// splitting it into its non-zero pages; every interpreter worker receives a copy of both (a
+// compiled module shares only immutable code; the snapshot pages are copied, never shared, so a
+// compromised interpreter cannot alter what the next one restores from).
+
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import * as vm from 'node:vm';
+import { serveSandboxHost } from '../../src/executor/host/process-runtime.js';
+import { patchMemoryMaximum, rewriteGlue, toSparse, WASM_PAGE } from './engine.js';
+import type { InterpreterWorkerData } from './interpreter-worker.js';
+
+/** The language part of the host's init config (built by executor.ts). */
+export interface PythonHostConfig {
+  readonly pyodideDir: string;
+  readonly snapshotPath: string;
+  /** The most memory any call may be given: the WASM memory maximum. */
+  readonly maxMemoryMb: number;
+  /** 'sparse' writes only the snapshot's non-zero pages; 'dense' is Pyodide's own HEAP8.set. */
+  readonly restore: 'sparse' | 'dense';
+  /** Ceiling of the in-memory filesystem write quota, in bytes (each call's quota is min(this, memory limit)). */
+  readonly fsQuotaBytes: number;
+  /** Run a trivial call in each interpreter before it counts as warm (the first call is slower). */
+  readonly warmup: boolean;
+}
+
+serveSandboxHost({
+  worker: new URL('./interpreter-worker.js', import.meta.url),
+  prepare(raw) {
+    const config = raw as PythonHostConfig;
+    const started = performance.now();
+    const binary = readFileSync(`${config.pyodideDir}pyodide.asm.wasm`);
+    const maxPages = Math.min(65_536, Math.ceil((config.maxMemoryMb * 2 ** 20) / WASM_PAGE));
+    const module = new WebAssembly.Module(patchMemoryMaximum(binary, maxPages));
+    const compileMs = performance.now() - started;
+    const glueUrl = pathToFileURL(`${config.pyodideDir}pyodide.asm.mjs`).href;
+    const glue = rewriteGlue(readFileSync(new URL(glueUrl), 'utf8'), glueUrl);
+    // Compiled here once; every worker starts from this code cache instead of parsing 1.2 MB.
+    const glueCache = new vm.Script(glue.source, { filename: glue.filename }).createCachedData();
+    const file = readFileSync(config.snapshotPath);
+    const snapshot = new Uint8Array(file.buffer, file.byteOffset, file.byteLength);
+    const sparse = config.restore === 'sparse' ? toSparse(snapshot) : undefined;
+    const workerData: InterpreterWorkerData = {
+      pyodideDir: config.pyodideDir,
+      module,
+      glue,
+      glueCache: new Uint8Array(glueCache),
+      ...(sparse === undefined ? { dense: snapshot } : { sparse }),
+      fsQuotaBytes: config.fsQuotaBytes,
+      warmup: config.warmup,
+    };
+    return {
+      workerData,
+      facts: {
+        restore: config.restore,
+        snapshotBytes: snapshot.length,
+        ...(sparse === undefined ? {} : { snapshotNonZeroBytes: sparse.data.length }),
+        wasmMemoryMaxMb: (maxPages * WASM_PAGE) / 2 ** 20,
+        compileMs: Math.round(compileMs),
+        gluePatches: glue.patches,
+      },
+    };
+  },
+});

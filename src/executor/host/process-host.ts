@@ -1,0 +1,609 @@
+// The service side of sandboxes that live in separate OS processes: an Executor backed by one or
+// more sandbox host processes (process-runtime.ts), each started locked down by
+// process-isolation.ts and spoken to over IPC only. This side is the last line for time: a call
+// that its host does not answer by deadline + grace + hostGraceMs gets TIMEOUT and the whole host
+// is killed. When a host dies — killed here, over its RSS cap, or crashed — it is restarted, and
+// the other calls it held are sent again to the new host (once each), so other callers do not
+// lose their calls to one guest's misbehaviour.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { runnableUrl } from '../../paths.js';
+import type {
+  Call,
+  CallStats,
+  ExecutionResult,
+  Executor,
+  ExecutorContext,
+  GuestError,
+  Outcome,
+  Readiness,
+} from '../contract.js';
+import { parseJson, stringifyJson } from '../json-value.js';
+import {
+  disposeWorkDir,
+  type IsolationFacts,
+  type IsolationMode,
+  planSandboxSpawn,
+} from './process-isolation.js';
+import type { HostFacts, HostToService, ServiceToHost, WireCall, WireOutcome } from './process-protocol.js';
+import type { HostRuntimeConfig } from './process-runtime.js';
+
+export interface ProcessExecutorOptions {
+  /** The host entry module (calls serveSandboxHost()); .ts URLs are mapped to dist/. */
+  readonly entry: URL;
+  /**
+   * Runs once before the first host starts (e.g. builds an engine snapshot); returns the files the
+   * hosts may read besides their own code, and the language part of the init config.
+   */
+  readonly prepare: () => Promise<{
+    readPaths: readonly string[];
+    config: unknown;
+    facts?: Record<string, unknown>;
+  }>;
+  /** Folders (ending with '/') holding the compiled code the host loads. */
+  readonly codePaths: readonly string[];
+  readonly host: HostRuntimeConfig;
+  /** Number of host processes. */
+  readonly hosts: number;
+  /** Calls run at once (the orchestrator queues the rest). */
+  readonly capacity: number;
+  readonly isolation: IsolationMode;
+  /** How long past deadline + grace the service waits for a host before killing it. */
+  readonly hostGraceMs?: number;
+  /** The service kills a host whose resident memory (with its children) goes over this. */
+  readonly hostRssLimitBytes: number;
+  /** Extra V8/Node flags for the host process. */
+  readonly nodeFlags?: readonly string[];
+}
+
+interface PendingCall {
+  readonly id: number;
+  readonly call: Call;
+  readonly wire: WireCall;
+  readonly resolve: (result: ExecutionResult) => void;
+  readonly received: number;
+  attempts: number;
+  settled: boolean;
+  stdout: string;
+  stderr: string;
+  outputBytes: number;
+  timer: NodeJS.Timeout | undefined;
+  host: SandboxProcess | undefined;
+}
+
+const DEFAULT_HOST_GRACE_MS = 3000;
+/** How long a call may wait inside a host for a warm interpreter before the host counts as stuck. */
+const QUEUE_ALLOWANCE_MS = 60_000;
+const MAX_ATTEMPTS = 2;
+
+type Log = ExecutorContext['log'];
+
+/** Resident memory of a process and its direct children, in bytes (Linux; 0 elsewhere). */
+function treeRss(pid: number): number {
+  try {
+    let total = 0;
+    const pids = [pid];
+    try {
+      const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim();
+      if (children !== '') pids.push(...children.split(/\s+/).map(Number));
+    } catch {
+      // No children file: count the process alone.
+    }
+    for (const p of pids) {
+      const status = readFileSync(`/proc/${p}/status`, 'latin1');
+      const match = /VmRSS:\s+(\d+) kB/.exec(status);
+      if (match !== null) total += Number(match[1]) * 1024;
+    }
+    return total;
+  } catch {
+    return 0;
+  }
+}
+
+class SandboxProcess {
+  state: 'starting' | 'ready' | 'restarting' | 'closed' = 'starting';
+  facts: HostFacts | undefined;
+  isolation: IsolationFacts | undefined;
+  warm = {
+    idle: 0,
+    target: 0,
+    spawned: 0,
+    prepareWallMs: 0,
+    prepareCpuMs: 0,
+    lastPrepare: {} as Readonly<Record<string, number>>,
+  };
+  restarts = 0;
+  lastError: string | undefined;
+  readonly pending = new Map<number, PendingCall>();
+  private readonly backlog: PendingCall[] = [];
+  private child: ChildProcess | undefined;
+  private culprits = new Map<number, GuestError>();
+  private rssTimer: NodeJS.Timeout | undefined;
+  private failuresInARow = 0;
+  private firstStart: { resolve: () => void; reject: (e: Error) => void } | undefined;
+
+  constructor(
+    private readonly index: number,
+    private readonly options: ProcessExecutorOptions,
+    private readonly prepared: { readPaths: readonly string[]; config: unknown },
+    private readonly log: Log,
+    private readonly onAnswer: (pending: PendingCall, outcome: Outcome, stats: CallStats) => void,
+    private readonly requeue: (pending: PendingCall) => void,
+  ) {}
+
+  get load(): number {
+    return this.pending.size + this.backlog.length;
+  }
+
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.firstStart = { resolve, reject };
+      this.spawnHost();
+    });
+  }
+
+  submit(pending: PendingCall): void {
+    pending.host = this;
+    if (this.state !== 'ready' || this.child === undefined) {
+      this.backlog.push(pending);
+      // A host that cannot come back must not hold calls forever.
+      clearTimeout(pending.timer);
+      pending.timer = setTimeout(() => {
+        const i = this.backlog.indexOf(pending);
+        if (i < 0) return;
+        this.backlog.splice(i, 1);
+        this.onAnswer(
+          pending,
+          {
+            ok: false,
+            error: {
+              code: 'SANDBOX_CRASH',
+              message: `Cannot run "${pending.call.function}": the sandbox host is not available (${this.lastError ?? 'restarting'})`,
+            },
+          },
+          { durationMs: performance.now() - pending.received, cpuMs: 0, memoryBytes: 0 },
+        );
+      }, QUEUE_ALLOWANCE_MS);
+      return;
+    }
+    this.pending.set(pending.id, pending);
+    this.arm(pending, pending.call.limits.timeoutMs + QUEUE_ALLOWANCE_MS);
+    this.post({ kind: 'call', id: pending.id, call: pending.wire });
+  }
+
+  cancel(pending: PendingCall): void {
+    const i = this.backlog.indexOf(pending);
+    if (i >= 0) this.backlog.splice(i, 1);
+    if (this.pending.delete(pending.id)) this.post({ kind: 'cancel', id: pending.id });
+    clearTimeout(pending.timer);
+  }
+
+  close(): void {
+    this.state = 'closed';
+    clearInterval(this.rssTimer);
+    this.killChild();
+    for (const pending of [...this.pending.values(), ...this.backlog]) {
+      clearTimeout(pending.timer);
+      this.onAnswer(
+        pending,
+        {
+          ok: false,
+          error: {
+            code: 'SANDBOX_CRASH',
+            message: `Cannot run "${pending.call.function}": the executor is closing`,
+          },
+        },
+        { durationMs: performance.now() - pending.received, cpuMs: 0, memoryBytes: 0 },
+      );
+    }
+    this.pending.clear();
+    this.backlog.length = 0;
+  }
+
+  private post(message: ServiceToHost): void {
+    try {
+      this.child?.send(message);
+    } catch (error) {
+      this.log('warn', 'Cannot write to a sandbox host', { error: String(error) });
+    }
+  }
+
+  /** The outer watchdog of one call: past `ms`, the host is killed and the call gets TIMEOUT. */
+  private arm(pending: PendingCall, ms: number): void {
+    clearTimeout(pending.timer);
+    pending.timer = setTimeout(() => {
+      if (!this.pending.has(pending.id)) return;
+      this.culprits.set(pending.id, {
+        code: 'TIMEOUT',
+        message: `Cannot run "${pending.call.function}": time limit of ${pending.call.limits.timeoutMs} ms exceeded (the sandbox host did not answer and was restarted)`,
+      });
+      this.log('warn', 'A sandbox host did not stop a call in time; killing it', {
+        host: this.index,
+        call: pending.id,
+      });
+      this.killChild();
+    }, ms);
+  }
+
+  private spawnHost(): void {
+    const entry = fileURLToPath(runnableUrl(this.options.entry));
+    const plan = planSandboxSpawn({
+      entry,
+      readPaths: [...this.options.codePaths, ...this.prepared.readPaths],
+      allowWorkers: true,
+      mode: this.options.isolation,
+      ...(this.options.nodeFlags === undefined ? {} : { nodeFlags: this.options.nodeFlags }),
+    });
+    if (plan.facts.warning !== undefined && this.isolation === undefined) {
+      this.log('warn', `Sandbox hosts run without network isolation: ${plan.facts.warning}`, {
+        host: this.index,
+      });
+    }
+    this.isolation = plan.facts;
+    const child = spawn(plan.command, plan.args, {
+      cwd: plan.cwd,
+      env: {},
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'json',
+    });
+    this.child = child;
+    this.state = this.state === 'closed' ? 'closed' : this.restarts === 0 ? 'starting' : 'restarting';
+    let stderrTail = '';
+    child.stdout?.on('data', (chunk: Buffer) =>
+      this.log('debug', 'Sandbox host stdout', { host: this.index, text: chunk.toString().slice(0, 2000) }),
+    );
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderrTail = (stderrTail + chunk.toString()).slice(-4000);
+    });
+    child.on('message', (message: HostToService) => this.onMessage(child, message));
+    child.on('error', (error) => {
+      this.lastError = error.message;
+    });
+    child.on('exit', (code, signal) => {
+      if (this.child !== child) return;
+      this.child = undefined;
+      disposeWorkDir(plan.cwd);
+      if (stderrTail.trim() !== '') this.lastError = stderrTail.trim().split('\n').slice(-5).join('\n');
+      this.onDeath(`exit code ${code}, signal ${signal}`);
+    });
+    this.post({ kind: 'init', config: { host: this.options.host, language: this.prepared.config } });
+  }
+
+  private onMessage(child: ChildProcess, message: HostToService): void {
+    if (this.child !== child) return;
+    switch (message.kind) {
+      case 'ready': {
+        this.facts = message.facts;
+        this.state = 'ready';
+        this.failuresInARow = 0;
+        this.lastError = undefined;
+        this.firstStart?.resolve();
+        this.firstStart = undefined;
+        this.watchRss();
+        const backlog = this.backlog.splice(0);
+        for (const pending of backlog) this.submit(pending);
+        break;
+      }
+      case 'init-failed':
+        this.lastError = message.message;
+        this.log('error', 'A sandbox host could not start', { host: this.index, error: message.message });
+        this.killChild();
+        break;
+      case 'warm':
+        this.warm = {
+          idle: message.idle,
+          target: message.target,
+          spawned: message.spawned,
+          prepareWallMs: message.prepareWallMs,
+          prepareCpuMs: message.prepareCpuMs,
+          lastPrepare: message.lastPrepare,
+        };
+        break;
+      case 'started': {
+        const pending = this.pending.get(message.id);
+        if (pending !== undefined) {
+          this.arm(
+            pending,
+            pending.call.limits.timeoutMs +
+              this.options.host.graceMs +
+              (this.options.hostGraceMs ?? DEFAULT_HOST_GRACE_MS),
+          );
+        }
+        break;
+      }
+      case 'output': {
+        const pending = this.pending.get(message.id);
+        if (pending === undefined) return;
+        const room = pending.call.limits.outputBytes - pending.outputBytes;
+        if (room <= 0) return;
+        const bytes = Buffer.byteLength(message.text);
+        const text = bytes <= room ? message.text : Buffer.from(message.text).subarray(0, room).toString();
+        pending.outputBytes += Math.min(bytes, room);
+        if (message.stream === 'stdout') pending.stdout += text;
+        else pending.stderr += text;
+        break;
+      }
+      case 'done': {
+        const pending = this.pending.get(message.id);
+        if (pending === undefined) return;
+        this.pending.delete(message.id);
+        clearTimeout(pending.timer);
+        this.onAnswer(pending, decodeOutcome(pending.call, message.outcome), message.stats);
+        break;
+      }
+      case 'log':
+        this.log(message.level, message.message, { host: this.index, ...message.fields });
+        break;
+    }
+  }
+
+  private killChild(): void {
+    const child = this.child;
+    if (child === undefined) return;
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+
+  private onDeath(reason: string): void {
+    clearInterval(this.rssTimer);
+    this.rssTimer = undefined;
+    if (this.state === 'closed') return;
+    const wasStarting = this.state !== 'ready';
+    this.state = 'restarting';
+    this.facts = undefined;
+    this.warm = { ...this.warm, idle: 0 };
+    const culprits = this.culprits;
+    this.culprits = new Map();
+    const orphans = [...this.pending.values()];
+    this.pending.clear();
+    for (const pending of orphans) {
+      clearTimeout(pending.timer);
+      const blame = culprits.get(pending.id);
+      if (blame !== undefined) {
+        this.onAnswer(
+          pending,
+          { ok: false, error: blame },
+          { durationMs: performance.now() - pending.received, cpuMs: 0, memoryBytes: 0 },
+        );
+      } else if (pending.attempts < MAX_ATTEMPTS) {
+        pending.attempts++;
+        pending.stdout = '';
+        pending.stderr = '';
+        pending.outputBytes = 0;
+        this.requeue(pending);
+      } else {
+        this.onAnswer(
+          pending,
+          {
+            ok: false,
+            error: {
+              code: 'SANDBOX_CRASH',
+              message: `Cannot run "${pending.call.function}": the sandbox host died (${reason})`,
+            },
+          },
+          { durationMs: performance.now() - pending.received, cpuMs: 0, memoryBytes: 0 },
+        );
+      }
+    }
+    this.restarts++;
+    if (wasStarting) this.failuresInARow++;
+    if (this.firstStart !== undefined && this.failuresInARow >= 3) {
+      this.firstStart.reject(new Error(`The sandbox host could not start: ${this.lastError ?? reason}`));
+      this.firstStart = undefined;
+    }
+    const delay = this.failuresInARow === 0 ? 0 : Math.min(30_000, 500 * 2 ** (this.failuresInARow - 1));
+    this.log(this.failuresInARow > 0 ? 'error' : 'warn', 'A sandbox host died; restarting it', {
+      host: this.index,
+      reason,
+      error: this.lastError,
+      requeued: orphans.length - culprits.size,
+      delayMs: delay,
+    });
+    setTimeout(() => {
+      if (this.state !== 'closed') this.spawnHost();
+    }, delay).unref();
+  }
+
+  private watchRss(): void {
+    clearInterval(this.rssTimer);
+    this.rssTimer = setInterval(() => {
+      const pid = this.child?.pid;
+      if (pid === undefined) return;
+      const rss = treeRss(pid);
+      if (rss <= this.options.hostRssLimitBytes) return;
+      this.log('warn', 'A sandbox host went over its RSS limit; killing it', { host: this.index, rss });
+      this.killChild();
+    }, 250);
+    this.rssTimer.unref();
+  }
+
+  /** The OS process id of the host (of `unshare` when namespaces are in force; the host is its child). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  rss(): number {
+    return this.child?.pid === undefined ? 0 : treeRss(this.child.pid);
+  }
+}
+
+function decodeOutcome(call: Call, outcome: WireOutcome): Outcome {
+  if (!outcome.ok) return outcome;
+  if (Buffer.byteLength(outcome.valueJson) > call.limits.outputBytes) {
+    return {
+      ok: false,
+      error: {
+        code: 'OUTPUT_LIMIT',
+        message: `Cannot return from "${call.function}": the result is larger than the output limit of ${call.limits.outputBytes} bytes`,
+      },
+    };
+  }
+  try {
+    return { ok: true, value: parseJson(outcome.valueJson) };
+  } catch (error) {
+    return {
+      ok: false,
+      error: {
+        code: 'INVALID_RESULT',
+        message: `Cannot return from "${call.function}": the result cannot be read as JSON (${error instanceof Error ? error.message : String(error)})`,
+      },
+    };
+  }
+}
+
+/** An Executor whose sandboxes live in separate, locked-down host processes. */
+export function createProcessExecutor(context: ExecutorContext, options: ProcessExecutorOptions): Executor {
+  const hosts: SandboxProcess[] = [];
+  let nextId = 1;
+  let closed = false;
+  let startupError: string | undefined;
+  let preparedFacts: Record<string, unknown> = {};
+  const counters = { calls: 0, requeued: 0, timeouts: 0, crashes: 0 };
+
+  const answer = (pending: PendingCall, outcome: Outcome, stats: CallStats): void => {
+    if (pending.settled) return;
+    pending.settled = true;
+    if (!outcome.ok && outcome.error.code === 'TIMEOUT') counters.timeouts++;
+    if (!outcome.ok && outcome.error.code === 'SANDBOX_CRASH') counters.crashes++;
+    pending.resolve({ ...outcome, stdout: pending.stdout, stderr: pending.stderr, stats });
+  };
+
+  const route = (pending: PendingCall): void => {
+    const candidates = hosts.filter((h) => h.state === 'ready');
+    const pool = candidates.length > 0 ? candidates : hosts;
+    let best = pool[0]!;
+    for (const host of pool) if (host.load < best.load) best = host;
+    best.submit(pending);
+  };
+
+  return {
+    get capacity() {
+      return options.capacity;
+    },
+    async start() {
+      try {
+        const prepared = await options.prepare();
+        preparedFacts = prepared.facts ?? {};
+        for (let i = 0; i < options.hosts; i++) {
+          hosts.push(
+            new SandboxProcess(i, options, prepared, context.log, answer, (pending) => {
+              counters.requeued++;
+              route(pending);
+            }),
+          );
+        }
+        await Promise.all(hosts.map((h) => h.start()));
+      } catch (error) {
+        startupError = error instanceof Error ? error.message : String(error);
+        throw error;
+      }
+    },
+    readiness(): Readiness {
+      const ready =
+        !closed && startupError === undefined && hosts.length > 0 && hosts.some((h) => h.state === 'ready');
+      const isolation = hosts[0]?.isolation;
+      const facts = hosts.find((h) => h.facts !== undefined)?.facts;
+      return {
+        ready,
+        details: {
+          capacity: options.capacity,
+          isolation:
+            isolation === undefined
+              ? { mode: options.isolation }
+              : {
+                  ...isolation,
+                  // What the host itself observed, not only what was asked for.
+                  observedNetworkInterfaces: facts?.networkInterfaces ?? null,
+                  observedPermissionModel: facts?.permissionModel ?? null,
+                },
+          singleUse: options.host.callsPerWorker === 1,
+          workerPerInterpreter: options.host.interpretersPerWorker === 1,
+          callsPerInterpreter: options.host.callsPerWorker,
+          interpretersPerWorker: options.host.interpretersPerWorker,
+          hosts: hosts.map((h) => ({
+            state: h.state,
+            pid: h.pid ?? null,
+            restarts: h.restarts,
+            busy: h.pending.size,
+            interpretersWaiting: h.warm.idle,
+            interpretersTarget: h.warm.target,
+            interpretersStarted: h.warm.spawned,
+            prepareWallMs: Math.round(h.warm.prepareWallMs),
+            prepareCpuMs: Math.round(h.warm.prepareCpuMs),
+            rssBytes: h.rss(),
+            lastPrepareMs: Object.fromEntries(
+              Object.entries(h.warm.lastPrepare).map(([k, v]) => [k, Math.round(v * 10) / 10]),
+            ),
+            ...(h.lastError === undefined ? {} : { lastError: h.lastError }),
+          })),
+          ...counters,
+          ...preparedFacts,
+          ...(facts === undefined ? {} : { node: facts.node, engine: facts.extra }),
+          ...(startupError === undefined ? {} : { startupError }),
+        },
+      };
+    },
+    execute(call: Call, opts?: { signal?: AbortSignal }): Promise<ExecutionResult> {
+      if (closed) return Promise.reject(new Error(`The ${context.manifest.id} executor is closed`));
+      if (hosts.length === 0)
+        return Promise.reject(new Error(`The ${context.manifest.id} executor has not been started`));
+      counters.calls++;
+      return new Promise<ExecutionResult>((resolve) => {
+        const pending: PendingCall = {
+          id: nextId++,
+          call,
+          wire: {
+            code: call.code ?? '',
+            function: call.function,
+            argsJson: stringifyJson(call.args),
+            limits: call.limits,
+          },
+          resolve,
+          received: performance.now(),
+          attempts: 1,
+          settled: false,
+          stdout: '',
+          stderr: '',
+          outputBytes: 0,
+          timer: undefined,
+          host: undefined,
+        };
+        const signal = opts?.signal;
+        if (signal !== undefined) {
+          const onAbort = (): void => {
+            pending.host?.cancel(pending);
+            answer(
+              pending,
+              {
+                ok: false,
+                error: {
+                  code: 'SANDBOX_CRASH',
+                  message: `Cannot run "${call.function}": the call was cancelled`,
+                },
+              },
+              { durationMs: performance.now() - pending.received, cpuMs: 0, memoryBytes: 0 },
+            );
+          };
+          if (signal.aborted) {
+            onAbort();
+            return;
+          }
+          signal.addEventListener('abort', onAbort, { once: true });
+        }
+        route(pending);
+      });
+    },
+    engineVersion() {
+      return hosts.find((h) => h.facts !== undefined)?.facts?.engineVersion ?? 'not started';
+    },
+    async close() {
+      closed = true;
+      for (const host of hosts) host.close();
+    },
+  };
+}

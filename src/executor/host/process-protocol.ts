@@ -1,0 +1,100 @@
+// Messages between the service (process-host.ts) and a sandbox host process (process-runtime.ts),
+// carried over Node's IPC channel, and between that process and its single-use workers. Values
+// travel as JSON text (bigints as raw JSON integers) so that the channel needs no lossless codec
+// and the sandbox side needs no extra dependency; the service parses results with parseJson.
+
+import type { CallStats, GuestError, Limits } from '../contract.js';
+
+/** One call as the sandbox side sees it. */
+export interface WireCall {
+  readonly code: string;
+  readonly function: string;
+  /** The positional arguments as a JSON array text (integers beyond 2^53 written as JSON integers). */
+  readonly argsJson: string;
+  readonly limits: Limits;
+}
+
+export type WireOutcome =
+  | { readonly ok: true; readonly valueJson: string }
+  | { readonly ok: false; readonly error: GuestError };
+
+/** Facts the sandbox host reports about itself once it is serving. */
+export interface HostFacts {
+  readonly engineVersion: string;
+  readonly pid: number;
+  readonly node: string;
+  /** Whether the Node permission model is in force in the host (process.permission present). */
+  readonly permissionModel: boolean;
+  /** Network interfaces visible to the host (none inside a fresh network namespace). */
+  readonly networkInterfaces: readonly string[];
+  /** Engine-specific facts (snapshot size, restore mode...). */
+  readonly extra: Readonly<Record<string, unknown>>;
+}
+
+export type ServiceToHost =
+  | { readonly kind: 'init'; readonly config: unknown }
+  | { readonly kind: 'call'; readonly id: number; readonly call: WireCall }
+  | { readonly kind: 'cancel'; readonly id: number };
+
+export type HostToService =
+  | { readonly kind: 'ready'; readonly facts: HostFacts }
+  | { readonly kind: 'init-failed'; readonly message: string }
+  /** The number of interpreters waiting, sent whenever it changes. */
+  | {
+      readonly kind: 'warm';
+      readonly idle: number;
+      readonly target: number;
+      /** Workers started since the host booted. */
+      readonly spawned: number;
+      /** Mean over recent interpreters: wall time from spawn to ready, and the worker's CPU time. */
+      readonly prepareWallMs: number;
+      readonly prepareCpuMs: number;
+      /** Phases reported by the most recent interpreter (ms, engine-specific). */
+      readonly lastPrepare: Readonly<Record<string, number>>;
+    }
+  | { readonly kind: 'started'; readonly id: number }
+  | {
+      readonly kind: 'output';
+      readonly id: number;
+      readonly stream: 'stdout' | 'stderr';
+      readonly text: string;
+    }
+  | { readonly kind: 'done'; readonly id: number; readonly outcome: WireOutcome; readonly stats: CallStats }
+  | {
+      readonly kind: 'log';
+      readonly level: 'debug' | 'info' | 'warn' | 'error';
+      readonly message: string;
+      readonly fields?: Record<string, unknown>;
+    };
+
+/** Host process → one of its workers. */
+export type HostToWorker =
+  | { readonly kind: 'call'; readonly id: number; readonly call: WireCall }
+  /** Replace the interpreter with a fresh one, then say ready again (interpretersPerWorker > 1). */
+  | { readonly kind: 'renew' };
+
+/** A worker → its host process. */
+export type WorkerToHost =
+  | {
+      readonly kind: 'ready';
+      readonly engineVersion: string;
+      readonly cpuMs: number;
+      readonly extra?: Record<string, number>;
+    }
+  | { readonly kind: 'init-failed'; readonly message: string }
+  | {
+      readonly kind: 'output';
+      readonly id: number;
+      readonly stream: 'stdout' | 'stderr';
+      readonly text: string;
+    }
+  /** The guest hit a limit that the worker noticed first; the host stops the worker at once. */
+  | { readonly kind: 'limit'; readonly id: number; readonly error: GuestError }
+  | {
+      readonly kind: 'done';
+      readonly id: number;
+      readonly outcome: WireOutcome;
+      readonly memoryBytes: number;
+      readonly cpuMs: number;
+      readonly extraStats?: Record<string, number>;
+    };

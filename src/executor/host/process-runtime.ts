@@ -1,0 +1,466 @@
+// The main thread of a sandbox host process (started by process-host.ts under process-isolation.ts).
+// It never runs guest code: it keeps a pool of warm, never-used interpreters in worker threads,
+// hands each call to one of them, and enforces the limits from outside the guest — an interrupt
+// at the deadline as the fast path, worker.terminate() at deadline + grace as the guarantee, output
+// counted and capped as it streams, and the process's RSS watched. After its call a worker is
+// thrown away (single use) unless the operator explicitly allowed more calls per worker.
+// A language's host entry calls serveSandboxHost() once with a `prepare` hook that turns the
+// service's init config into what every worker receives (e.g. a compiled WebAssembly.Module).
+
+import { networkInterfaces } from 'node:os';
+import { type ResourceLimits, Worker } from 'node:worker_threads';
+import type { GuestError } from '../contract.js';
+import type {
+  HostFacts,
+  HostToService,
+  HostToWorker,
+  ServiceToHost,
+  WireCall,
+  WorkerToHost,
+} from './process-protocol.js';
+
+/** Generic settings the service sends in the init message (config.host). */
+export interface HostRuntimeConfig {
+  /** Interpreters kept warm and waiting. */
+  readonly warm: number;
+  /** Calls one interpreter may serve before it is replaced; 1 is strict single use. */
+  readonly callsPerWorker: number;
+  /**
+   * Fresh interpreters one worker prepares in turn (each serves one call) before the worker itself
+   * is replaced; 1 (strict) gives every interpreter its own worker. More saves the worker's start-up
+   * but lets a guest that reached the worker's JavaScript affect later interpreters in that worker.
+   */
+  readonly interpretersPerWorker: number;
+  /** A worker whose call used more engine memory than this is replaced rather than renewed. */
+  readonly renewMaxMemoryBytes: number;
+  /** How long after the deadline (when the interrupt fired) the worker is terminated. */
+  readonly graceMs: number;
+  /** Workers started at the same time while refilling (bounds CPU spikes on small machines). */
+  readonly spawnConcurrency: number;
+  /** Busy workers are stopped with MEMORY_LIMIT when the process's RSS goes over this. */
+  readonly rssLimitBytes: number;
+  readonly resourceLimits?: ResourceLimits;
+}
+
+export interface PreparedHost {
+  /** Cloned into every worker. */
+  readonly workerData: unknown;
+  /** Extra facts for readiness details. */
+  readonly facts?: Readonly<Record<string, unknown>>;
+}
+
+export interface SandboxHostOptions {
+  /** The worker module (calls serveSingleUseWorker()). Must be a compiled .js URL. */
+  readonly worker: URL;
+  /** Runs once in the host's main thread with the language part of the init config. */
+  readonly prepare: (config: unknown) => Promise<PreparedHost> | PreparedHost;
+}
+
+interface Running {
+  readonly id: number;
+  readonly call: WireCall;
+  readonly started: number;
+  outputBytes: number;
+  interruptTimer: NodeJS.Timeout | undefined;
+  killTimer: NodeJS.Timeout | undefined;
+}
+
+interface Slot {
+  readonly worker: Worker;
+  readonly interrupt: Int32Array;
+  ready: boolean;
+  /** Preparing an interpreter (counted in `starting`). */
+  preparing: boolean;
+  preparedAt: number;
+  /** Interpreters this worker prepared so far. */
+  interpreters: number;
+  calls: number;
+  running: Running | undefined;
+  dead: boolean;
+}
+
+const SIGINT = 2;
+
+/** Guest failures after which the worker is known to be in a normal state. */
+const RENEWABLE_ERRORS = new Set([
+  'RUNTIME_ERROR',
+  'SYNTAX_ERROR',
+  'ENTRY_NOT_FOUND',
+  'INVALID_ARGUMENT',
+  'INVALID_RESULT',
+]);
+
+function send(message: HostToService): void {
+  process.send?.(message);
+}
+
+function log(
+  level: 'debug' | 'info' | 'warn' | 'error',
+  message: string,
+  fields?: Record<string, unknown>,
+): void {
+  send({ kind: 'log', level, message, ...(fields === undefined ? {} : { fields }) });
+}
+
+export function serveSandboxHost(options: SandboxHostOptions): void {
+  if (process.send === undefined)
+    throw new Error('serveSandboxHost() must run in a process started with an IPC channel');
+  // The channel's variables are the only ones Node put in our (otherwise empty) environment.
+  for (const key of Object.keys(process.env)) delete process.env[key];
+  // The service going away (or closing the channel) ends this process.
+  process.on('disconnect', () => process.exit(0));
+
+  let host: HostRuntime | undefined;
+  process.on('message', (message: ServiceToHost) => {
+    if (message.kind === 'init') {
+      if (host !== undefined) return;
+      const { host: hostConfig, language } = message.config as { host: HostRuntimeConfig; language: unknown };
+      Promise.resolve()
+        .then(() => options.prepare(language))
+        .then(
+          (prepared) => {
+            host = new HostRuntime(options.worker, hostConfig, prepared);
+            host.start();
+          },
+          (error: unknown) =>
+            send({ kind: 'init-failed', message: error instanceof Error ? error.message : String(error) }),
+        );
+    } else if (message.kind === 'call') {
+      host?.enqueue(message.id, message.call);
+    } else if (message.kind === 'cancel') {
+      host?.cancel(message.id);
+    }
+  });
+}
+
+class HostRuntime {
+  private readonly slots = new Set<Slot>();
+  private readonly idle: Slot[] = [];
+  private readonly queue: { id: number; call: WireCall }[] = [];
+  private starting = 0;
+  private spawned = 0;
+  private announced = false;
+  private engineVersion = 'unknown';
+  /** Recent interpreter preparations: wall time seen by the host, CPU time reported by the worker. */
+  private readonly prepareTimes: { wallMs: number; cpuMs: number }[] = [];
+  /** The phases the last interpreter reported (engine-specific, e.g. restore timings). */
+  private lastPrepare: Record<string, number> = {};
+  private lastWarm = -1;
+  private lastSpawned = -1;
+  private rssTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly workerUrl: URL,
+    private readonly config: HostRuntimeConfig,
+    private readonly prepared: PreparedHost,
+  ) {}
+
+  start(): void {
+    this.dispatch();
+  }
+
+  enqueue(id: number, call: WireCall): void {
+    this.queue.push({ id, call });
+    this.dispatch();
+  }
+
+  cancel(id: number): void {
+    const queued = this.queue.findIndex((q) => q.id === id);
+    if (queued >= 0) {
+      this.queue.splice(queued, 1);
+      return;
+    }
+    for (const slot of this.slots) {
+      if (slot.running?.id === id)
+        this.stop(slot, { code: 'SANDBOX_CRASH', message: 'The call was cancelled' });
+    }
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0 && this.idle.length > 0) {
+      const slot = this.idle.shift()!;
+      const { id, call } = this.queue.shift()!;
+      this.run(slot, id, call);
+    }
+    this.refill();
+    this.reportWarm();
+  }
+
+  private run(slot: Slot, id: number, call: WireCall): void {
+    const running: Running = {
+      id,
+      call,
+      started: performance.now(),
+      outputBytes: 0,
+      interruptTimer: undefined,
+      killTimer: undefined,
+    };
+    slot.running = running;
+    slot.calls++;
+    Atomics.store(slot.interrupt, 0, 0);
+    // Fast path: the interpreter raises KeyboardInterrupt at its next check.
+    running.interruptTimer = setTimeout(
+      () => Atomics.store(slot.interrupt, 0, SIGINT),
+      call.limits.timeoutMs,
+    );
+    // Guarantee: whatever the guest does (sleeping, swallowing the interrupt, one long C call).
+    running.killTimer = setTimeout(
+      () =>
+        this.stop(slot, {
+          code: 'TIMEOUT',
+          message: `Cannot run "${call.function}": time limit of ${call.limits.timeoutMs} ms exceeded`,
+        }),
+      call.limits.timeoutMs + this.config.graceMs,
+    );
+    this.watchRss();
+    send({ kind: 'started', id });
+    slot.worker.postMessage({ kind: 'call', id, call });
+  }
+
+  /** Terminates a busy worker and answers its call with `error` (stats from the host's clock). */
+  private stop(slot: Slot, error: GuestError): void {
+    const running = slot.running;
+    if (running !== undefined) this.answer(slot, { ok: false, error }, { memoryBytes: 0, cpuMs: 0 });
+    this.discard(slot);
+  }
+
+  private answer(
+    slot: Slot,
+    outcome: Extract<WorkerToHost, { kind: 'done' }>['outcome'],
+    measures: { memoryBytes: number; cpuMs: number; extraStats?: Record<string, number> },
+  ): void {
+    const running = slot.running!;
+    clearTimeout(running.interruptTimer);
+    clearTimeout(running.killTimer);
+    slot.running = undefined;
+    send({
+      kind: 'done',
+      id: running.id,
+      outcome,
+      stats: {
+        durationMs: performance.now() - running.started,
+        cpuMs: measures.cpuMs,
+        memoryBytes: measures.memoryBytes,
+        ...measures.extraStats,
+      },
+    });
+  }
+
+  private discard(slot: Slot): void {
+    if (slot.dead) return;
+    slot.dead = true;
+    slot.ready = false;
+    this.slots.delete(slot);
+    const i = this.idle.indexOf(slot);
+    if (i >= 0) this.idle.splice(i, 1);
+    void slot.worker.terminate();
+    this.refill();
+    this.reportWarm();
+  }
+
+  private refill(): void {
+    const waiting = this.idle.length + this.starting;
+    // Keep `warm` interpreters waiting, plus one for each queued call.
+    const wanted = this.config.warm + this.queue.length - waiting;
+    const room = this.config.spawnConcurrency - this.starting;
+    for (let i = 0; i < Math.min(wanted, room); i++) this.spawn();
+  }
+
+  private spawn(): void {
+    const interrupt = new Int32Array(new SharedArrayBuffer(4));
+    const worker = new Worker(this.workerUrl, {
+      workerData: { data: this.prepared.workerData, interrupt },
+      env: {},
+      stdout: true,
+      stderr: true,
+      ...(this.config.resourceLimits === undefined ? {} : { resourceLimits: this.config.resourceLimits }),
+    });
+    worker.stdout.resume();
+    worker.stderr.on('data', (chunk: Buffer) =>
+      log('debug', 'Sandbox worker stderr', { text: chunk.toString().slice(0, 2000) }),
+    );
+    const slot: Slot = {
+      worker,
+      interrupt,
+      ready: false,
+      preparing: true,
+      preparedAt: performance.now(),
+      interpreters: 1,
+      calls: 0,
+      running: undefined,
+      dead: false,
+    };
+    this.slots.add(slot);
+    this.starting++;
+    this.spawned++;
+    const doneStarting = (): void => {
+      if (!slot.preparing) return;
+      slot.preparing = false;
+      this.starting--;
+    };
+    worker.on('message', (message: WorkerToHost) => {
+      switch (message.kind) {
+        case 'ready':
+          doneStarting();
+          this.engineVersion = message.engineVersion;
+          this.prepareTimes.push({ wallMs: performance.now() - slot.preparedAt, cpuMs: message.cpuMs });
+          this.lastPrepare = message.extra ?? {};
+          if (this.prepareTimes.length > 50) this.prepareTimes.shift();
+          slot.ready = true;
+          this.idle.push(slot);
+          this.dispatch();
+          break;
+        case 'init-failed':
+          doneStarting();
+          log('error', 'A sandbox worker could not start', { error: message.message });
+          if (!this.announced) send({ kind: 'init-failed', message: message.message });
+          this.discard(slot);
+          break;
+        case 'output':
+          this.onOutput(slot, message);
+          break;
+        case 'limit':
+          if (slot.running?.id === message.id) this.stop(slot, message.error);
+          break;
+        case 'done':
+          if (slot.running?.id !== message.id) return;
+          this.answer(slot, message.outcome, message);
+          if (slot.calls < this.config.callsPerWorker) {
+            this.idle.push(slot);
+            this.dispatch();
+          } else if (this.renewable(slot, message)) {
+            // A fresh interpreter in the same worker; it rejoins the pool when it says ready.
+            slot.calls = 0;
+            slot.interpreters++;
+            slot.preparing = true;
+            slot.preparedAt = performance.now();
+            this.starting++;
+            this.spawned++;
+            slot.worker.postMessage({ kind: 'renew' } satisfies HostToWorker);
+            this.reportWarm();
+          } else {
+            this.discard(slot);
+          }
+          break;
+      }
+    });
+    worker.on('error', (error: Error & { code?: string }) => {
+      doneStarting();
+      const running = slot.running;
+      if (running !== undefined) {
+        const name = running.call.function;
+        this.stop(
+          slot,
+          error.code === 'ERR_WORKER_OUT_OF_MEMORY'
+            ? {
+                code: 'MEMORY_LIMIT',
+                message: `Cannot run "${name}": memory limit exceeded (the interpreter ran out of heap)`,
+              }
+            : {
+                code: 'SANDBOX_CRASH',
+                message: `Cannot run "${name}": the interpreter crashed (${error.message})`,
+              },
+        );
+      } else {
+        log('warn', 'A sandbox worker failed while idle or starting', { error: error.message });
+        this.discard(slot);
+      }
+    });
+    worker.on('exit', (code) => {
+      doneStarting();
+      if (slot.dead) return;
+      const running = slot.running;
+      if (running !== undefined) {
+        this.stop(slot, {
+          code: 'SANDBOX_CRASH',
+          message: `Cannot run "${running.call.function}": the interpreter exited with code ${code}`,
+        });
+      } else {
+        this.discard(slot);
+      }
+    });
+  }
+
+  private renewable(slot: Slot, done: Extract<WorkerToHost, { kind: 'done' }>): boolean {
+    if (slot.interpreters >= this.config.interpretersPerWorker) return false;
+    if (done.memoryBytes > this.config.renewMaxMemoryBytes) return false;
+    // After a limit or a crash the worker's state is in doubt: replace it.
+    return done.outcome.ok || RENEWABLE_ERRORS.has(done.outcome.error.code);
+  }
+
+  private onOutput(slot: Slot, message: Extract<WorkerToHost, { kind: 'output' }>): void {
+    const running = slot.running;
+    if (running === undefined || running.id !== message.id) return;
+    const limit = running.call.limits.outputBytes;
+    const bytes = Buffer.byteLength(message.text);
+    if (running.outputBytes + bytes <= limit) {
+      running.outputBytes += bytes;
+      send({ kind: 'output', id: running.id, stream: message.stream, text: message.text });
+      return;
+    }
+    // The worker should have cut the text itself; a worker that did not is stopped here.
+    const cut = Buffer.from(message.text)
+      .subarray(0, limit - running.outputBytes)
+      .toString();
+    if (cut.length > 0) send({ kind: 'output', id: running.id, stream: message.stream, text: cut });
+    running.outputBytes = limit;
+    this.stop(slot, {
+      code: 'OUTPUT_LIMIT',
+      message: `Cannot run "${running.call.function}": output limit of ${limit} bytes exceeded`,
+    });
+  }
+
+  /** While calls run, samples the process's RSS; over the cap, every busy worker is stopped. */
+  private watchRss(): void {
+    if (this.rssTimer !== undefined) return;
+    this.rssTimer = setInterval(() => {
+      const busy = [...this.slots].filter((s) => s.running !== undefined);
+      if (busy.length === 0) {
+        clearInterval(this.rssTimer);
+        this.rssTimer = undefined;
+        return;
+      }
+      const rss = process.memoryUsage.rss();
+      if (rss <= this.config.rssLimitBytes) return;
+      log('warn', 'The sandbox host went over its RSS cap; stopping its busy interpreters', { rss });
+      for (const slot of busy) {
+        this.stop(slot, {
+          code: 'MEMORY_LIMIT',
+          message: `Cannot run "${slot.running!.call.function}": memory limit exceeded (the sandbox host's resident memory went over ${Math.round(this.config.rssLimitBytes / 2 ** 20)} MiB)`,
+        });
+      }
+    }, 50);
+  }
+
+  private reportWarm(): void {
+    const idle = this.idle.length;
+    if (!this.announced && idle >= this.config.warm) {
+      this.announced = true;
+      const facts: HostFacts = {
+        engineVersion: this.engineVersion,
+        pid: process.pid,
+        node: process.version,
+        permissionModel: (process as unknown as { permission?: unknown }).permission !== undefined,
+        networkInterfaces: Object.keys(networkInterfaces()),
+        extra: { ...this.prepared.facts },
+      };
+      send({ kind: 'ready', facts });
+    }
+    if (idle !== this.lastWarm || this.spawned !== this.lastSpawned) {
+      this.lastWarm = idle;
+      this.lastSpawned = this.spawned;
+      const recent = this.prepareTimes;
+      const mean = (pick: (t: { wallMs: number; cpuMs: number }) => number): number =>
+        recent.length === 0 ? 0 : recent.reduce((sum, t) => sum + pick(t), 0) / recent.length;
+      send({
+        kind: 'warm',
+        idle,
+        target: this.config.warm,
+        spawned: this.spawned,
+        prepareWallMs: mean((t) => t.wallMs),
+        prepareCpuMs: mean((t) => t.cpuMs),
+        lastPrepare: this.lastPrepare,
+      });
+    }
+  }
+}

@@ -1,0 +1,149 @@
+// The worker-thread side of a sandbox host process (process-runtime.ts): prepares one interpreter,
+// says it is ready, serves the call(s) its host sends, and streams capped output back. It trusts
+// nothing it runs: the host terminates it at the deadline whatever it does, and re-counts output.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import type { GuestError } from '../contract.js';
+import type { HostToWorker, WireCall, WireOutcome, WorkerToHost } from './process-protocol.js';
+import { threadCpuMs } from './thread-cpu.js';
+
+export interface SingleUseIo {
+  /**
+   * Appends guest output. Returns false once the call's output limit is reached: the text is cut
+   * at the limit and the host is told, which stops the worker with OUTPUT_LIMIT.
+   */
+  write(stream: 'stdout' | 'stderr', text: string): boolean;
+  /** Reports a limit the runner detected (e.g. a filesystem quota); the host stops the worker. */
+  limit(error: GuestError): void;
+}
+
+export interface SingleUseResult {
+  readonly outcome: WireOutcome;
+  readonly memoryBytes: number;
+  readonly extraStats?: Record<string, number>;
+}
+
+export interface SingleUseRunner {
+  readonly engineVersion: string;
+  /** Per-interpreter figures for the host's facts (e.g. restore phases in ms). */
+  readonly prepareStats?: Record<string, number>;
+  run(call: WireCall, io: SingleUseIo): Promise<SingleUseResult>;
+}
+
+/** What the host puts in workerData: the language's data and this worker's interrupt flag. */
+export interface SingleUseWorkerData<Data> {
+  readonly data: Data;
+  /** Int32Array on a SharedArrayBuffer; the host stores 2 (SIGINT) at the deadline. */
+  readonly interrupt: Int32Array;
+}
+
+function post(message: WorkerToHost): void {
+  parentPort!.postMessage(message);
+}
+
+class Meter implements SingleUseIo {
+  private used = 0;
+  private exceeded = false;
+
+  constructor(
+    private readonly id: number,
+    private readonly call: WireCall,
+  ) {}
+
+  write(stream: 'stdout' | 'stderr', text: string): boolean {
+    if (this.exceeded) return false;
+    const bytes = Buffer.byteLength(text);
+    const limit = this.call.limits.outputBytes;
+    if (this.used + bytes <= limit) {
+      this.used += bytes;
+      post({ kind: 'output', id: this.id, stream, text });
+      return true;
+    }
+    const cut = Buffer.from(text)
+      .subarray(0, limit - this.used)
+      .toString();
+    this.used = limit;
+    this.exceeded = true;
+    if (cut.length > 0) post({ kind: 'output', id: this.id, stream, text: cut });
+    this.limit({
+      code: 'OUTPUT_LIMIT',
+      message: `Cannot run "${this.call.function}": output limit of ${limit} bytes exceeded`,
+    });
+    return false;
+  }
+
+  limit(error: GuestError): void {
+    post({ kind: 'limit', id: this.id, error });
+  }
+}
+
+/**
+ * Runs the worker: `setup` prepares the interpreter (the expensive part, done before the worker
+ * counts as warm), then each call message is served in turn.
+ */
+export function serveSingleUseWorker<Data>(
+  setup: (data: Data, interrupt: Int32Array) => Promise<SingleUseRunner> | SingleUseRunner,
+): void {
+  if (parentPort === null) throw new Error('serveSingleUseWorker() must run inside a worker thread');
+  const { data, interrupt } = workerData as SingleUseWorkerData<Data>;
+  let runner: SingleUseRunner | undefined;
+  const prepare = (): void => {
+    const cpuStart = threadCpuMs();
+    // Drop the previous interpreter first, so that it can be collected while the next one loads.
+    runner = undefined;
+    Promise.resolve()
+      .then(() => setup(data, interrupt))
+      .then(
+        (prepared) => {
+          runner = prepared;
+          post({
+            kind: 'ready',
+            engineVersion: prepared.engineVersion,
+            cpuMs: threadCpuMs() - cpuStart,
+            ...(prepared.prepareStats === undefined ? {} : { extra: prepared.prepareStats }),
+          });
+        },
+        (error: unknown) =>
+          post({
+            kind: 'init-failed',
+            message: error instanceof Error ? (error.stack ?? error.message) : String(error),
+          }),
+      );
+  };
+  parentPort.on('message', (message: HostToWorker) => {
+    if (message.kind === 'renew') prepare();
+    else if (runner !== undefined) void handle(runner, message);
+  });
+  prepare();
+
+  async function handle(
+    runner: SingleUseRunner,
+    message: Extract<HostToWorker, { kind: 'call' }>,
+  ): Promise<void> {
+    const { id, call } = message;
+    const cpu = threadCpuMs();
+    let result: SingleUseResult;
+    try {
+      result = await runner.run(call, new Meter(id, call));
+    } catch (error) {
+      result = {
+        outcome: {
+          ok: false,
+          error: {
+            code: 'SANDBOX_CRASH',
+            message: `Cannot run "${call.function}": the interpreter failed (${error instanceof Error ? error.message : String(error)})`,
+          },
+        },
+        memoryBytes: 0,
+      };
+    }
+    post({
+      kind: 'done',
+      id,
+      outcome: result.outcome,
+      memoryBytes: result.memoryBytes,
+      cpuMs: threadCpuMs() - cpu,
+      ...(result.extraStats === undefined ? {} : { extraStats: result.extraStats }),
+    });
+  }
+}

@@ -1,0 +1,121 @@
+// The spawn plan of a sandbox host (process-isolation.ts) and the pure parts of the Pyodide
+// plumbing (engine.ts): no processes or interpreters are started here.
+
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  patchMemoryMaximum,
+  rewriteGlue,
+  SPARSE_PAGE,
+  toSparse,
+  WASM_PAGE,
+} from '../../interpreters/python/engine.js';
+import {
+  disposeWorkDir,
+  parseIsolationMode,
+  planSandboxSpawn,
+  probeNamespaces,
+} from '../../src/executor/host/process-isolation.js';
+
+describe('isolation settings', () => {
+  it('parses required | auto | off and refuses anything else', () => {
+    expect(parseIsolationMode(undefined)).toBe('auto');
+    expect(parseIsolationMode('REQUIRED')).toBe('required');
+    expect(parseIsolationMode('off')).toBe('off');
+    expect(() => parseIsolationMode('maybe')).toThrow(/required, auto, off/);
+  });
+
+  it('plans a locked-down node: permission model, reads only, no spawn, no code generation', () => {
+    const plan = planSandboxSpawn({
+      entry: '/x/host.js',
+      readPaths: ['/x/dir/', '/x/file.bin'],
+      allowWorkers: true,
+      mode: 'off',
+    });
+    try {
+      expect(plan.command).toBe(process.execPath);
+      expect(plan.args).toContain('--disallow-code-generation-from-strings');
+      expect(plan.args).toContain('--allow-fs-read=/x/dir/*');
+      expect(plan.args).toContain('--allow-fs-read=/x/file.bin');
+      expect(plan.args).toContain('--allow-worker');
+      expect(plan.args.some((a) => a.startsWith('--allow-fs-write'))).toBe(false);
+      expect(
+        plan.args.some((a) => a.startsWith('--allow-child-process') || a.startsWith('--allow-addons')),
+      ).toBe(false);
+      expect(plan.args.some((a) => a === '--permission' || a === '--experimental-permission')).toBe(true);
+      expect(plan.facts).toMatchObject({ network: 'host', permissionModel: true });
+      expect(plan.facts.warning).toBeDefined();
+    } finally {
+      disposeWorkDir(plan.cwd);
+    }
+  });
+
+  it('uses namespaces where the OS allows them, and refuses to start without them when required', () => {
+    const probe = probeNamespaces();
+    if ('unshare' in probe) {
+      const plan = planSandboxSpawn({
+        entry: '/x/host.js',
+        readPaths: [],
+        allowWorkers: false,
+        mode: 'required',
+      });
+      disposeWorkDir(plan.cwd);
+      expect(plan.command).toBe(probe.unshare);
+      expect(plan.args).toEqual(expect.arrayContaining(['--net', '--pid', '--map-root-user']));
+      expect(plan.facts).toMatchObject({ network: 'namespace', pidNamespace: true });
+    } else {
+      expect(() =>
+        planSandboxSpawn({ entry: '/x/host.js', readPaths: [], allowWorkers: false, mode: 'required' }),
+      ).toThrow(/network isolation is required/);
+    }
+  });
+});
+
+describe('engine plumbing', () => {
+  const pyodideDir = `${dirname(createRequire(import.meta.url).resolve('pyodide/package.json'))}/`;
+
+  it('patches the WASM memory maximum into a valid module', () => {
+    const binary = readFileSync(`${pyodideDir}pyodide.asm.wasm`);
+    const patched = patchMemoryMaximum(binary, 2048);
+    expect(WebAssembly.validate(patched)).toBe(true);
+    const memory = WebAssembly.Module.exports(new WebAssembly.Module(patched)).find(
+      (e) => e.kind === 'memory',
+    );
+    expect(memory).toBeDefined();
+    expect(() => patchMemoryMaximum(binary, 1)).toThrow(/below its minimum/);
+    expect(2048 * WASM_PAGE).toBe(128 * 2 ** 20);
+  });
+
+  it('splits a snapshot into non-zero runs that rebuild it exactly', () => {
+    const header = new Uint8Array(64);
+    new Uint32Array(header.buffer)[1] = 64;
+    const image = new Uint8Array(SPARSE_PAGE * 10 + 100);
+    image[5] = 1;
+    image[SPARSE_PAGE * 3 + 7] = 2;
+    image[SPARSE_PAGE * 4] = 3;
+    image[image.length - 1] = 4;
+    const snapshot = new Uint8Array(64 + image.length);
+    snapshot.set(header);
+    snapshot.set(image, 64);
+    const sparse = toSparse(snapshot);
+    expect(sparse.memoryBytes).toBe(image.length);
+    expect(sparse.data.length).toBeLessThan(image.length / 2);
+    const rebuilt = new Uint8Array(image.length);
+    let o = 0;
+    for (let i = 0; i < sparse.runs.length; i += 2) {
+      rebuilt.set(sparse.data.subarray(o, o + sparse.runs[i + 1]!), sparse.runs[i]!);
+      o += sparse.runs[i + 1]!;
+    }
+    expect(rebuilt).toEqual(image);
+  });
+
+  it('rewrites the installed glue (default export, import.meta, imports, GOT)', () => {
+    const url = `file://${pyodideDir}pyodide.asm.mjs`;
+    const glue = rewriteGlue(readFileSync(`${pyodideDir}pyodide.asm.mjs`, 'utf8'), url);
+    expect(glue.source).not.toContain('import.meta');
+    expect(glue.source).not.toMatch(/await import\(/);
+    expect(glue.patches).toContain('updateGOT: only imported GOT entries');
+  });
+});

@@ -1,0 +1,162 @@
+// Call semantics of the Python executor, driven directly through createExecutor (no HTTP), plus
+// the process machinery: a host that dies is restarted and the calls it held are not lost.
+
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createExecutor } from '../../interpreters/python/executor.js';
+import type { ExecutionResult, Executor } from '../../src/executor/contract.js';
+import { manifestSchema } from '../../src/executor/manifest.js';
+
+let executor: Executor;
+
+beforeAll(async () => {
+  const manifest = manifestSchema.parse(
+    JSON.parse(readFileSync(new URL('../../interpreters/python/manifest.json', import.meta.url), 'utf8')),
+  );
+  executor = createExecutor({
+    manifest,
+    languageDir: new URL('../../dist/interpreters/python/', import.meta.url),
+    poolSize: 2,
+    settings: {},
+    ceilings: { timeoutMs: 30_000, memoryMb: 512, outputBytes: 4_194_304 },
+    log: () => undefined,
+  });
+  await executor.start();
+});
+afterAll(async () => {
+  await executor?.close();
+});
+
+const limits = { timeoutMs: 5000, memoryMb: 128, outputBytes: 1_000_000 };
+
+function run(code: string, fn: string, args: unknown[] = []): Promise<ExecutionResult> {
+  return executor.execute({ code, function: fn, args: args as never, limits });
+}
+
+describe('values', () => {
+  it('maps JSON arguments positionally and back', async () => {
+    const r = await run(
+      'def f(a, b, c, d, e, g):\n    return {"a": a, "b": b, "c": c, "d": d, "e": e, "g": g}\n',
+      'f',
+      [{ x: [1, 2] }, 'text', 1.5, true, null, -7],
+    );
+    expect(r).toMatchObject({
+      ok: true,
+      value: { a: { x: [1, 2] }, b: 'text', c: 1.5, d: true, e: null, g: -7 },
+    });
+  });
+
+  it('keeps integers beyond 2^53 exact both ways', async () => {
+    const big = 2n ** 80n + 1n;
+    const r = await run('def f(n):\n    return [n, n * 2, type(n).__name__]\n', 'f', [big]);
+    expect(r).toMatchObject({ ok: true, value: [big, big * 2n, 'int'] });
+  });
+
+  it('turns tuples into lists', async () => {
+    const r = await run('def f():\n    return (1, (2, 3))\n', 'f');
+    expect(r).toMatchObject({ ok: true, value: [1, [2, 3]] });
+  });
+
+  it.each([
+    ['a set', 'return {1, 2}', 'set'],
+    ['an object', 'return object()', 'object'],
+    ['a function', 'return f', 'function'],
+    ['NaN', "return float('nan')", 'nan'],
+    ['Infinity', "return [float('inf')]", 'inf'],
+    ['bytes', "return b'x'", 'bytes'],
+  ])('refuses %s as a result, naming it', async (_name, body, named) => {
+    const r = await run(`def f():\n    ${body}\n`, 'f');
+    expect(r).toMatchObject({ ok: false, error: { code: 'INVALID_RESULT' } });
+    if (!r.ok) expect(r.error.message).toContain(named);
+  });
+
+  it('awaits async functions', async () => {
+    const r = await run(
+      'import asyncio\nasync def f(x):\n    await asyncio.sleep(0.01)\n    return x + 1\n',
+      'f',
+      [41],
+    );
+    expect(r).toMatchObject({ ok: true, value: 42 });
+  });
+
+  it('captures print as stdout, never in the result', async () => {
+    const r = await run(
+      'import sys\ndef f():\n    print("hello")\n    print("oops", file=sys.stderr)\n    return 1\n',
+      'f',
+    );
+    expect(r).toMatchObject({ ok: true, value: 1, stdout: 'hello\n', stderr: 'oops\n' });
+  });
+});
+
+describe('errors', () => {
+  it('reports an exception with its type, message, line and a traceback of user frames', async () => {
+    const r = await run('def g(x):\n    return 1 / x\n\ndef f():\n    return g(0)\n', 'f');
+    expect(r).toMatchObject({
+      ok: false,
+      error: { code: 'RUNTIME_ERROR', type: 'ZeroDivisionError', line: 2 },
+    });
+    if (!r.ok) {
+      expect(r.error.message).toContain('division by zero');
+      expect(r.error.stack).toContain('line 5, in f');
+      expect(r.error.stack).toContain('line 2, in g');
+      expect(r.error.stack).not.toContain('_polyeval');
+    }
+  });
+
+  it('reports a syntax error with its line', async () => {
+    const r = await run('def f():\n    return 1 +\n', 'f');
+    expect(r).toMatchObject({ ok: false, error: { code: 'SYNTAX_ERROR', line: 2 } });
+  });
+
+  it('reports a missing function', async () => {
+    const r = await run('def g():\n    return 1\n', 'f');
+    expect(r).toMatchObject({ ok: false, error: { code: 'ENTRY_NOT_FOUND' } });
+  });
+
+  it('names a module that is not available offline', async () => {
+    const r = await run('import numpy\ndef f():\n    return 1\n', 'f');
+    expect(r).toMatchObject({ ok: false, error: { code: 'RUNTIME_ERROR', type: 'ModuleNotFoundError' } });
+    if (!r.ok) expect(r.error.message).toContain('numpy');
+  });
+
+  it('runs the standard library offline', async () => {
+    const code = [
+      'import decimal, fractions, datetime, hashlib, sqlite3, re, unicodedata, statistics, zlib',
+      'def f():',
+      '    db = sqlite3.connect(":memory:")',
+      '    db.execute("create table t (x)")',
+      '    db.execute("insert into t values (42)")',
+      '    return [str(decimal.Decimal(1) / 3)[:5], str(fractions.Fraction(1, 3) * 3), hashlib.sha256(b"a").hexdigest()[:8],',
+      '            db.execute("select x from t").fetchone()[0], unicodedata.name("é"), statistics.mean([1, 2, 3])]',
+    ].join('\n');
+    const r = await run(code, 'f');
+    expect(r).toMatchObject({
+      ok: true,
+      value: ['0.333', '1', 'ca978112', 42, 'LATIN SMALL LETTER E WITH ACUTE', 2],
+    });
+  });
+});
+
+describe('the sandbox host', () => {
+  it('reports itself ready with its isolation', () => {
+    const readiness = executor.readiness();
+    expect(readiness.ready).toBe(true);
+    expect(readiness.details).toMatchObject({ singleUse: true, isolation: { permissionModel: true } });
+  });
+
+  it('restarts a host that dies and re-runs the calls it held', async () => {
+    const hosts = executor.readiness().details.hosts as { pid: number; restarts: number }[];
+    const pid = hosts[0]!.pid;
+    const calls = [0, 1].map((i) =>
+      run(`import time\ndef f():\n    time.sleep(0.5)\n    return ${i}\n`, 'f'),
+    );
+    await new Promise((r) => setTimeout(r, 150));
+    process.kill(pid, 'SIGKILL');
+    const results = await Promise.all(calls);
+    expect(results.map((r) => (r.ok ? r.value : r.error.code))).toEqual([0, 1]);
+    const after = executor.readiness().details.hosts as { restarts: number }[];
+    expect(after[0]!.restarts).toBe(hosts[0]!.restarts + 1);
+    const next = await run('def f():\n    return "alive"\n', 'f');
+    expect(next).toMatchObject({ ok: true, value: 'alive' });
+  });
+});
