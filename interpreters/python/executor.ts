@@ -1,7 +1,8 @@
 // The Python executor: CPython (Pyodide) in WebAssembly, one never-used interpreter per call, in a
 // separate locked-down sandbox host process. This file only turns operator settings into the
-// options of the generic process executor (src/executor/host/process-host.ts) and makes sure the
-// memory snapshot exists (snapshot.ts). README.md explains why the engine is wired this way.
+// options of the generic process executor (src/executor/host/process-host.ts), makes sure the
+// memory snapshot exists (snapshot.ts) and adds the service side of the value codecs (codec.ts).
+// README.md explains why the engine is wired this way.
 //
 // Settings (POLYEVAL_PYTHON_<KEY>):
 //   ISOLATION              required | auto | off — network/PID namespaces for the host (default auto)
@@ -24,6 +25,7 @@ import { createProcessExecutor } from '../../src/executor/host/process-host.js';
 import { parseIsolationMode } from '../../src/executor/host/process-isolation.js';
 import type { HostRuntimeConfig } from '../../src/executor/host/process-runtime.js';
 import { distDir, projectRoot } from '../../src/paths.js';
+import { withCodecs } from './codec.js';
 import type { PythonHostConfig } from './sandbox-host.js';
 import { compiledSibling, defaultCacheDir, ensureSnapshot, findPyodide } from './snapshot.js';
 
@@ -122,7 +124,7 @@ export function createExecutor(context: ExecutorContext): Executor {
     resourceLimits: { maxOldGenerationSizeMb: 256, stackSizeMb: 32 },
   };
 
-  return createProcessExecutor(context, {
+  const executor = createProcessExecutor(context, {
     entry: compiledSibling('sandbox-host'),
     // package.json: Node ≥ 22 checks module loading against the permission model too, and the
     // loader reads the project's package.json to learn that dist/*.js are ES modules.
@@ -166,4 +168,6 @@ export function createExecutor(context: ExecutorContext): Executor {
     isolation,
     hostRssLimitBytes: Math.round(rssLimitMb * 1.5) * 2 ** 20,
   });
+  // The "zobject" codec (Wikifunctions) needs a little help on this side: see codec.ts.
+  return withCodecs(executor);
 }

@@ -18,6 +18,7 @@ import sys
 import time
 import traceback
 import types
+from collections.abc import Iterator
 
 USER_FILE = "<code>"
 PY_VERSION = sys.version.split()[0]
@@ -313,6 +314,247 @@ def _to_json_value(value, path, depth):
 _on_path = set()
 
 
+# --- The "zobject" codec (Wikifunctions) --------------------------------------------------------
+# Arguments arrive as JSON in which single-key objects with a NUL-led key stand for native values
+# (src/wikifunctions/codec.ts): {"\u0000pair": [K1, K2]} → ZPair, {"\u0000map": [[k, v], ...]} →
+# dict, {"\u0000zobject": {"Z1K1": ..., key: value, ...}} → ZObject; integers (whatever their size)
+# → int. Results go back the same way, as tagged JSON (src/executor/json-value.ts): an int is the
+# string "\u0000n<digits>" and a str that starts with NUL gets one more in front, so that the host
+# (executor.ts) can tell the integer 5 (a bigint, for the integer types) from the float 5.0.
+
+_NUL = "\x00"
+_PAIR_TAG = "\x00pair"
+_MAP_TAG = "\x00map"
+_ZOBJECT_TAG = "\x00zobject"
+
+
+def _freeze(value):
+    # Hashable stand-in for the raw JSON a ZObject may hold (its Z1K1 as a dict, lists).
+    if isinstance(value, dict):
+        return frozenset((k, _freeze(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+class ZPair:
+    """A Z882 pair: ZPair(K1, K2). Compares and hashes by value, so pairs can be dict keys. An
+    optional third argument (the reference executor's original Z1K1) is accepted and ignored."""
+
+    __slots__ = ("_K1", "_K2")
+
+    def __init__(self, K1, K2, Z1K1=None):
+        self._K1 = K1
+        self._K2 = K2
+
+    @property
+    def K1(self):
+        return self._K1
+
+    @property
+    def K2(self):
+        return self._K2
+
+    def items(self):
+        return iter((("K1", self._K1), ("K2", self._K2)))
+
+    def __eq__(self, other):
+        if isinstance(other, ZPair):
+            return self._K1 == other._K1 and self._K2 == other._K2
+        return NotImplemented
+
+    def __hash__(self):
+        return hash((_PAIR_TAG, _freeze(self._K1), _freeze(self._K2)))
+
+    def __repr__(self):
+        return f"ZPair({self._K1!r}, {self._K2!r})"
+
+
+class ZObject:
+    """Any other ZObject: ZObject(Z1K1=None, **keys), keys as attributes in order (x.Z10000K1).
+    Z1K1 is raw JSON (a ZID string, or a dict for an inline type). Compares and hashes by value, so
+    that ZObjects can be dict keys (do not change one that is a key)."""
+
+    def __init__(self, /, *args, **keys):
+        if len(args) > 1:
+            raise TypeError(f"ZObject() takes at most 1 positional argument (Z1K1) but {len(args)} were given")
+        if args and "Z1K1" in keys:
+            raise TypeError("ZObject() got multiple values for Z1K1")
+        z1k1 = args[0] if args else keys.pop("Z1K1", None)
+        fields = self.__dict__
+        fields["Z1K1"] = z1k1
+        for key, value in keys.items():
+            fields[key] = value
+
+    def keys(self):
+        return [k for k, v in self.__dict__.items() if k != "Z1K1" or v is not None]
+
+    def items(self):
+        return [(k, v) for k, v in self.__dict__.items() if k != "Z1K1" or v is not None]
+
+    def __getitem__(self, key):
+        try:
+            return self.__dict__[key]
+        except KeyError:
+            raise KeyError(key) from None
+
+    def __eq__(self, other):
+        if isinstance(other, ZObject):
+            return self.__dict__ == other.__dict__
+        return NotImplemented
+
+    def __hash__(self):
+        return hash((_ZOBJECT_TAG, _freeze(self.__dict__)))
+
+    def __repr__(self):
+        return "ZObject(" + ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items()) + ")"
+
+
+# They are the guest's own globals (for a "zobject" call), named as builtins in reprs and errors.
+ZPair.__module__ = "builtins"
+ZObject.__module__ = "builtins"
+ZCLASSES = {"ZPair": ZPair, "ZObject": ZObject}
+
+
+class _BadArgument(Exception):
+    pass
+
+
+def _revive(obj):
+    """json.loads object_hook of the "zobject" codec (called innermost first)."""
+    if len(obj) != 1:
+        return obj
+    ((tag, body),) = obj.items()
+    if tag == _PAIR_TAG and type(body) is list and len(body) == 2:
+        return ZPair(body[0], body[1])
+    if tag == _MAP_TAG and type(body) is list:
+        out = {}
+        for entry in body:
+            if type(entry) is not list or len(entry) != 2:
+                raise _BadArgument("a map entry is not a [key, value] pair")
+            key, value = entry
+            try:
+                out[key] = value
+            except TypeError:
+                raise _BadArgument(
+                    f"a map key of type {_type_name(key)} is not hashable, so it cannot be a dict key: {_short_repr(key)}"
+                ) from None
+        return out
+    if tag == _ZOBJECT_TAG and type(body) is dict:
+        return ZObject(**body)
+    return obj
+
+
+_zobject_decoder = json.JSONDecoder(object_hook=_revive)
+_json_decoder = json.JSONDecoder()
+
+
+def _short_repr(value, limit=200):
+    try:
+        text = repr(value)
+    except (KeyboardInterrupt, MemoryError):
+        raise
+    except BaseException:
+        text = object.__repr__(value)
+    if not isinstance(text, str):
+        text = object.__repr__(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _ZEncoder:
+    """Result → tagged JSON value of the "zobject" codec. Stops as soon as a lower bound of the
+    text's size passes the output limit (an endless generator stops there, not at the memory
+    limit)."""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.size = 0
+        self.on_path = set()
+
+    def grow(self, n):
+        self.size += n
+        if self.size > self.limit:
+            raise _TooLarge()
+
+    def enter(self, value, path):
+        key = id(value)
+        if key in self.on_path:
+            raise _Invalid(f"{_where(path)}contains a reference to itself")
+        self.on_path.add(key)
+        return key
+
+    def encode(self, value, path, depth):
+        if depth > 2000:
+            raise _Invalid("the result is nested more than 2000 levels deep")
+        if value is None or value is True or value is False:
+            self.grow(4)
+            return value
+        if isinstance(value, str):
+            text = str.__str__(value)
+            self.grow(len(text) + 2)
+            return _NUL + text if text.startswith(_NUL) else text
+        if isinstance(value, int):
+            digits = int.__repr__(value)
+            self.grow(len(digits))
+            return _NUL + "n" + digits
+        if isinstance(value, float):
+            if math.isnan(value) or math.isinf(value):
+                raise _Invalid(f"{_where(path)}is {value!r}, which JSON cannot carry")
+            self.grow(3)
+            return float.__float__(value)
+        if isinstance(value, ZPair):
+            key = self.enter(value, path)
+            try:
+                self.grow(12)
+                pair = [self.encode(value.K1, path + ["K1"], depth + 1), self.encode(value.K2, path + ["K2"], depth + 1)]
+                return {_PAIR_TAG: pair}
+            finally:
+                self.on_path.discard(key)
+        if isinstance(value, ZObject):
+            key = self.enter(value, path)
+            try:
+                self.grow(15)
+                out = {}
+                for k, v in vars(value).items():
+                    if k == "Z1K1" and v is None:
+                        continue
+                    if not isinstance(k, str):
+                        raise _Invalid(f"{_where(path)}is a ZObject with a key of type {_type_name(k)}")
+                    self.grow(len(k) + 4)
+                    out[str(k)] = self.encode(v, path + [k], depth + 1)
+                return {_ZOBJECT_TAG: out}
+            finally:
+                self.on_path.discard(key)
+        if isinstance(value, dict):
+            key = self.enter(value, path)
+            try:
+                self.grow(11)
+                entries = []
+                for k, v in value.items():
+                    self.grow(4)
+                    entries.append([self.encode(k, path + ["key"], depth + 1), self.encode(v, path + [k], depth + 1)])
+                return {_MAP_TAG: entries}
+            finally:
+                self.on_path.discard(key)
+        if isinstance(value, (list, tuple, Iterator)):
+            key = self.enter(value, path)
+            try:
+                self.grow(2)
+                items = []
+                for i, item in enumerate(value):
+                    self.grow(1)
+                    items.append(self.encode(item, path + [i], depth + 1))
+                return items
+            finally:
+                self.on_path.discard(key)
+        where = "" if not path else " (" + _where(path).strip() + ")"
+        raise _Invalid(f"Could not serialize input Python object: {_short_repr(value)}{where}")
+
+
 def _where(path):
     if not path:
         return "the result "
@@ -409,10 +651,11 @@ def _flush():
             pass
 
 
-def run_call(code, name, args_json, output_limit):
-    """Runs one call; returns the outcome as JSON text (never raises for guest behaviour)."""
+def run_call(code, name, args_json, output_limit, codec="json"):
+    """Runs one call; returns the outcome as JSON text (never raises for guest behaviour). `codec`
+    is "json" (plain JSON values) or "zobject" (the Wikifunctions codec, see ZPair above)."""
     try:
-        outcome = _run(code, name, args_json, output_limit)
+        outcome = _run(code, name, args_json, output_limit, codec == "zobject")
     except KeyboardInterrupt:
         outcome = _error("TIMEOUT", f'Cannot run "{name}": time limit exceeded')
     except MemoryError:
@@ -425,7 +668,7 @@ def run_call(code, name, args_json, output_limit):
         return json.dumps(_error("MEMORY_LIMIT", f'Cannot run "{name}": memory limit exceeded (MemoryError)'))
 
 
-def _run(code, name, args_json, output_limit):
+def _run(code, name, args_json, output_limit, zobject):
     import linecache
 
     try:
@@ -447,6 +690,8 @@ def _run(code, name, args_json, output_limit):
     linecache.cache[USER_FILE] = (len(code), None, lines, USER_FILE)
 
     namespace = {"__name__": "__user__", "__builtins__": builtins}
+    if zobject:
+        namespace.update(ZCLASSES)
     try:
         exec(compiled, namespace)
     except (KeyboardInterrupt, MemoryError):
@@ -462,8 +707,8 @@ def _run(code, name, args_json, output_limit):
         return _error("ENTRY_NOT_FOUND", f'Cannot find function "{name}": the code {what}{hint}')
 
     try:
-        args = json.loads(args_json)
-    except (ValueError, RecursionError) as exc:
+        args = (_zobject_decoder if zobject else _json_decoder).decode(args_json)
+    except (ValueError, RecursionError, _BadArgument) as exc:
         return _error("INVALID_ARGUMENT", f'Cannot pass the arguments to "{name}": {exc}')
 
     try:
@@ -476,11 +721,24 @@ def _run(code, name, args_json, output_limit):
         return _runtime_error(exc, f'Cannot run "{name}"')
 
     try:
-        value = _to_json_value(result, [], 0)
+        if zobject:
+            value = _ZEncoder(output_limit).encode(result, [], 0)
+        else:
+            value = _to_json_value(result, [], 0)
     except _Invalid as exc:
+        if zobject and str(exc).startswith("Could not serialize"):
+            # The reference evaluator's own words, which Wikifunctions users know.
+            return _error("INVALID_RESULT", str(exc))
         return _error("INVALID_RESULT", f'Cannot return from "{name}": {exc}')
     except RecursionError:
         return _error("INVALID_RESULT", f'Cannot return from "{name}": the result is nested too deeply')
+    except _TooLarge:
+        return _too_large(name, output_limit)
+    except (KeyboardInterrupt, MemoryError):
+        raise
+    except BaseException as exc:
+        # User code that runs while the result is read: a generator's body, a subclass's __iter__.
+        return _runtime_error(exc, f'Cannot run "{name}"')
     finally:
         _on_path.clear()
     try:
@@ -488,8 +746,12 @@ def _run(code, name, args_json, output_limit):
     except (ValueError, RecursionError) as exc:
         return _error("INVALID_RESULT", f'Cannot return from "{name}": {exc}')
     if len(text) > output_limit or len(text.encode("utf-8")) > output_limit:
-        return _error(
-            "OUTPUT_LIMIT",
-            f'Cannot return from "{name}": the result is larger than the output limit of {output_limit} bytes',
-        )
+        return _too_large(name, output_limit)
     return {"ok": True, "valueJson": text}
+
+
+def _too_large(name, output_limit):
+    return _error(
+        "OUTPUT_LIMIT",
+        f'Cannot return from "{name}": the result is larger than the output limit of {output_limit} bytes',
+    )

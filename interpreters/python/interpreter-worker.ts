@@ -13,6 +13,7 @@ import {
   type SingleUseResult,
   serveSingleUseWorker,
 } from '../../src/executor/host/process-worker.js';
+import { wireCodec } from './codec.js';
 import {
   evaluateGlue,
   type Glue,
@@ -297,7 +298,13 @@ serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
         });
       let outcome: WireOutcome;
       try {
-        const text = runCall(call.code, call.function, call.argsJson, call.limits.outputBytes) as string;
+        const text = runCall(
+          call.code,
+          call.function,
+          call.argsJson,
+          call.limits.outputBytes,
+          wireCodec(call),
+        ) as string;
         outcome = JSON.parse(text) as WireOutcome;
       } catch (error) {
         outcome = errorOf(call, error, guards);

@@ -562,6 +562,7 @@ export function createProcessExecutor(context: ExecutorContext, options: Process
             function: call.function,
             argsJson: stringifyJson(call.args),
             limits: call.limits,
+            ...(call.codec === undefined ? {} : { codec: call.codec }),
           },
           resolve,
           received: performance.now(),

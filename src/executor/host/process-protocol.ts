@@ -12,6 +12,8 @@ export interface WireCall {
   /** The positional arguments as a JSON array text (integers beyond 2^53 written as JSON integers). */
   readonly argsJson: string;
   readonly limits: Limits;
+  /** The value codec (Call.codec); absent means plain JSON. */
+  readonly codec?: string;
 }
 
 export type WireOutcome =
