@@ -4,7 +4,7 @@
 // Runs alone with `node dist/scripts/bench-lua.js [--quick]` (it then starts its own server).
 
 import { fileURLToPath } from 'node:url';
-import { type BenchRow, load } from './lib/load.js';
+import { type BenchRow, benchRow, load } from './lib/load.js';
 import { startServer } from './lib/server.js';
 
 const quick = process.argv.includes('--quick');
@@ -17,20 +17,6 @@ function body(code: string, fn: string, args: unknown[]): string {
   return JSON.stringify({ language: 'lua', code, function: fn, args });
 }
 
-function row(name: string, r: Awaited<ReturnType<typeof load>>, floor: BenchRow, extra = {}): BenchRow {
-  return {
-    name,
-    p50Ms: r.p50Ms,
-    p99Ms: r.p99Ms,
-    callsPerSec: r.callsPerSec,
-    extra: {
-      'p50/floor': (r.p50Ms / floor.p50Ms).toFixed(2),
-      ...(r.errors > 0 ? { errors: r.errors } : {}),
-      ...extra,
-    },
-  };
-}
-
 /** Rows for `npm run bench`, measured against the server at baseUrl (which must have lua enabled). */
 export async function benchLua(baseUrl: string, floor: BenchRow): Promise<BenchRow[]> {
   const url = `${baseUrl}/v1/evaluate`;
@@ -38,7 +24,7 @@ export async function benchLua(baseUrl: string, floor: BenchRow): Promise<BenchR
   const add = body('function add(a, b) return a + b end', 'add', [2, 3]);
   for (const concurrency of [1, 4]) {
     const r = await load({ url, body: add, concurrency, requests: N, check: valueIs(5) });
-    rows.push(row(`lua add, concurrency ${concurrency}`, r, floor));
+    rows.push(benchRow(`lua add, concurrency ${concurrency}`, r, floor));
   }
   const squares = body(
     'function squares(n) local t = {} for i = 1, n do t[i] = i * i end return t end',
@@ -52,7 +38,7 @@ export async function benchLua(baseUrl: string, floor: BenchRow): Promise<BenchR
     requests: Math.ceil(N / 5),
     check: (status, text) => status === 200 && JSON.parse(text).value.length === 1000,
   });
-  rows.push(row('lua 1000-element table result', table, floor));
+  rows.push(benchRow('lua 1000-element table result', table, floor));
   const loop = body(
     'function spin(n) local s = 0 for i = 1, n do s = s + i % 7 end return s end',
     'spin',
@@ -65,7 +51,7 @@ export async function benchLua(baseUrl: string, floor: BenchRow): Promise<BenchR
     requests: quick ? 20 : 100,
     check: (status, text) => status === 200 && JSON.parse(text).ok === true,
   });
-  rows.push(row('lua 1e6-iteration loop', cpu, floor));
+  rows.push(benchRow('lua 1e6-iteration loop', cpu, floor));
   return rows;
 }
 

@@ -13,7 +13,7 @@ import { createExecutor } from '../interpreters/wasm/executor.js';
 import type { Call, Executor } from '../src/executor/contract.js';
 import { manifestSchema } from '../src/executor/manifest.js';
 import { projectRoot } from '../src/paths.js';
-import { type BenchRow, load, percentile } from './lib/load.js';
+import { type BenchRow, benchRow, load, percentile } from './lib/load.js';
 import { startServer } from './lib/server.js';
 
 const quick = process.argv.includes('--quick');
@@ -43,25 +43,6 @@ async function deploy(url: string, code: string): Promise<{ id: string } & Recor
 const okValue = (expected: unknown) => (status: number, body: string) =>
   status === 200 && JSON.stringify(JSON.parse(body).value) === JSON.stringify(expected);
 
-function row(
-  name: string,
-  r: Awaited<ReturnType<typeof load>>,
-  floor: BenchRow | undefined,
-  extra = {},
-): BenchRow {
-  return {
-    name,
-    p50Ms: r.p50Ms,
-    p99Ms: r.p99Ms,
-    callsPerSec: r.callsPerSec,
-    extra: {
-      ...(floor === undefined ? {} : { 'p50/floor': (r.p50Ms / floor.p50Ms).toFixed(2) }),
-      ...(r.errors > 0 ? { errors: r.errors } : {}),
-      ...extra,
-    },
-  };
-}
-
 export async function benchWasm(url: string, floor?: BenchRow): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const add = await deploy(url, ADD);
@@ -77,7 +58,7 @@ export async function benchWasm(url: string, floor?: BenchRow): Promise<BenchRow
       warmup: 200,
       check: okValue(5),
     });
-    rows.push(row(`wasm add (deployed module), concurrency ${concurrency}`, r, floor));
+    rows.push(benchRow(`wasm add (deployed module), concurrency ${concurrency}`, r, floor));
   }
   const inline = JSON.stringify({ language: 'wasm', code: ADD, function: 'add', args: [2, 3] });
   const r = await load({
@@ -88,7 +69,7 @@ export async function benchWasm(url: string, floor?: BenchRow): Promise<BenchRow
     warmup: 200,
     check: okValue(5),
   });
-  rows.push(row('wasm add (inline .wat, cached by hash), concurrency 1', r, floor));
+  rows.push(benchRow('wasm add (inline .wat, cached by hash), concurrency 1', r, floor));
   const value = { name: 'Ada', tags: ['math', 'engines'], born: 1815 };
   const echoBody = JSON.stringify({ language: 'wasm', module: echo.id, function: 'main', args: [value] });
   for (const concurrency of [1, 4]) {
@@ -100,7 +81,7 @@ export async function benchWasm(url: string, floor?: BenchRow): Promise<BenchRow
       warmup: 200,
       check: okValue(value),
     });
-    rows.push(row(`wasm WASI JSON echo (deployed), concurrency ${concurrency}`, e, floor));
+    rows.push(benchRow(`wasm WASI JSON echo (deployed), concurrency ${concurrency}`, e, floor));
   }
   return rows;
 }
@@ -291,7 +272,7 @@ async function main(): Promise<void> {
   const server = await startServer({ POLYEVAL_LANGUAGES: 'wasm' });
   try {
     const floorRun = await load({ url: `${server.url}/livez`, concurrency: 1, requests: N });
-    const floor: BenchRow = row('floor: GET /livez, concurrency 1', floorRun, undefined);
+    const floor: BenchRow = benchRow('floor: GET /livez, concurrency 1', floorRun, undefined);
     const rows = [floor, ...(await benchWasm(server.url, floor))];
     for (const r of rows) {
       const extra = Object.entries(r.extra ?? {})

@@ -5,7 +5,7 @@
 //   npm run bench [-- --quick] [-- --json results.json]
 
 import { writeFileSync } from 'node:fs';
-import { type BenchRow, load } from './lib/load.js';
+import { type BenchRow, benchRow, load } from './lib/load.js';
 import { startServer } from './lib/server.js';
 
 const argv = process.argv.slice(2);
@@ -18,19 +18,6 @@ type Section = (url: string, floor: BenchRow) => Promise<BenchRow[]>;
 const okValue = (expected: unknown) => (status: number, body: string) =>
   status === 200 && JSON.stringify(JSON.parse(body).value) === JSON.stringify(expected);
 
-function row(name: string, r: Awaited<ReturnType<typeof load>>, floor?: BenchRow): BenchRow {
-  return {
-    name,
-    p50Ms: r.p50Ms,
-    p99Ms: r.p99Ms,
-    callsPerSec: r.callsPerSec,
-    extra: {
-      ...(floor === undefined ? {} : { 'p50/floor': (r.p50Ms / floor.p50Ms).toFixed(2) }),
-      ...(r.errors > 0 ? { errors: r.errors } : {}),
-    },
-  };
-}
-
 const javascript: Section = async (url, floor) => {
   const body = JSON.stringify({
     language: 'javascript',
@@ -41,7 +28,7 @@ const javascript: Section = async (url, floor) => {
   const rows: BenchRow[] = [];
   for (const concurrency of [1, 4]) {
     const r = await load({ url: `${url}/v1/evaluate`, body, concurrency, requests: N, check: okValue(5) });
-    rows.push(row(`javascript add, concurrency ${concurrency}`, r, floor));
+    rows.push(benchRow(`javascript add, concurrency ${concurrency}`, r, floor));
   }
   return rows;
 };
@@ -82,7 +69,7 @@ async function main(): Promise<void> {
     const floorRuns: BenchRow[] = [];
     for (const concurrency of [1, 4]) {
       const r = await load({ url: `${server.url}/livez`, concurrency, requests: N });
-      floorRuns.push(row(`floor: GET /livez, concurrency ${concurrency}`, r));
+      floorRuns.push(benchRow(`floor: GET /livez, concurrency ${concurrency}`, r));
     }
     rows.push(...floorRuns);
     const floor = floorRuns[0]!;

@@ -104,3 +104,23 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     requests: options.requests,
   };
 }
+
+/** A table row for a load result, with its p50 as a ratio of the floor measured in the same run. */
+export function benchRow(
+  name: string,
+  result: LoadResult,
+  floor?: BenchRow,
+  extra: Readonly<Record<string, string | number>> = {},
+): BenchRow {
+  return {
+    name,
+    p50Ms: result.p50Ms,
+    p99Ms: result.p99Ms,
+    callsPerSec: result.callsPerSec,
+    extra: {
+      ...(floor === undefined ? {} : { 'p50/floor': (result.p50Ms / floor.p50Ms).toFixed(2) }),
+      ...(result.errors > 0 ? { errors: result.errors } : {}),
+      ...extra,
+    },
+  };
+}
