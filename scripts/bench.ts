@@ -2,7 +2,7 @@
 // measured in the same run on the same server (the /livez round trip: HTTP with no work behind it).
 // Not part of npm test: speed is measured here, never asserted in unit tests.
 //
-//   npm run bench [-- --quick] [-- --json results.json]
+//   npm run bench [-- --quick] [-- --language <id>] [-- --json results.json]
 
 import { writeFileSync } from 'node:fs';
 import { type BenchRow, benchRow, load } from './lib/load.js';
@@ -62,29 +62,53 @@ function print(rows: readonly BenchRow[]): void {
   for (const l of lines) console.log(fmt(l));
 }
 
-async function main(): Promise<void> {
-  const server = await startServer();
+/** Every section with the one language its server runs (undefined: the section starts its own). */
+const SECTIONS: readonly (readonly [
+  language: string | undefined,
+  file: string | undefined,
+  exportName: string,
+])[] = [
+  ['javascript', undefined, 'javascript'],
+  ['wasm', './bench-wasm.js', 'benchWasm'],
+  ['python', './bench-python.js', 'benchPython'],
+  ['lua', './bench-lua.js', 'benchLua'],
+  [undefined, './bench-scaleout.js', 'benchScaleout'],
+];
+
+/**
+ * The /livez round trip of a server: the floor every figure of that server is compared with. Each
+ * language gets a server of its own with only that language enabled, so that one engine's
+ * background work (a Python pool refilling its interpreters) does not slow another's figures.
+ */
+async function floorOf(url: string, language: string): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
-  try {
-    const floorRuns: BenchRow[] = [];
-    for (const concurrency of [1, 4]) {
-      const r = await load({ url: `${server.url}/livez`, concurrency, requests: N });
-      floorRuns.push(benchRow(`floor: GET /livez, concurrency ${concurrency}`, r));
+  for (const concurrency of [1, 4]) {
+    const r = await load({ url: `${url}/livez`, concurrency, requests: N });
+    rows.push(benchRow(`floor (${language} server): GET /livez, concurrency ${concurrency}`, r));
+  }
+  return rows;
+}
+
+async function main(): Promise<void> {
+  const only = argv.includes('--language') ? argv[argv.indexOf('--language') + 1] : undefined;
+  const rows: BenchRow[] = [];
+  let lastFloor: BenchRow | undefined;
+  for (const [language, file, exportName] of SECTIONS) {
+    if (only !== undefined && language !== only) continue;
+    const section = file === undefined ? javascript : await optional(file, exportName);
+    if (section === undefined) continue;
+    if (language === undefined) {
+      rows.push(...(await section('', lastFloor ?? rows[0]!)));
+      continue;
     }
-    rows.push(...floorRuns);
-    const floor = floorRuns[0]!;
-    rows.push(...(await javascript(server.url, floor)));
-    for (const [file, name] of [
-      ['./bench-wasm.js', 'benchWasm'],
-      ['./bench-python.js', 'benchPython'],
-      ['./bench-lua.js', 'benchLua'],
-      ['./bench-scaleout.js', 'benchScaleout'],
-    ] as const) {
-      const section = await optional(file, name);
-      if (section !== undefined) rows.push(...(await section(server.url, floor)));
+    const server = await startServer({ POLYEVAL_LANGUAGES: language });
+    try {
+      const floors = await floorOf(server.url, language);
+      rows.push(...floors, ...(await section(server.url, floors[0]!)));
+      lastFloor = floors[0];
+    } finally {
+      await server.close();
     }
-  } finally {
-    await server.close();
   }
   print(rows);
   if (jsonOut !== undefined) writeFileSync(jsonOut, JSON.stringify(rows, null, 2));
