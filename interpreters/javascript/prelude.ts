@@ -15,7 +15,7 @@
 // guess), or "o" when the text would pass the output limit.
 
 /** Indexes into the captured array. */
-export const CAPTURED = { parse: 0, stringify: 1 } as const;
+export const CAPTURED = { parse: 0, stringify: 1, slice: 9 } as const;
 
 export const CAPTURE = `[JSON.parse, JSON.stringify, Array.isArray, Object.getPrototypeOf, Object.prototype, Object.keys,
 Reflect.apply, Number.isFinite, String.prototype.charCodeAt, String.prototype.slice, Object.getOwnPropertyDescriptor,

@@ -108,7 +108,8 @@ function prepare(instance: Instance): Sandbox {
         if (io === undefined || io.outputExceeded) return;
         let line = '';
         for (let i = 0; i < args.length && Buffer.byteLength(line) <= io.limit; i++) {
-          line += `${i > 0 ? ' ' : ''}${show(context, captured, args[i]!, i)}`;
+          const room = io.limit - Buffer.byteLength(line);
+          line += `${i > 0 ? ' ' : ''}${show(context, captured, args[i]!, i, room)}`;
         }
         io.write(stream, `${line}\n`);
       });
@@ -128,34 +129,91 @@ function prepare(instance: Instance): Sandbox {
 }
 
 /**
- * Copies a guest string out exactly. getString reads a C string, so it stops at the first NUL; when
- * the copy comes back short, the string goes through the JSON.stringify captured before user code
- * ran (which escapes NUL) and is parsed back here.
+ * Copies a guest string out exactly, or only its first `max` UTF-16 units: a longer string is cut
+ * inside the guest (with the String.prototype.slice captured before user code ran), so that a
+ * 100 MB string printed under a 64 KiB output limit never reaches the host. getString reads a C
+ * string, so it stops at the first NUL; when the copy comes back short, the string goes through
+ * the captured JSON.stringify (which escapes NUL) and is parsed back here.
  */
-function guestString(context: QuickJSContext, captured: QuickJSHandle, handle: QuickJSHandle): string {
-  const text = context.getString(handle);
-  const length = context.getProp(handle, 'length');
-  const expected = context.getNumber(length);
-  length.dispose();
-  if (text.length === expected) return text;
-  const stringify = context.getProp(captured, CAPTURED.stringify);
-  const json = context.unwrapResult(context.callFunction(stringify, context.undefined, handle));
-  stringify.dispose();
-  const exact = JSON.parse(context.getString(json)) as string;
-  json.dispose();
-  return exact;
+function guestString(
+  context: QuickJSContext,
+  captured: QuickJSHandle,
+  handle: QuickJSHandle,
+  max = Number.POSITIVE_INFINITY,
+): string {
+  const lengthHandle = context.getProp(handle, 'length');
+  const length = context.getNumber(lengthHandle);
+  lengthHandle.dispose();
+  let cut: QuickJSHandle | undefined;
+  if (length > max) {
+    const slice = context.getProp(captured, CAPTURED.slice);
+    const bounds = [context.newNumber(0), context.newNumber(max)];
+    cut = context.unwrapResult(context.callFunction(slice, handle, ...bounds));
+    for (const h of [...bounds, slice]) h.dispose();
+  }
+  try {
+    const source = cut ?? handle;
+    const text = context.getString(source);
+    if (text.length === Math.min(length, max)) return text;
+    const stringify = context.getProp(captured, CAPTURED.stringify);
+    const json = context.unwrapResult(context.callFunction(stringify, context.undefined, source));
+    stringify.dispose();
+    const exact = JSON.parse(context.getString(json)) as string;
+    json.dispose();
+    return exact;
+  } finally {
+    cut?.dispose();
+  }
 }
 
-/** Formats one console argument the way Node's console would, near enough. */
+/** A property of a guest object, or undefined when reading it throws (a getter, a proxy trap). */
+function readProp(context: QuickJSContext, handle: QuickJSHandle, key: string): QuickJSHandle | undefined {
+  try {
+    return context.getProp(handle, key);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `Name: message` for an error-like object (its name ends with "Error"), else undefined. */
+function errorLine(
+  context: QuickJSContext,
+  captured: QuickJSHandle,
+  handle: QuickJSHandle,
+  room: number,
+): string | undefined {
+  const nameHandle = readProp(context, handle, 'name');
+  if (nameHandle === undefined) return undefined;
+  const name = context.typeof(nameHandle) === 'string' ? guestString(context, captured, nameHandle, 200) : '';
+  nameHandle.dispose();
+  if (!/Error$/.test(name)) return undefined;
+  const messageHandle = readProp(context, handle, 'message');
+  let message = 'undefined';
+  if (messageHandle !== undefined) {
+    const type = context.typeof(messageHandle);
+    if (type === 'string') message = guestString(context, captured, messageHandle, room + 1);
+    else if (type === 'number') message = String(context.getNumber(messageHandle));
+    else if (type !== 'undefined') message = '[object Object]';
+    messageHandle.dispose();
+  }
+  return `${name}: ${message}`;
+}
+
+/**
+ * Formats one console argument the way Node's console would, near enough. `room` is what is left
+ * of the output limit: text is measured inside the guest and at most room + 1 characters of it are
+ * copied out (more would only be cut, and the call then ends with OUTPUT_LIMIT anyway).
+ */
 function show(
   context: QuickJSContext,
   captured: QuickJSHandle,
   handle: QuickJSHandle,
   position: number,
+  room: number,
 ): string {
   switch (context.typeof(handle)) {
     case 'string':
-      return guestString(context, captured, handle);
+      return guestString(context, captured, handle, room + 1);
     case 'number':
       return String(context.getNumber(handle));
     case 'bigint':
@@ -165,22 +223,29 @@ function show(
     case 'function':
       return '[Function]';
   }
-  let value: unknown;
-  try {
-    value = context.dump(handle);
-  } catch {
+  const error = errorLine(context, captured, handle, room);
+  if (error !== undefined) return error;
+  // The JSON text is made inside the guest by the JSON.stringify captured before user code ran,
+  // and measured there before any of it is copied out.
+  const stringify = context.getProp(captured, CAPTURED.stringify);
+  const json = context.callFunction(stringify, context.undefined, handle);
+  stringify.dispose();
+  if (json.error) {
+    json.error.dispose();
     return '[object]';
   }
-  if (typeof value === 'string') return position === 0 ? value : JSON.stringify(value);
-  const error = value as { name?: unknown; message?: unknown } | null;
-  if (
-    error !== null &&
-    typeof error === 'object' &&
-    typeof error.name === 'string' &&
-    /Error$/.test(error.name)
-  ) {
-    return `${error.name}: ${String(error.message)}`;
+  const type = context.typeof(json.value);
+  const text = type === 'string' ? guestString(context, captured, json.value, room + 1) : undefined;
+  json.value.dispose();
+  if (text === undefined) return 'undefined';
+  if (text.length > room) return text;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return text;
   }
+  if (typeof value === 'string') return position === 0 ? value : JSON.stringify(value);
   return inspect(value, {
     depth: 4,
     breakLength: Number.POSITIVE_INFINITY,
@@ -265,10 +330,28 @@ function evaluate(sandbox: Sandbox, call: Call, io: CallIo): Outcome {
     return h;
   };
   try {
-    return run(sandbox, call, keep, () => session.stop);
+    const outcome = run(sandbox, call, keep, () => session.stop);
+    // The interrupt can fire while the engine runs guest code on the host's behalf (a getter or
+    // toJSON inside console.log's formatting, an error's message getter read by classify): the
+    // host call then swallows QuickJS's uncatchable interrupt and the guest carries on. Once the
+    // handler has stopped the guest, the limit decides the outcome, whatever the guest did next.
+    if (session.stop === 'timeout' && (outcome.ok || outcome.error.code !== 'TIMEOUT')) {
+      return { ok: false, error: timeoutError(call) };
+    }
+    if (session.stop === 'output' && (outcome.ok || outcome.error.code !== 'OUTPUT_LIMIT')) {
+      return { ok: false, error: outputLimitError(call) };
+    }
+    return outcome;
   } finally {
     sandbox.session = undefined;
   }
+}
+
+function timeoutError(call: Call): GuestError {
+  return {
+    code: 'TIMEOUT',
+    message: `Cannot run "${call.function}": time limit of ${call.limits.timeoutMs} ms exceeded`,
+  };
 }
 
 function run(sandbox: Sandbox, call: Call, keep: Keep, stopped: () => Stop): Outcome {
@@ -387,8 +470,11 @@ function encode(
     }
     case 'boolean':
       return { ok: true, value: context.dump(value) === true };
-    case 'bigint':
-      return { ok: true, value: context.getBigInt(value) };
+    case 'bigint': {
+      // QuickJS BigInts reach ~315,000 digits: the output limit applies to them like to strings.
+      const n = context.getBigInt(value);
+      return n.toString().length > limit ? tooLarge : { ok: true, value: n };
+    }
     case 'function':
       return invalid('Cannot return a function in the result');
     case 'symbol':
@@ -435,12 +521,7 @@ function classify(
   stop: Stop,
 ): GuestError {
   const name = call.function;
-  if (stop === 'timeout') {
-    return {
-      code: 'TIMEOUT',
-      message: `Cannot run "${name}": time limit of ${call.limits.timeoutMs} ms exceeded`,
-    };
-  }
+  if (stop === 'timeout') return timeoutError(call);
   if (stop === 'output') return outputLimitError(call);
   let dumped: unknown;
   try {

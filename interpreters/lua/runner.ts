@@ -55,7 +55,8 @@ function prepare(data: RunnerData): LuaVm {
       throw new Error(`The Lua prelude does not compile: ${readMessage(vm, -1).message}`);
     }
     lua.lua_pushlightuserdata(L, 0);
-    if (lua.lua_pcallk(L, 1, 3, 0, 0, 0) !== LUA.OK) {
+    for (const seed of crypto.getRandomValues(new BigInt64Array(2))) lua.lua_pushinteger(L, seed);
+    if (lua.lua_pcallk(L, 3, 3, 0, 0, 0) !== LUA.OK) {
       throw new Error(`The Lua prelude failed: ${readMessage(vm, -1).message}`);
     }
   } finally {
@@ -287,6 +288,15 @@ function push(vm: LuaVm, value: JsonValue, depth: number, where: string): void {
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A table key as JSON text: it must be UTF-8 like every string in the result. */
+function utf8Key(bytes: Uint8Array, where: string): string {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    throw new Refused(`Cannot return ${where}: a key is not valid UTF-8 (JSON keys are Unicode text)`);
+  }
+}
 const TYPE_NAMES: Record<number, string> = {
   [LUA.TFUNCTION]: 'a function',
   [LUA.TUSERDATA]: 'a userdata',
@@ -396,7 +406,7 @@ function read(
       const valueIndex = lua.lua_gettop(L);
       const keyType = lua.lua_type(L, valueIndex - 1);
       if (keyType === LUA.TSTRING) {
-        const key = UTF8.decode(vm.stringBytes(valueIndex - 1, scratch));
+        const key = utf8Key(vm.stringBytes(valueIndex - 1, scratch), where);
         spend(key.length + 4);
         byName.set(key, read(vm, valueIndex, `${path}.${key}`, depth + 1, seen, budget, scratch));
       } else if (keyType === LUA.TNUMBER && lua.lua_isinteger(L, valueIndex - 1) !== 0) {
@@ -413,7 +423,8 @@ function read(
       lua.lua_settop(L, -2);
     }
     if (marker === 'object' || (byIndex.size === 0 && byName.size > 0)) {
-      const object: Record<string, JsonValue> = {};
+      // No prototype: a "__proto__" key is then a key like any other, not a prototype to set.
+      const object: Record<string, JsonValue> = Object.create(null);
       for (const [k, v] of byIndex) object[String(k)] = v;
       for (const [k, v] of byName) object[k] = v;
       result = object;

@@ -382,7 +382,8 @@ export function openApiRoutes(document: () => Record<string, unknown>, options: 
     if (name === 'init.js') {
       return c.body(DOCS_INIT, 200, { 'content-type': 'text/javascript; charset=utf-8' });
     }
-    const type = ASSETS[name];
+    // hasOwn: "constructor", "__proto__"... are not assets (they would reach readFileSync).
+    const type = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
     if (type === undefined) return c.notFound();
     let bytes = files.get(name);
     if (bytes === undefined) {

@@ -103,7 +103,8 @@ export function playgroundRoutes(orchestrator: Pick<Orchestrator, 'resolve'>): H
   app.get('/playground', () => page('index.html'));
   app.get('/playground/assets/:file', (c) => {
     const name = c.req.param('file');
-    if (name === 'index.html' || ASSETS[name] === undefined) return c.notFound();
+    // hasOwn: "constructor", "__proto__"... are not assets (they would reach readFileSync).
+    if (name === 'index.html' || !Object.hasOwn(ASSETS, name)) return c.notFound();
     return page(name);
   });
   app.get('/playground/examples/:language', (c) => {

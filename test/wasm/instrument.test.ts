@@ -109,6 +109,34 @@ describe('instrumentModule', () => {
     }
   });
 
+  it('makes loops around bulk operations call an empty helper (V8 cannot terminate them otherwise)', async () => {
+    const { module } = await instrument(`(module
+      (memory 1)
+      (func (export "fill") (param $n i32) (local $i i32)
+        (loop $l
+          (memory.fill (i32.const 0) (i32.const 7) (i32.const 16))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $i) (local.get $n)))))
+      (func (export "plain") (param $n i32) (local $i i32)
+        (loop $l (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $i) (local.get $n))))))`);
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 1 });
+    const e = instantiate(module, memory);
+    (e.fill as (n: number) => void)(5);
+    expect(new Uint8Array(memory.buffer)[15]).toBe(7);
+    // The helper is one more function than the module declared, and only bulk loops call it.
+    const wasiless = await wat('(module (func (export "f") (loop $l (br $l))))');
+    const plainOnly = instrumentModule(wasiless, inspectModule(wasiless), options);
+    const withBulk = await wat(
+      '(module (memory 1) (func (export "f") (loop $l (memory.fill (i32.const 0) (i32.const 0) (i32.const 1)) (br $l))))',
+    );
+    const bulk = instrumentModule(withBulk, inspectModule(withBulk), options);
+    const functions = (bytes: Uint8Array) => inspectModule(bytes).functionTypeIndices.length;
+    expect(functions(plainOnly.bytes)).toBe(1);
+    // memory.grow helper (the module has a memory and code) + the tick helper
+    expect(functions(bulk.bytes)).toBe(3);
+  });
+
   it('keeps modules with exceptions, SIMD, tail calls and bulk memory valid', async () => {
     const { module } = await instrument(`(module
       (memory 1)

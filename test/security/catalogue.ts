@@ -1,0 +1,85 @@
+// The attack catalogue as docs/security.md shows it: every family's attacks (test/security/attacks/),
+// rendered as Markdown tables between two markers. test/security/catalogue.test.ts keeps the
+// document in sync (UPDATE_SECURITY_CATALOGUE=1 rewrites the block).
+
+import { HTTP_ATTACKS } from './attacks/http.js';
+import { JAVASCRIPT_ATTACKS } from './attacks/javascript.js';
+import { LUA_ATTACKS } from './attacks/lua.js';
+import { PYTHON_ATTACKS } from './attacks/python.js';
+import { WASM_ATTACKS } from './attacks/wasm.js';
+import { WIKIFUNCTIONS_ATTACKS } from './attacks/wikifunctions.js';
+import type { Attack, Family } from './harness.js';
+
+export const CATALOGUE: readonly {
+  family: Family;
+  title: string;
+  file: string;
+  attacks: readonly Attack[];
+}[] = [
+  { family: 'javascript', title: 'JavaScript (QuickJS)', file: 'javascript', attacks: JAVASCRIPT_ATTACKS },
+  { family: 'python', title: 'Python (Pyodide)', file: 'python', attacks: PYTHON_ATTACKS },
+  { family: 'wasm', title: 'WebAssembly', file: 'wasm', attacks: WASM_ATTACKS },
+  { family: 'lua', title: 'Lua', file: 'lua', attacks: LUA_ATTACKS },
+  { family: 'http', title: 'HTTP', file: 'http', attacks: HTTP_ATTACKS },
+  {
+    family: 'wikifunctions',
+    title: 'Wikifunctions API and Avro',
+    file: 'wikifunctions',
+    attacks: WIKIFUNCTIONS_ATTACKS,
+  },
+];
+
+export const BEGIN =
+  '<!-- catalogue:begin (generated from test/security/attacks/*.ts; UPDATE_SECURITY_CATALOGUE=1 npx vitest run test/security/catalogue.test.ts rewrites it) -->';
+export const END = '<!-- catalogue:end -->';
+
+const cell = (text: string): string => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
+
+export function status(attack: Attack): 'held' | 'fixed' | 'contained' {
+  if (attack.finding !== undefined) return 'fixed';
+  if (attack.contained !== undefined) return 'contained';
+  return 'held';
+}
+
+export function renderCatalogue(): string {
+  const lines: string[] = [BEGIN, ''];
+  const count = (attacks: readonly Attack[], s: string): number =>
+    attacks.filter((a) => status(a) === s).length;
+  const all = CATALOGUE.flatMap((f) => f.attacks);
+  lines.push(
+    '| family | attacks | held | fixed here (regression tests) | contained by an outer layer (reported) |',
+  );
+  lines.push('| --- | ---: | ---: | ---: | ---: |');
+  for (const f of CATALOGUE) {
+    lines.push(
+      `| [${f.title}](#${f.family}) | ${f.attacks.length} | ${count(f.attacks, 'held')} | ${count(f.attacks, 'fixed')} | ${count(f.attacks, 'contained')} |`,
+    );
+  }
+  lines.push(
+    `| **all** | **${all.length}** | **${count(all, 'held')}** | **${count(all, 'fixed')}** | **${count(all, 'contained')}** |`,
+  );
+  lines.push('');
+  lines.push(
+    'Every attack passes only if it fails as stated, no canary is read or touched, `/livez` stays under 50 ms',
+    "(median) while it runs, the next honest call in every language succeeds and the server's threads,",
+    'descriptors and child processes return to their baseline (see [the harness](#the-harness)).',
+  );
+  for (const f of CATALOGUE) {
+    lines.push('', `<a id="${f.family}"></a>`, `### ${f.title}`, '');
+    lines.push(`\`test/security/attacks/${f.file}.ts\`, run by \`test/security/${f.file}.test.ts\`.`, '');
+    lines.push('| id | attack | result | status |');
+    lines.push('| --- | --- | --- | --- |');
+    for (const a of f.attacks) {
+      const s = status(a);
+      const note =
+        s === 'fixed'
+          ? `**fixed**: ${a.finding}`
+          : s === 'contained'
+            ? `**contained**: ${a.contained}`
+            : 'held';
+      lines.push(`| \`${a.id}\` | ${cell(a.title)} | ${cell(a.result)} | ${cell(note)} |`);
+    }
+  }
+  lines.push('', END);
+  return lines.join('\n');
+}
