@@ -54,6 +54,11 @@ BLOCKED_MODULES = frozenset(
 # Builtin (statically linked) extension modules removed from CPython's inittab by the snapshot
 # builder, so that not even _imp.create_builtin can instantiate them.
 INITTAB_REMOVED = (
+    # Pyodide's own core, already initialised by the time the builder removes it: a second copy
+    # made through importlib._bootstrap._load (which skips the import blocker and its audit
+    # event) handed out JsProxy objects and, through a JS error's constructor chain, the worker's
+    # globalThis (test/security, py-pyodide-core-to-*).
+    "_pyodide_core",
     "_ctypes",
     "_testcapi",
     "_testinternalcapi",

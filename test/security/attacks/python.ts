@@ -56,9 +56,9 @@ export const PYTHON_ATTACKS: readonly Attack[] = [
     id: 'py-pyodide-core-to-process',
     title:
       '_pyodide_core via importlib._bootstrap._load → JsProxy → Error.prepareStackTrace → globalThis.process',
-    result: 'layer 1 gives way; layer 2 holds: no file, no spawn, empty env, pid 1',
-    contained:
-      'the Python lockdown let _pyodide_core load (no import audit event on _bootstrap._load); reported with this reproduction',
+    result: 'layer 1 holds: _pyodide_core is no builtin any more (find_spec gives None)',
+    finding:
+      'the Python lockdown let a second _pyodide_core load through importlib._bootstrap._load (no import audit event); fixed by removing it from the inittab after boot',
     code: `${REACH_JS_GLOBAL}
 def f():
     out = {}
@@ -85,6 +85,8 @@ def f():
     check: (body) => {
       if (!body.ok) return; // the interpreter died trying: also a failure of the attack
       const v = body.value as Record<string, string>;
+      // The regression test of the fix: layer 1 holds. (If it ever gives way, layer 2 must.)
+      expect(v.layer1).toMatch(/^held/);
       if (v.layer1 !== 'bypassed') return;
       expect(v.env).toBe('[]');
       expect(v.fs).toMatch(/^refused/);
@@ -96,8 +98,7 @@ def f():
   py({
     id: 'py-pyodide-core-to-network',
     title: 'the _pyodide_core route, then net.connect and http.get to a loopback listener',
-    result: 'no connection (no network in the sandbox host namespace)',
-    contained: 'as py-pyodide-core-to-process',
+    result: 'layer 1 holds (as py-pyodide-core-to-process); no connection either way',
     code: `${REACH_JS_GLOBAL}
 def f():
     try:
