@@ -69,10 +69,11 @@ export interface SoakReport {
   readonly languages: Readonly<Record<string, LanguageFigures>>;
   readonly memory: readonly MemorySample[];
   /**
-   * Growth of resident memory after warm-up: the last quarter of the samples against the second
-   * quarter (the first is warm-up), for the service and for the tree. `median` compares medians;
-   * `floor` compares the 10th percentiles, which leave out the memory of calls in flight (a memory
-   * balloon holds its whole limit while it runs): a leak raises the floor.
+   * Growth of resident memory after warm-up: the last third of the samples against the middle
+   * third (the first third is warm-up: workers' V8 heaps and the module caches grow to their
+   * working size over the first minutes), for the service and for the tree. `service`/`tree`
+   * compare medians; the `…Floor` figures compare 10th percentiles, which leave out the memory of
+   * calls in flight (a memory balloon holds its whole limit while it runs).
    */
   readonly rssGrowth:
     | {
@@ -584,10 +585,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     hostileAccurate += f.hostileAccurate;
   }
   let rssGrowth: SoakReport['rssGrowth'];
-  if (memory.length >= 8) {
-    const q = Math.floor(memory.length / 4);
-    const second = memory.slice(q, 2 * q);
-    const last = memory.slice(memory.length - q);
+  if (memory.length >= 9) {
+    const third = Math.floor(memory.length / 3);
+    const second = memory.slice(third, 2 * third);
+    const last = memory.slice(memory.length - third);
     const growth = (pick: (m: MemorySample) => number, stat: (xs: number[]) => number): number =>
       stat(last.map(pick)) / stat(second.map(pick)) - 1;
     const floor = (xs: number[]): number =>
@@ -634,17 +635,25 @@ export function formatSoakReport(report: SoakReport): string {
       `${language.padEnd(11)} ${String(f.good).padStart(5)} ${String(f.goodLost).padStart(5)} ${String(f.hostile).padStart(8)} ${String(f.hostileAccurate).padStart(9)} ${f.p50Ms.toFixed(1).padStart(8)} ${f.p99Ms.toFixed(1).padStart(8)}`,
     );
   }
-  if (report.memory.length > 0) {
+  if (report.memory.length >= 10) {
+    // Ten windows of the run: the 10th percentile, median and peak of each.
     const mib = (b: number): string => (b / 2 ** 20).toFixed(0);
-    const step = Math.max(1, Math.floor(report.memory.length / 10));
-    const shown = report.memory.filter((_, i) => i % step === 0 || i === report.memory.length - 1);
-    lines.push(
-      `RSS (MiB), service / tree: ${shown.map((m) => `${m.t}s ${mib(m.serviceRss)}/${mib(m.treeRss)}`).join(', ')}`,
-    );
+    const n = report.memory.length;
+    lines.push('RSS MiB by tenth of the run: service p10/median/max · tree p10/median/max');
+    for (let i = 0; i < 10; i++) {
+      const w = report.memory.slice(Math.floor((i * n) / 10), Math.floor(((i + 1) * n) / 10));
+      const stats = (pick: (m: MemorySample) => number): string => {
+        const xs = w.map(pick).sort((a, b) => a - b);
+        return `${mib(percentile(xs, 10))}/${mib(percentile(xs, 50))}/${mib(xs[xs.length - 1]!)}`;
+      };
+      lines.push(
+        `  ${String(w[0]!.t).padStart(6)} s  ${stats((m) => m.serviceRss).padEnd(12)} · ${stats((m) => m.treeRss)}`,
+      );
+    }
   }
   if (report.rssGrowth !== undefined) {
     lines.push(
-      `RSS after warm-up (last quarter vs second quarter): median service ${pct(report.rssGrowth.service)}, tree ${pct(report.rssGrowth.tree)}; ` +
+      `RSS after warm-up (last third vs middle third): median service ${pct(report.rssGrowth.service)}, tree ${pct(report.rssGrowth.tree)}; ` +
         `floor (10th percentile, calls in flight left out) service ${pct(report.rssGrowth.serviceFloor)}, tree ${pct(report.rssGrowth.treeFloor)}`,
     );
   }

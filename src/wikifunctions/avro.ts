@@ -313,7 +313,13 @@ function wrap(node: unknown): unknown {
   if (n.Z1K1 === 'Z6') return { 'ztypes.Z6': { Z6K1: n.Z6K1 } };
   if (n.Z1K1 === 'Z9') return { 'ztypes.Z9': { Z9K1: n.Z9K1 } };
   const type = n.Z1K1 as Record<string, unknown> | undefined;
-  if (type?.Z1K1 === 'Z9' && type.Z9K1 === 'Z99' && Object.keys(n).length === 2) {
+  // A quote is {Z1K1: Z99, Z99K1}; a Z99-typed object with another key is an ordinary record.
+  if (
+    type?.Z1K1 === 'Z9' &&
+    type.Z9K1 === 'Z99' &&
+    Object.keys(n).length === 2 &&
+    Object.hasOwn(n, 'Z99K1')
+  ) {
     return { 'ztypes.Z99': { Z99K1: JSON.stringify(n.Z99K1) } };
   }
   const valueMap: Record<string, unknown> = {};

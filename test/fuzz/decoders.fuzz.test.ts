@@ -7,6 +7,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { decodeAvroRequest, encodeAvroRequest } from '../../src/wikifunctions/avro.js';
 import { CodecError, fromGuestValue, toGuestValue } from '../../src/wikifunctions/codec.js';
 import { decodeRequest, RequestError } from '../../src/wikifunctions/request.js';
 import {
@@ -74,6 +75,11 @@ function replaceAt(root: unknown, path: readonly number[], value: unknown): unkn
 }
 
 describe('Avro request bodies', () => {
+  it('encode a Z99-typed record that is not a quote as a record (found by this fuzzer)', () => {
+    const node = { Z1K1: { Z1K1: 'Z9', Z9K1: 'Z99' }, K1: { Z1K1: 'Z6', Z6K1: 'x' } };
+    expect(decodeAvroRequest(encodeAvroRequest('0.0.1', node))).toEqual({ version: '0.0.1', zobject: node });
+  });
+
   it('decode or fail with RequestError, fast, for mutated golden vectors and random bytes', () => {
     fc.assert(
       fc.property(avroBody, (body) => {
