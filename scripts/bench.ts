@@ -5,6 +5,7 @@
 //   npm run bench [-- --quick] [-- --language <id>] [-- --json results.json]
 
 import { writeFileSync } from 'node:fs';
+import { startHopServer } from './lib/hop-server.js';
 import { type BenchRow, benchRow, load } from './lib/load.js';
 import { startServer } from './lib/server.js';
 
@@ -79,14 +80,30 @@ const SECTIONS: readonly (readonly [
  * The /livez round trip of a server: the floor every figure of that server is compared with. Each
  * language gets a server of its own with only that language enabled, so that one engine's
  * background work (a Python pool refilling its interpreters) does not slow another's figures.
+ *
+ * Beside it, the hop floor (scripts/lib/hop-server.ts): a bare node:http server handing the same
+ * POST body to a worker thread that answers at once. No service of this architecture (guest code
+ * never on the HTTP thread) can answer a call faster than that on the same machine.
  */
 async function floorOf(url: string, language: string): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
-  for (const concurrency of [1, 4]) {
-    const r = await load({ url: `${url}/livez`, concurrency, requests: N });
-    rows.push(benchRow(`floor (${language} server): GET /livez, concurrency ${concurrency}`, r));
+  const hop = await startHopServer();
+  try {
+    const body = JSON.stringify({ language, code: 'function add(a, b) { return a + b }', args: [2, 3] });
+    for (const concurrency of [1, 4]) {
+      const floor = await load({ url: `${url}/livez`, concurrency, requests: N });
+      const floorRow = benchRow(`floor (${language} server): GET /livez, concurrency ${concurrency}`, floor);
+      const bare = await load({ url: hop.url, body, concurrency, requests: N });
+      rows.push(
+        floorRow,
+        benchRow(`hop floor: bare POST + worker echo, concurrency ${concurrency}`, bare, floorRow),
+      );
+    }
+  } finally {
+    hop.close();
   }
-  return rows;
+  // Sections compare with the concurrency-1 /livez floor.
+  return [rows[0]!, rows[2]!, rows[1]!, rows[3]!];
 }
 
 async function main(): Promise<void> {

@@ -4,7 +4,6 @@
 // /openapi.json is built from that list, and a test checks it against the routes registered.
 
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Config } from './config.js';
 import { ServiceError } from './errors.js';
 import { healthRoutes } from './http/health.js';
@@ -56,20 +55,6 @@ export function createApp(deps: AppDependencies): Hono {
   app.use('*', requestContext({ log, ...(metrics === undefined ? {} : { metrics }) }));
   orchestrator.onCall(recordCall(log));
   if (metrics !== undefined) orchestrator.onCall((event) => metrics.observeCall(event));
-
-  // hono's own cap, in front of the byte-counting reader each route uses (two independent caps:
-  // bodyLimit had bypass CVEs before 4.9.7 / 4.12.x), behind the server's Content-Length check.
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: limit,
-      onError: () => {
-        throw problem('body-too-large', `The request body is larger than ${limit} bytes`, {
-          limitBytes: limit,
-        });
-      },
-    }),
-  );
 
   // Every router, once. To add one: append { routes, openapi } here.
   const mounts: Mount[] = [

@@ -4,7 +4,8 @@
 import { Hono } from 'hono';
 import { type JsonValue, jsonDepth, parseJson, stringifyJson } from '../executor/json-value.js';
 import type { Orchestrator } from '../orchestrator/orchestrator.js';
-import { problem, readBody } from './problem.js';
+import { clientSignal, readBody } from './incoming.js';
+import { problem } from './problem.js';
 import { deployRequestSchema, describeIssues, evaluateRequestSchema, MAX_ARGS_DEPTH } from './schemas.js';
 
 function json(body: unknown, status = 200): Response {
@@ -42,7 +43,7 @@ export function nativeRoutes(orchestrator: Orchestrator, options: { bodyLimit: n
       language: request.language,
       function: request.function,
       args: request.args as JsonValue[],
-      signal: c.req.raw.signal,
+      signal: clientSignal(c),
       ...(request.code === undefined ? {} : { code: request.code }),
       ...(request.module === undefined ? {} : { module: request.module }),
       ...(request.limits === undefined ? {} : { limits: request.limits }),

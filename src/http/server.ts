@@ -1,8 +1,8 @@
 // The Node HTTP server in front of the hono app, with the service's own limits: header size and
 // header/request timeouts (slow clients are cut off with 408), keep-alive timeout, a cap on
 // concurrent connections, and a body cap that refuses a declared Content-Length above the limit
-// before the app sees the request (hono's bodyLimit and the routes' byte-counting reader cap
-// chunked bodies as well: three independent caps). Also counts requests in progress, so that a
+// before the app sees the request (the routes' byte-counting reader, src/http/incoming.ts, caps
+// chunked bodies and lying lengths as well). Also counts requests in progress, so that a
 // graceful stop can wait for their answers to be written before closing connections.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';

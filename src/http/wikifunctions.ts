@@ -11,12 +11,12 @@ import type { Logger } from '../logger.js';
 import type { Orchestrator } from '../orchestrator/orchestrator.js';
 import { projectRoot } from '../paths.js';
 import { evaluateWikifunctions, type WikifunctionsBackend } from '../wikifunctions/evaluate.js';
-import { readBody } from './problem.js';
+import { clientSignal, readBody } from './incoming.js';
 
 export interface WikifunctionsRouteOptions {
   /**
-   * Bytes a request body may have, counted while reading (413 problem+json beyond): a second cap
-   * behind the app's bodyLimit middleware, as the native routes have.
+   * Bytes a request body may have, counted while reading (413 problem+json beyond), behind the
+   * server's Content-Length check, as the native routes have.
    */
   readonly bodyLimit?: number;
   /** Where our own failures are reported (guest failures are results, not log lines). */
@@ -45,12 +45,9 @@ export function wikifunctionsRoutes(
   const info = packageInfo();
 
   const evaluate = async (c: Context): Promise<Response> => {
-    const body =
-      options.bodyLimit === undefined
-        ? new Uint8Array(await c.req.arrayBuffer())
-        : await readBody(c, options.bodyLimit);
+    const body = await readBody(c, options.bodyLimit ?? Number.POSITIVE_INFINITY);
     const response = await evaluateWikifunctions(orchestrator, body, c.req.header('content-type'), {
-      signal: c.req.raw.signal,
+      signal: clientSignal(c),
       ...(options.hostname === undefined ? {} : { hostname: options.hostname }),
       onInternalError: (error) =>
         options.log?.error('Wikifunctions evaluation failed', {

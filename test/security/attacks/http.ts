@@ -77,7 +77,7 @@ export const HTTP_ATTACKS: readonly Attack[] = [
       expect(closed).toBe(true);
     },
   },
-  // No Content-Length at all: only the counting readers (hono's bodyLimit and the routes' own) can stop it.
+  // No Content-Length at all: only the routes' counting reader can stop it.
   {
     id: 'http-body-over-cap-chunked',
     title: 'chunked body of 4 MiB with no Content-Length',
