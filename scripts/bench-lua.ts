@@ -57,7 +57,7 @@ export async function benchLua(baseUrl: string, floor: BenchRow): Promise<BenchR
 
 // Standalone: node dist/scripts/bench-lua.js [--quick]
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const server = await startServer({ POLYEVAL_LANGUAGES: 'lua' });
+  const server = await startServer({ POLYEVAL_LANGUAGES: 'lua' }, { logTo: 'file' });
   try {
     const f = await load({ url: `${server.url}/livez`, concurrency: 1, requests: N });
     const floor: BenchRow = {

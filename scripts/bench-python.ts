@@ -130,7 +130,10 @@ async function subprocessBaseline(calls: number, concurrency: number): Promise<B
 
 /** A variant of the preparation, on its own server (pool of 2), sustained at concurrency 2. */
 async function variant(name: string, env: Record<string, string>, requests: number): Promise<BenchRow> {
-  const server = await startServer({ POLYEVAL_LANGUAGES: 'python', POLYEVAL_POOL_SIZE: '2', ...env });
+  const server = await startServer(
+    { POLYEVAL_LANGUAGES: 'python', POLYEVAL_POOL_SIZE: '2', ...env },
+    { logTo: 'file' },
+  );
   try {
     await waitWarm(server.url);
     const waiting = await waitingLatency(server.url, quick ? 5 : 15, 0);
@@ -156,11 +159,14 @@ async function variant(name: string, env: Record<string, string>, requests: numb
 async function rssPerInterpreter(): Promise<BenchRow> {
   const rss: number[] = [];
   for (const warm of [1, 5]) {
-    const server = await startServer({
-      POLYEVAL_LANGUAGES: 'python',
-      POLYEVAL_POOL_SIZE: '1',
-      POLYEVAL_PYTHON_WARM: String(warm),
-    });
+    const server = await startServer(
+      {
+        POLYEVAL_LANGUAGES: 'python',
+        POLYEVAL_POOL_SIZE: '1',
+        POLYEVAL_PYTHON_WARM: String(warm),
+      },
+      { logTo: 'file' },
+    );
     try {
       await waitWarm(server.url);
       await new Promise((r) => setTimeout(r, 1000));
@@ -251,7 +257,7 @@ export async function benchPython(url: string, floor?: BenchRow): Promise<BenchR
 
 // Run on its own: node dist/scripts/bench-python.js [--quick]
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const server = await startServer({ POLYEVAL_LANGUAGES: 'python' });
+  const server = await startServer({ POLYEVAL_LANGUAGES: 'python' }, { logTo: 'file' });
   try {
     const started = performance.now();
     const rows = await benchPython(server.url);

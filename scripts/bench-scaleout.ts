@@ -35,18 +35,24 @@ async function measure(
   try {
     for (let i = 0; i < evaluators; i++) {
       started.push(
-        await startServer({
-          POLYEVAL_LANGUAGES: options.language,
-          POLYEVAL_POOL_SIZE: '1',
-          POLYEVAL_PLAYGROUND: 'off',
-        }),
+        await startServer(
+          {
+            POLYEVAL_LANGUAGES: options.language,
+            POLYEVAL_POOL_SIZE: '1',
+            POLYEVAL_PLAYGROUND: 'off',
+          },
+          { logTo: 'file' },
+        ),
       );
     }
     const key = options.language.toUpperCase().replace(/-/g, '_');
-    const orchestrator = await startServer({
-      POLYEVAL_LANGUAGES: options.language,
-      [`POLYEVAL_REMOTE_${key}`]: started.map((s) => s.url).join(','),
-    });
+    const orchestrator = await startServer(
+      {
+        POLYEVAL_LANGUAGES: options.language,
+        [`POLYEVAL_REMOTE_${key}`]: started.map((s) => s.url).join(','),
+      },
+      { logTo: 'file' },
+    );
     started.push(orchestrator);
     const r = await load({
       url: `${orchestrator.url}/v1/evaluate`,

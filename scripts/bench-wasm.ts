@@ -269,7 +269,7 @@ async function fuelCost(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const server = await startServer({ POLYEVAL_LANGUAGES: 'wasm' });
+  const server = await startServer({ POLYEVAL_LANGUAGES: 'wasm' }, { logTo: 'file' });
   try {
     const floorRun = await load({ url: `${server.url}/livez`, concurrency: 1, requests: N });
     const floor: BenchRow = benchRow('floor: GET /livez, concurrency 1', floorRun, undefined);

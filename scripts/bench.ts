@@ -118,7 +118,7 @@ async function main(): Promise<void> {
       rows.push(...(await section('', lastFloor ?? rows[0]!)));
       continue;
     }
-    const server = await startServer({ POLYEVAL_LANGUAGES: language });
+    const server = await startServer({ POLYEVAL_LANGUAGES: language }, { logTo: 'file' });
     try {
       const floors = await floorOf(server.url, language);
       rows.push(...floors, ...(await section(server.url, floors[0]!)));

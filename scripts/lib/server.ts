@@ -2,7 +2,9 @@
 // until it is ready. Used by the end-to-end tests and the benchmarks (both run the compiled build).
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 // scripts/lib/ in sources, dist/scripts/lib/ when compiled: find the folder holding package.json.
@@ -24,6 +26,12 @@ export interface StartOptions {
   readonly readyTimeoutMs?: number;
   /** Replace the inherited environment entirely (plus PORT/POLYEVAL_HOST) instead of extending it. */
   readonly cleanEnv?: boolean;
+  /**
+   * Where the server's stdout/stderr go: a pipe read by this process (default), or a temporary
+   * file. Benchmarks use the file: the load generator is this process, and reading one log line
+   * per call from a pipe would steal its time (in production a log shipper reads the logs).
+   */
+  readonly logTo?: 'pipe' | 'file';
 }
 
 export async function startServer(
@@ -31,53 +39,67 @@ export async function startServer(
   options: StartOptions = {},
 ): Promise<RunningServer> {
   const base = options.cleanEnv ? { PATH: process.env.PATH ?? '/usr/bin:/bin' } : process.env;
+  const logDir = options.logTo === 'file' ? mkdtempSync(join(tmpdir(), 'polyeval-server-')) : undefined;
+  const logFd = logDir === undefined ? undefined : openSync(join(logDir, 'server.log'), 'w');
   const child = spawn(process.execPath, ['dist/src/main.js'], {
     cwd: root,
     env: { ...base, POLYEVAL_LOG_LEVEL: 'info', ...env, PORT: '0', POLYEVAL_HOST: '127.0.0.1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: logFd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', logFd, logFd],
   });
-  let output = '';
-  child.stdout.setEncoding('utf8');
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk: string) => {
-    output += chunk;
+  if (logFd !== undefined) closeSync(logFd);
+  let piped = '';
+  const output = (): string =>
+    logDir === undefined ? piped : readFileSync(join(logDir, 'server.log'), 'utf8');
+  child.stdout?.setEncoding('utf8');
+  child.stderr?.setEncoding('utf8');
+  child.stdout?.on('data', (chunk: string) => {
+    piped += chunk;
+  });
+  child.stderr?.on('data', (chunk: string) => {
+    piped += chunk;
   });
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`The server did not start listening:\n${output}`)),
-      30_000,
-    );
-    child.stdout.on('data', (chunk: string) => {
-      output += chunk;
-      const match = /"msg":"Listening","port":(\d+)/.exec(output);
+    const started = Date.now();
+    const poll = setInterval(() => {
+      const match = /"msg":"Listening","port":(\d+)/.exec(output());
       if (match !== null) {
-        clearTimeout(timer);
+        clearInterval(poll);
         resolve(Number(match[1]));
+      } else if (Date.now() - started > 30_000) {
+        clearInterval(poll);
+        reject(new Error(`The server did not start listening:\n${output()}`));
       }
-    });
+    }, 20);
     child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`The server exited with code ${code} before listening:\n${output}`));
+      clearInterval(poll);
+      reject(new Error(`The server exited with code ${code} before listening:\n${output()}`));
     });
   });
   // A server that dies under a test is a finding: say so with everything it printed.
   let closing = false;
   child.on('exit', (code, signal) => {
     if (!closing)
-      process.stderr.write(`polyeval server exited (code ${code}, signal ${signal}):\n${output}\n`);
+      process.stderr.write(`polyeval server exited (code ${code}, signal ${signal}):\n${output()}\n`);
   });
   const url = `http://127.0.0.1:${port}`;
   const server: RunningServer = {
     url,
     process: child,
-    logs: () => output,
+    logs: output,
     close: () =>
       new Promise<void>((resolve) => {
         closing = true;
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const removeLog = (): void => {
+          if (logDir !== undefined) rmSync(logDir, { recursive: true, force: true });
+        };
+        if (child.exitCode !== null || child.signalCode !== null) {
+          removeLog();
+          return resolve();
+        }
         const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
         child.once('exit', () => {
           clearTimeout(killer);
+          removeLog();
           resolve();
         });
         child.kill('SIGTERM');
@@ -93,7 +115,7 @@ export async function startServer(
       if (ready) break;
       if (Date.now() > deadline) {
         await server.close();
-        throw new Error(`The server did not become ready:\n${output}`);
+        throw new Error(`The server did not become ready:\n${output()}`);
       }
       await new Promise((r) => setTimeout(r, 100));
     }
