@@ -54,7 +54,8 @@ export function createApp(deps: AppDependencies): Hono {
   // orchestrator's call events (whatever the wire format).
   app.use('*', requestContext({ log, ...(metrics === undefined ? {} : { metrics }) }));
   orchestrator.onCall(recordCall(log));
-  if (metrics !== undefined) orchestrator.onCall((event) => metrics.observeCall(event));
+  // Counted once the answer is on its way (see requestContext).
+  if (metrics !== undefined) orchestrator.onCall((event) => setImmediate(() => metrics.observeCall(event)));
 
   // Every router, once. To add one: append { routes, openapi } here.
   const mounts: Mount[] = [

@@ -8,6 +8,9 @@ import { clientSignal, readBody } from './incoming.js';
 import { problem } from './problem.js';
 import { deployRequestSchema, describeIssues, evaluateRequestSchema, MAX_ARGS_DEPTH } from './schemas.js';
 
+/** Not fatal: invalid UTF-8 becomes U+FFFD (and then usually a JSON error). Strips a BOM. */
+const UTF8 = new TextDecoder('utf-8', { fatal: false });
+
 function json(body: unknown, status = 200): Response {
   return new Response(stringifyJson(body), { status, headers: { 'content-type': 'application/json' } });
 }
@@ -17,7 +20,7 @@ async function readJson(c: Parameters<typeof readBody>[0], bodyLimit: number): P
   if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) {
     throw problem('unsupported-media-type', `Expected an application/json body, got "${type}"`);
   }
-  const text = new TextDecoder('utf-8', { fatal: false }).decode(await readBody(c, bodyLimit));
+  const text = UTF8.decode(await readBody(c, bodyLimit));
   try {
     return parseJson(text);
   } catch (error) {

@@ -57,11 +57,24 @@ export function requestContext(options: { log: Logger; metrics?: Metrics }): Mid
     const ms = performance.now() - started;
     const status = c.res.status;
     const route = routeOf(c);
-    metrics?.observeRequest(c.req.method, route, status, ms / 1000);
-    const call = state.call;
+    const method = c.req.method;
+    // The log line (a write to stdout) and the metrics are not the caller's business: they are done
+    // once the answer has been handed to Node, off the request's critical path.
+    setImmediate(() => report(method, route, status, ms, state.call, state.id));
+  };
+
+  function report(
+    method: string,
+    route: string,
+    status: number,
+    ms: number,
+    call: CallEvent | undefined,
+    reqId: string,
+  ): void {
+    metrics?.observeRequest(method, route, status, ms / 1000);
     const fields = {
-      reqId: state.id,
-      method: c.req.method,
+      reqId,
+      method,
       route,
       status,
       ms: Math.round(ms * 100) / 100,
@@ -82,5 +95,5 @@ export function requestContext(options: { log: Logger; metrics?: Metrics }): Mid
     // 503 is the service saying "not now" (starting, overloaded, shutting down), not a failure.
     else if (status >= 500 && status !== 503) log.warn('Request failed', fields);
     else log.debug('Request', fields);
-  };
+  }
 }

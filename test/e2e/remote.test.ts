@@ -58,7 +58,7 @@ describe('a language routed to a remote evaluator', () => {
     expect(big).toContain('"value":123456789012345678901234567890');
     // The request id travels to the evaluator: both log lines carry it.
     await expect.poll(() => evaluator.logs()).toContain('"reqId":"trace-remote-1"');
-    expect(orchestrator.logs()).toContain('"reqId":"trace-remote-1"');
+    await expect.poll(() => orchestrator.logs()).toContain('"reqId":"trace-remote-1"');
     expect(orchestrator.logs()).toContain('"remote":true');
   });
 
