@@ -1,7 +1,9 @@
 // JavaScript executor: QuickJS (bellard, via quickjs-emscripten's release-sync WASM build) in a pool
 // of worker threads. The WASM module is compiled once here and handed to every worker; each worker
-// gives every call a new QuickJS runtime and context (see runner.ts).
+// gives every call a never-used QuickJS runtime and context: restored from a heap snapshot when the
+// engine build is known (snapshot.ts), else created for the call (see runner.ts).
 
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { CreateExecutor } from '../../src/executor/contract.js';
@@ -10,6 +12,14 @@ import type { RunnerData } from './runner.js';
 
 const require = createRequire(import.meta.url);
 
+/** POLYEVAL_JAVASCRIPT_SNAPSHOTS: on (default; heap snapshots when the engine build is known) | off. */
+function snapshotSetting(settings: Readonly<Record<string, string>>): boolean {
+  const raw = settings.SNAPSHOTS;
+  if (raw === undefined || raw === '' || raw === 'on') return true;
+  if (raw === 'off') return false;
+  throw new Error(`Invalid POLYEVAL_JAVASCRIPT_SNAPSHOTS="${raw}": expected on or off`);
+}
+
 export const createExecutor: CreateExecutor = (context) =>
   createWorkerExecutor(context, {
     runner: new URL('./runner.js', import.meta.url),
@@ -17,7 +27,12 @@ export const createExecutor: CreateExecutor = (context) =>
       const bytes = await readFile(require.resolve('@jitl/quickjs-wasmfile-release-sync/wasm'));
       const version = (require('@jitl/quickjs-wasmfile-release-sync/package.json') as { version: string })
         .version;
-      return { wasmModule: await WebAssembly.compile(bytes), packageVersion: version };
+      return {
+        wasmModule: await WebAssembly.compile(bytes),
+        packageVersion: version,
+        wasmSha256: createHash('sha256').update(bytes).digest('hex'),
+        snapshots: snapshotSetting(context.settings),
+      };
     },
     // A large thread stack with a small QuickJS stack limit turns every deep recursion into a clean
     // guest error (DESIGN.md §5). 256 MB of V8 heap: below that, WASM memory growth triggers GCs.

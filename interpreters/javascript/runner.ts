@@ -27,10 +27,15 @@ import {
 } from '../../src/executor/host/worker-runtime.js';
 import { fromTaggedJson, toTaggedJson } from '../../src/executor/json-value.js';
 import { CAPTURE, CAPTURED, ENCODER, TAGGED_DECODER, ZCLASSES } from './prelude.js';
+import { HeapSnapshot, KNOWN_BUILDS, type Layout, type RawExports, rawExports } from './snapshot.js';
 
 export interface RunnerData {
   readonly wasmModule: WebAssembly.Module;
   readonly packageVersion: string;
+  /** SHA-256 of the engine's .wasm file: a key of KNOWN_BUILDS enables heap snapshots. */
+  readonly wasmSha256: string;
+  /** Set to false to build a new runtime and context for every call instead (POLYEVAL_JAVASCRIPT_SNAPSHOT=off). */
+  readonly snapshots: boolean;
 }
 
 // The package's CommonJS typings describe its ESM default export (the variant) as the module itself.
@@ -51,6 +56,17 @@ interface Instance {
   readonly module: QuickJSWASMModule;
   readonly memory: WebAssembly.Memory;
   readonly maxPages: number;
+  /** The instance's raw exports, when its build is known (heap snapshots possible). */
+  readonly raw: RawExports | undefined;
+  /** Snapshot mode: the instance's one sandbox, restored before each call. */
+  reusable:
+    | {
+        readonly sandbox: Sandbox;
+        readonly snapshot: HeapSnapshot;
+        readonly baseHandles: number;
+        dirty: boolean;
+      }
+    | undefined;
 }
 
 /** Why the interrupt handler stopped the guest, if it did. */
@@ -63,7 +79,7 @@ interface Sandbox {
   readonly context: QuickJSContext;
   /** The built-ins taken before user code ran (see prelude.ts). */
   readonly captured: QuickJSHandle;
-  /** Every handle to dispose with the sandbox. */
+  /** Every handle to dispose with the sandbox (in snapshot mode: the call's, dropped at restore). */
   readonly handles: QuickJSHandle[];
   /** The call being run: read by the interrupt handler and console. */
   session: { readonly io: CallIo; stop: Stop } | undefined;
@@ -94,8 +110,9 @@ function prepare(instance: Instance): Sandbox {
     return session.stop !== undefined;
   });
   // console: host functions that format on the host and write capped output; once output is over
-  // the cap the interrupt handler stops the guest. Built on first use: most calls never log.
-  const getConsole = (): QuickJSHandle => {
+  // the cap the interrupt handler stops the guest. Built before the call (and before a snapshot:
+  // no host function may be created after one).
+  {
     const consoleObject = context.newObject();
     for (const [stream, names] of [
       ['stdout', ['log', 'info', 'debug']],
@@ -121,11 +138,69 @@ function prepare(instance: Instance): Sandbox {
       configurable: true,
       enumerable: false,
     });
-    // Returned to the guest; quickjs-emscripten owns (and frees) a host function's return value.
-    return consoleObject;
-  };
-  context.defineProp(context.global, 'console', { get: getConsole, configurable: true, enumerable: false });
+    consoleObject.dispose();
+  }
   return sandbox;
+}
+
+/** Makes the context's lazily cached handles exist now (a snapshot must hold them). */
+function materializeCaches(context: QuickJSContext): void {
+  void context.global;
+  context.newBigInt(0n).dispose();
+  context.getWellKnownSymbol('iterator').dispose();
+  const array = context.newArray();
+  context.unwrapResult(context.getIterator(array)).dispose();
+  array.dispose();
+}
+
+/**
+ * Turns a freshly prepared sandbox into the instance's reusable one: snapshot taken (layout learnt
+ * or checked), host-ref frees disabled. Returns undefined (and the sandbox stays single-use) when
+ * any check fails.
+ */
+function snapshotSandbox(
+  instance: Instance,
+  sandbox: Sandbox,
+  stackBytes: number,
+  known: Layout | undefined,
+  log: (message: string) => void,
+): HeapSnapshot | undefined {
+  if (instance.raw === undefined) return undefined;
+  const { context, runtime } = sandbox;
+  try {
+    materializeCaches(context);
+    const internals = runtime as unknown as {
+      cToHostCallbacks: { freeHostRef: (...args: unknown[]) => unknown };
+    };
+    const contextPointer = (context as unknown as { ctx: { value: number } }).ctx.value;
+    const baseHandles = sandbox.handles.length;
+    // From the snapshot on, the host-function table is fixed: a guest that deletes console and lets
+    // the engine collect it must not unregister functions that the restored heap still uses. (Set
+    // before the self-test, whose exercise does exactly that.)
+    internals.cToHostCallbacks.freeHostRef = () => undefined;
+    const snapshot = HeapSnapshot.take({
+      memory: instance.memory,
+      raw: instance.raw,
+      stackBytes,
+      context,
+      contextPointer,
+      known,
+      exercise: () => {
+        const f = context.unwrapResult(
+          context.evalCode(
+            "globalThis.q = [1, 2, 3].map((x) => x * 2); Object.prototype.z = 1; delete globalThis.console; globalThis.big = 'x'.repeat(3 << 20) + Math.random(); new Promise(() => {}); 1",
+            'polyeval:self-test',
+          ),
+        );
+        void f;
+      },
+    });
+    sandbox.handles.length = baseHandles;
+    return snapshot;
+  } catch (error) {
+    log(`heap snapshots disabled: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  }
 }
 
 /**
@@ -270,34 +345,102 @@ serveWorker<RunnerData>(async (data) => {
   let finished: Sandbox | undefined;
   let busy = false;
   let lastMemoryMb = 64;
+  const build = data.snapshots ? KNOWN_BUILDS[data.wasmSha256] : undefined;
+  /** Learnt by this worker's first snapshot; false once snapshots failed here (never retried). */
+  let layout: Layout | undefined | false = build === undefined ? false : undefined;
+  let snapshotNote = build === undefined ? 'runtime per call' : 'heap snapshots';
 
   async function instanceFor(memoryMb: number): Promise<Instance> {
     const maxPages = pagesFor(memoryMb);
     if (instance !== undefined && instance.maxPages === maxPages) return instance;
     const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: maxPages });
+    let exports: WebAssembly.Exports | undefined;
     const module = await newQuickJSWASMModuleFromVariant(
-      newVariant(baseVariant, { wasmModule: data.wasmModule, wasmMemory: memory }),
+      newVariant(
+        baseVariant,
+        layout === false
+          ? { wasmModule: data.wasmModule, wasmMemory: memory }
+          : {
+              wasmMemory: memory,
+              // Instantiated here rather than by the glue, to keep the raw exports (stack pointer).
+              emscriptenModule: {
+                instantiateWasm(imports, onSuccess) {
+                  const created = new WebAssembly.Instance(data.wasmModule, imports);
+                  exports = created.exports;
+                  onSuccess(created);
+                  return created.exports;
+                },
+              },
+            },
+      ),
     );
-    instance = { module, memory, maxPages };
-    return instance;
+    const raw = build === undefined || exports === undefined ? undefined : rawExports(build, exports);
+    const created: Instance = { module, memory, maxPages, raw, reusable: undefined };
+    instance = created;
+    if (raw !== undefined && layout !== false && build !== undefined) {
+      const sandbox = prepare(created);
+      const snapshot = snapshotSandbox(created, sandbox, build.stackBytes, layout, (why) => {
+        snapshotNote = `runtime per call (${why})`;
+      });
+      if (snapshot === undefined) {
+        // The sandbox may have been dirtied by a failed discovery: drop the instance with it.
+        layout = false;
+        instance = undefined;
+        return instanceFor(memoryMb);
+      }
+      layout = snapshot.layout;
+      created.reusable = { sandbox, snapshot, baseHandles: sandbox.handles.length, dirty: false };
+    }
+    return created;
+  }
+
+  /** A sandbox that no code ran in yet, on an instance for this memory limit. */
+  async function readySandbox(memoryMb: number): Promise<Sandbox> {
+    let current = await instanceFor(memoryMb);
+    if (current.reusable?.dirty) {
+      restore(current);
+      // Not restorable: dropped; take a new instance.
+      if (current.reusable === undefined) current = await instanceFor(memoryMb);
+    }
+    if (current.reusable !== undefined) {
+      current.reusable.dirty = true;
+      return current.reusable.sandbox;
+    }
+    let sandbox = prepared;
+    prepared = undefined;
+    if (sandbox === undefined || sandbox.instance !== current) {
+      if (sandbox !== undefined && sandbox.instance === instance) dispose(sandbox);
+      sandbox = prepare(current);
+    }
+    return sandbox;
+  }
+
+  /** Restores the instance's sandbox; an instance that cannot be restored serves fresh runtimes. */
+  function restore(current: Instance): void {
+    const reusable = current.reusable!;
+    try {
+      reusable.snapshot.restore();
+      // The call's handles point into memory the restore replaced: dropped, never disposed.
+      reusable.sandbox.handles.length = reusable.baseHandles;
+      reusable.dirty = false;
+    } catch {
+      current.reusable = undefined;
+      if (instance === current) instance = undefined;
+    }
   }
 
   // Warm the instance and the first sandbox before reporting ready.
-  prepared = prepare(await instanceFor(lastMemoryMb));
+  const first = await instanceFor(lastMemoryMb);
+  if (first.reusable === undefined) prepared = prepare(first);
 
   return {
-    engineVersion: `QuickJS (quickjs-emscripten ${data.packageVersion})`,
+    engineVersion: `QuickJS (quickjs-emscripten ${data.packageVersion}; ${snapshotNote})`,
     async run(call: Call, io: CallIo): Promise<RunResult> {
       busy = true;
       try {
         lastMemoryMb = call.limits.memoryMb;
-        const current = await instanceFor(call.limits.memoryMb);
-        let sandbox = prepared;
-        prepared = undefined;
-        if (sandbox === undefined || sandbox.instance !== current) {
-          if (sandbox !== undefined && sandbox.instance === instance) dispose(sandbox);
-          sandbox = prepare(current);
-        }
+        const sandbox = await readySandbox(call.limits.memoryMb);
+        const current = sandbox.instance;
         const outcome = evaluate(sandbox, call, io);
         const limitHit = !outcome.ok && LIMIT_CODES.includes(outcome.error.code);
         // After a limit hit the engine may be mid-allocation: drop the whole instance, undisposed.
@@ -310,11 +453,14 @@ serveWorker<RunnerData>(async (data) => {
     },
     idle() {
       if (finished !== undefined) {
-        if (finished.instance === instance) dispose(finished);
+        const reusable = finished.instance.reusable;
+        if (reusable !== undefined) {
+          if (finished.instance === instance && reusable.dirty) restore(finished.instance);
+        } else if (finished.instance === instance) dispose(finished);
         finished = undefined;
       }
       void instanceFor(lastMemoryMb).then((current) => {
-        if (!busy && prepared === undefined) prepared = prepare(current);
+        if (!busy && current.reusable === undefined && prepared === undefined) prepared = prepare(current);
       });
     },
   };

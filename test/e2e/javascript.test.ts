@@ -169,6 +169,27 @@ describe('isolation', () => {
     }
   });
 
+  it('starts every call from a fresh Math.random seed', async () => {
+    // QuickJS seeds each context from a millisecond clock: back-to-back contexts shared sequences.
+    const firsts = new Set<number>();
+    for (let i = 0; i < 16; i++)
+      firsts.add((await evaluate('function main() { return Math.random() }')).value);
+    expect(firsts.size).toBe(16);
+  });
+
+  it('leaves nothing of a call that deleted console, left jobs pending and grew the heap', async () => {
+    const first = await evaluate(
+      "delete globalThis.console; globalThis.big = 'x'.repeat(24 << 20); new Promise(() => {}); Promise.resolve().then(() => { globalThis.late = 1 }); function main() { return big.length }",
+    );
+    expect(first).toMatchObject({ ok: true, value: 24 << 20 });
+    for (let i = 0; i < 4; i++) {
+      const next = await evaluate(
+        "function main() { console.log('hi'); return [typeof big, typeof late, Object.keys(globalThis).join()] }",
+      );
+      expect(next).toMatchObject({ ok: true, value: ['undefined', 'undefined', 'main'], stdout: 'hi\n' });
+    }
+  });
+
   it('gives the guest no host capabilities', async () => {
     const body = await evaluate(
       'function main() { return [typeof process, typeof require, typeof fetch, typeof std, typeof os, typeof setTimeout, typeof WebAssembly] }',
@@ -336,5 +357,47 @@ describe('limits', () => {
     expect(samples[4]).toBeLessThan(50);
     const results = await Promise.all(spinning);
     for (const r of results) expect(r.error.code).toBe('TIMEOUT');
+  });
+});
+
+describe('sandbox reuse', () => {
+  it('restores a heap snapshot per call with the pinned engine build (a new build must be checked)', async () => {
+    const languages = (await fetch(`${server.url}/v1/languages`).then((r) => r.json())) as {
+      languages: { id: string; engine: { version: string } }[];
+    };
+    const js = languages.languages.find((l) => l.id === 'javascript');
+    expect(js?.engine.version).toContain('heap snapshots');
+  });
+
+  describe('with snapshots off (POLYEVAL_JAVASCRIPT_SNAPSHOTS=off): a new runtime and context per call', () => {
+    let fresh: RunningServer;
+    beforeAll(async () => {
+      fresh = await startServer({
+        POLYEVAL_LANGUAGES: 'javascript',
+        POLYEVAL_POOL_SIZE: '1',
+        POLYEVAL_JAVASCRIPT_SNAPSHOTS: 'off',
+      });
+    });
+    afterAll(async () => {
+      await fresh?.close();
+    });
+    const call = async (code: string) =>
+      (await postJson(`${fresh.url}/v1/evaluate`, { language: 'javascript', code })).body;
+
+    it('runs calls and keeps them apart', async () => {
+      const languages = await fetch(`${fresh.url}/v1/languages`).then((r) => r.json());
+      expect(JSON.stringify(languages)).toContain('runtime per call');
+      expect(await call('globalThis.leak = 1; function main() { console.log("x"); return 2 }')).toMatchObject(
+        {
+          ok: true,
+          value: 2,
+          stdout: 'x\n',
+        },
+      );
+      expect(await call('function main() { return typeof leak }')).toMatchObject({
+        ok: true,
+        value: 'undefined',
+      });
+    });
   });
 });

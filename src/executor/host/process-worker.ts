@@ -4,6 +4,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import type { GuestError } from '../contract.js';
+import { OutputMeter, outputLimitError } from './output-meter.js';
 import type { HostToWorker, WireCall, WireOutcome, WorkerToHost } from './process-protocol.js';
 import { threadCpuMs } from './thread-cpu.js';
 
@@ -41,40 +42,15 @@ function post(message: WorkerToHost): void {
   parentPort!.postMessage(message);
 }
 
-class Meter implements SingleUseIo {
-  private used = 0;
-  private exceeded = false;
-
-  constructor(
-    private readonly id: number,
-    private readonly call: WireCall,
-  ) {}
-
-  write(stream: 'stdout' | 'stderr', text: string): boolean {
-    if (this.exceeded) return false;
-    const bytes = Buffer.byteLength(text);
-    const limit = this.call.limits.outputBytes;
-    if (this.used + bytes <= limit) {
-      this.used += bytes;
-      post({ kind: 'output', id: this.id, stream, text });
-      return true;
-    }
-    const cut = Buffer.from(text)
-      .subarray(0, limit - this.used)
-      .toString();
-    this.used = limit;
-    this.exceeded = true;
-    if (cut.length > 0) post({ kind: 'output', id: this.id, stream, text: cut });
-    this.limit({
-      code: 'OUTPUT_LIMIT',
-      message: `Cannot run "${this.call.function}": output limit of ${limit} bytes exceeded`,
-    });
-    return false;
-  }
-
-  limit(error: GuestError): void {
-    post({ kind: 'limit', id: this.id, error });
-  }
+/** The SingleUseIo of one call: output metered and streamed; a limit hit is reported to the host. */
+function singleUseIo(id: number, call: WireCall): SingleUseIo {
+  const limit = (error: GuestError): void => post({ kind: 'limit', id, error });
+  const meter = new OutputMeter(
+    call.limits.outputBytes,
+    (stream, text) => post({ kind: 'output', id, stream, text }),
+    () => limit(outputLimitError(call)),
+  );
+  return { write: (stream, text) => meter.write(stream, text), limit };
 }
 
 /**
@@ -124,7 +100,7 @@ export function serveSingleUseWorker<Data>(
     const cpu = threadCpuMs();
     let result: SingleUseResult;
     try {
-      result = await runner.run(call, new Meter(id, call));
+      result = await runner.run(call, singleUseIo(id, call));
     } catch (error) {
       result = {
         outcome: {

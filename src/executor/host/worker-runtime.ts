@@ -4,7 +4,8 @@
 // remains the guarantee for time, whatever the runner does.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Call, GuestError, Outcome } from '../contract.js';
+import type { Call, Outcome } from '../contract.js';
+import { OutputMeter, outputLimitError } from './output-meter.js';
 import { threadCpuMs } from './thread-cpu.js';
 import type { HostToWorker, WorkerToHost } from './worker-protocol.js';
 
@@ -44,43 +45,23 @@ export interface Runner {
   idle?(): void;
 }
 
+export { outputLimitError };
+
 function post(message: WorkerToHost): void {
   parentPort!.postMessage(message);
 }
 
-/** Builds the OUTPUT_LIMIT error every runner reports the same way. */
-export function outputLimitError(call: Call): GuestError {
+/** The CallIo of one call: output metered and streamed to the host as it is written. */
+function callIo(id: number, limit: number, deadline: number): CallIo {
+  const meter = new OutputMeter(limit, (stream, text) => post({ kind: 'output', id, stream, text }));
   return {
-    code: 'OUTPUT_LIMIT',
-    message: `Cannot run "${call.function}": output limit of ${call.limits.outputBytes} bytes exceeded`,
+    write: (stream, text) => meter.write(stream, text),
+    get outputExceeded() {
+      return meter.exceeded;
+    },
+    limit,
+    deadline,
   };
-}
-
-class OutputMeter implements CallIo {
-  private used = 0;
-  outputExceeded = false;
-
-  constructor(
-    private readonly id: number,
-    readonly limit: number,
-    readonly deadline: number,
-  ) {}
-
-  write(stream: 'stdout' | 'stderr', text: string): boolean {
-    if (this.outputExceeded) return false;
-    const bytes = Buffer.byteLength(text);
-    if (this.used + bytes <= this.limit) {
-      this.used += bytes;
-      post({ kind: 'output', id: this.id, stream, text });
-      return true;
-    }
-    const room = this.limit - this.used;
-    const cut = Buffer.from(text).subarray(0, room).toString();
-    this.used = this.limit;
-    this.outputExceeded = true;
-    if (cut.length > 0) post({ kind: 'output', id: this.id, stream, text: cut });
-    return false;
-  }
 }
 
 /**
@@ -106,7 +87,7 @@ export function serveWorker<Data>(setup: (data: Data) => Promise<Runner> | Runne
     const { id, call } = message;
     const started = performance.now();
     const cpuStart = threadCpuMs();
-    const io = new OutputMeter(id, call.limits.outputBytes, started + call.limits.timeoutMs);
+    const io = callIo(id, call.limits.outputBytes, started + call.limits.timeoutMs);
     let result: RunResult;
     try {
       result = await runner.run(call, io);
