@@ -164,6 +164,25 @@ function errorOf(call: WireCall, error: unknown, guards: Guards): WireOutcome {
       },
     };
   }
+  // os._exit(n): emscripten's exit() ends this interpreter (single-use anyway); the call failed with
+  // an exit code, as a WASI module's proc_exit does, rather than crashed.
+  const exit = /Program terminated with exit\((-?\d+)\)/.exec(message);
+  const status = (error as { status?: unknown } | undefined)?.status;
+  if (
+    exit !== null ||
+    (error instanceof Error && error.name === 'ExitStatus' && typeof status === 'number')
+  ) {
+    const code = exit !== null ? Number(exit[1]) : (status as number);
+    return {
+      ok: false,
+      error: {
+        code: 'RUNTIME_ERROR',
+        type: 'exit',
+        exitCode: code,
+        message: `Cannot run "${call.function}": the program exited with code ${code}`,
+      },
+    };
+  }
   if (
     guards.heapRefused ||
     /out of memory|Cannot enlarge memory|memory access out of bounds/i.test(message)

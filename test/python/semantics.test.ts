@@ -103,6 +103,18 @@ describe('errors', () => {
     }
   });
 
+  it('reports os._exit(n) as a runtime error with the exit code, keeping what was printed', async () => {
+    const r = await run('import os\ndef f():\n    print("bye")\n    os._exit(3)\n', 'f');
+    expect(r).toMatchObject({ ok: false, error: { code: 'RUNTIME_ERROR', exitCode: 3 }, stdout: 'bye\n' });
+    // The interpreter it ended is not reused: the next call runs normally.
+    expect(await run('def f():\n    return 1\n', 'f')).toMatchObject({ ok: true, value: 1 });
+  });
+
+  it('returns strings holding lone surrogates exactly (valid JSON escapes, not UTF-8)', async () => {
+    const r = await run('def f(a):\n    return [a, a + "\\udc00", len(a)]\n', 'f', ['x\ud83d']);
+    expect(r).toMatchObject({ ok: true, value: ['x\ud83d', 'x\ud83d\udc00', 2] });
+  });
+
   it('reports a syntax error with its line', async () => {
     const r = await run('def f():\n    return 1 +\n', 'f');
     expect(r).toMatchObject({ ok: false, error: { code: 'SYNTAX_ERROR', line: 2 } });
