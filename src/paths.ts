@@ -25,6 +25,16 @@ export const interpretersSourceDir: URL = new URL('interpreters/', projectRoot);
 export const distDir: URL = new URL('dist/', projectRoot);
 
 /**
+ * The module `name` (no extension) in the folder of `moduleUrl` (the caller's import.meta.url), as a
+ * file plain Node can run in a worker or child process: its compiled twin under dist/ when the
+ * caller itself was loaded from TypeScript sources (vitest).
+ */
+export function runnableSibling(moduleUrl: string, name: string): URL {
+  const extension = moduleUrl.endsWith('.ts') ? '.ts' : '.js';
+  return runnableUrl(new URL(`./${name}${extension}`, moduleUrl));
+}
+
+/**
  * Maps a module URL to the file that can be run by plain Node: a .ts file under the project root
  * becomes the .js file under dist/; anything else is returned as it is.
  */

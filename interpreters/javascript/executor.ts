@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { CreateExecutor } from '../../src/executor/contract.js';
 import { createWorkerExecutor } from '../../src/executor/host/worker-executor.js';
+import { runnableSibling } from '../../src/paths.js';
 import type { RunnerData } from './runner.js';
 
 const require = createRequire(import.meta.url);
@@ -22,7 +23,7 @@ function snapshotSetting(settings: Readonly<Record<string, string>>): boolean {
 
 export const createExecutor: CreateExecutor = (context) =>
   createWorkerExecutor(context, {
-    runner: new URL('./runner.js', import.meta.url),
+    runner: runnableSibling(import.meta.url, 'runner'),
     async workerData(): Promise<RunnerData> {
       const bytes = await readFile(require.resolve('@jitl/quickjs-wasmfile-release-sync/wasm'));
       const version = (require('@jitl/quickjs-wasmfile-release-sync/package.json') as { version: string })

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { CreateExecutor } from '../../src/executor/contract.js';
 import { createWorkerExecutor } from '../../src/executor/host/worker-executor.js';
+import { runnableSibling } from '../../src/paths.js';
 import { importMemory } from './memory-import.js';
 import type { RunnerData } from './runner.js';
 
@@ -15,7 +16,7 @@ const require = createRequire(import.meta.url);
 
 export const createExecutor: CreateExecutor = (context) =>
   createWorkerExecutor(context, {
-    runner: new URL('./runner.js', import.meta.url),
+    runner: runnableSibling(import.meta.url, 'runner'),
     async workerData(): Promise<RunnerData> {
       const original = await readFile(require.resolve('wasmoon/dist/glue.wasm'));
       const { bytes, memory } = importMemory(original);

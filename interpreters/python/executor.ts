@@ -24,10 +24,10 @@ import type { Executor, ExecutorContext } from '../../src/executor/contract.js';
 import { createProcessExecutor } from '../../src/executor/host/process-host.js';
 import { parseIsolationMode } from '../../src/executor/host/process-isolation.js';
 import type { HostRuntimeConfig } from '../../src/executor/host/process-runtime.js';
-import { distDir, projectRoot } from '../../src/paths.js';
+import { distDir, projectRoot, runnableSibling } from '../../src/paths.js';
 import { withCodecs } from './codec.js';
 import type { PythonHostConfig } from './sandbox-host.js';
-import { compiledSibling, defaultCacheDir, ensureSnapshot, findPyodide } from './snapshot.js';
+import { defaultCacheDir, ensureSnapshot, findPyodide } from './snapshot.js';
 
 function intSetting(
   settings: Readonly<Record<string, string>>,
@@ -125,12 +125,12 @@ export function createExecutor(context: ExecutorContext): Executor {
   };
 
   const executor = createProcessExecutor(context, {
-    entry: compiledSibling('sandbox-host'),
+    entry: runnableSibling(import.meta.url, 'sandbox-host'),
     // package.json: Node ≥ 22 checks module loading against the permission model too, and the
     // loader reads the project's package.json to learn that dist/*.js are ES modules.
     codePaths: [
       fileURLToPath(new URL('src/executor/host/', distDir)),
-      fileURLToPath(new URL('./', compiledSibling('sandbox-host'))),
+      fileURLToPath(new URL('./', runnableSibling(import.meta.url, 'sandbox-host'))),
       fileURLToPath(new URL('package.json', projectRoot)),
     ],
     async prepare() {

@@ -15,7 +15,7 @@ import {
   type IsolationMode,
   planSandboxSpawn,
 } from '../../src/executor/host/process-isolation.js';
-import { interpretersSourceDir, projectRoot, runnableUrl } from '../../src/paths.js';
+import { interpretersSourceDir, projectRoot, runnableSibling } from '../../src/paths.js';
 import type { BuildReply, BuildRequest } from './build-snapshot.js';
 
 /** Modules imported before the snapshot is taken, so that calls using them start faster. */
@@ -81,7 +81,7 @@ export async function ensureSnapshot(options: {
 }): Promise<SnapshotInfo> {
   const pyodide = findPyodide();
   const harness = harnessSource();
-  const builder = compiledSibling('build-snapshot');
+  const builder = runnableSibling(import.meta.url, 'build-snapshot');
   const engine = new URL('./engine.js', builder);
   const hash = createHash('sha256');
   hash.update(`pyodide ${pyodide.version}\n`);
@@ -151,12 +151,6 @@ export async function ensureSnapshot(options: {
     rmSync(temp, { force: true });
     disposeWorkDir(plan.cwd);
   }
-}
-
-/** The compiled .js file of a module beside this one (vitest loads this file from its .ts source). */
-export function compiledSibling(name: string): URL {
-  const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  return runnableUrl(new URL(`./${name}${extension}`, import.meta.url));
 }
 
 /** The default cache folder: .cache/python/ under the project root (gitignored). */

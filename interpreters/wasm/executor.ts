@@ -15,6 +15,7 @@ import type {
 } from '../../src/executor/contract.js';
 import { createWorkerExecutor } from '../../src/executor/host/worker-executor.js';
 import { stringifyJson } from '../../src/executor/json-value.js';
+import { runnableSibling } from '../../src/paths.js';
 import { hashCode, ModuleCache } from './cache.js';
 import { type CompileOutcome, Compiler } from './compiler.js';
 import { formatMiB } from './instrument.js';
@@ -90,11 +91,6 @@ export function parseSettings(raw: Readonly<Record<string, string>>): WasmSettin
 }
 
 /** A sibling module's URL that works from sources (.ts, mapped to dist by the pool) and from dist. */
-function sibling(name: string): URL {
-  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  return new URL(`./${name}${ext}`, import.meta.url);
-}
-
 type PlanResult =
   | { readonly ok: true; readonly plan: RunPlan }
   | { readonly ok: false; readonly error: GuestError };
@@ -213,7 +209,7 @@ export function createExecutor(context: ExecutorContext): Executor {
     maxBytes: settings.cacheMb * 1024 * 1024,
   });
   const compiler = new Compiler({
-    script: sibling('compile-worker'),
+    script: runnableSibling(import.meta.url, 'compile-worker'),
     timeoutMs: settings.compileTimeoutMs,
     maxJobs: 500,
     tableElements: settings.tableElements,
@@ -221,7 +217,7 @@ export function createExecutor(context: ExecutorContext): Executor {
   });
   const runnerData: RunnerData = { recycleMemories: settings.recycleMemories };
   const pool = createWorkerExecutor(context, {
-    runner: sibling('runner'),
+    runner: runnableSibling(import.meta.url, 'runner'),
     workerData: () => runnerData,
     resourceLimits: { maxOldGenerationSizeMb: settings.workerHeapMb },
   });
