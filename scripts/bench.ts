@@ -86,24 +86,24 @@ const SECTIONS: readonly (readonly [
  * never on the HTTP thread) can answer a call faster than that on the same machine.
  */
 async function floorOf(url: string, language: string): Promise<BenchRow[]> {
-  const rows: BenchRow[] = [];
+  const floors: BenchRow[] = [];
+  const hops: BenchRow[] = [];
   const hop = await startHopServer();
   try {
     const body = JSON.stringify({ language, code: 'function add(a, b) { return a + b }', args: [2, 3] });
     for (const concurrency of [1, 4]) {
       const floor = await load({ url: `${url}/livez`, concurrency, requests: N });
-      const floorRow = benchRow(`floor (${language} server): GET /livez, concurrency ${concurrency}`, floor);
+      floors.push(benchRow(`floor (${language} server): GET /livez, concurrency ${concurrency}`, floor));
       const bare = await load({ url: hop.url, body, concurrency, requests: N });
-      rows.push(
-        floorRow,
-        benchRow(`hop floor: bare POST + worker echo, concurrency ${concurrency}`, bare, floorRow),
+      hops.push(
+        benchRow(`hop floor: bare POST + worker echo, concurrency ${concurrency}`, bare, floors.at(-1)),
       );
     }
   } finally {
     hop.close();
   }
-  // Sections compare with the concurrency-1 /livez floor.
-  return [rows[0]!, rows[2]!, rows[1]!, rows[3]!];
+  // The concurrency-1 /livez floor first: sections compare with it.
+  return [...floors, ...hops];
 }
 
 async function main(): Promise<void> {

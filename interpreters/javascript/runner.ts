@@ -19,12 +19,8 @@ import {
   type QuickJSWASMModule,
 } from 'quickjs-emscripten-core';
 import type { Call, GuestError, Outcome } from '../../src/executor/contract.js';
-import {
-  type CallIo,
-  outputLimitError,
-  type RunResult,
-  serveWorker,
-} from '../../src/executor/host/worker-runtime.js';
+import { outputLimitError, timeoutError } from '../../src/executor/host/limit-errors.js';
+import { type CallIo, type RunResult, serveWorker } from '../../src/executor/host/worker-runtime.js';
 import { fromTaggedJson, toTaggedJson } from '../../src/executor/json-value.js';
 import { CAPTURE, CAPTURED, ENCODER, TAGGED_DECODER, ZCLASSES } from './prelude.js';
 import { HeapSnapshot, KNOWN_BUILDS, type Layout, type RawExports, rawExports } from './snapshot.js';
@@ -185,15 +181,13 @@ function snapshotSandbox(
       context,
       contextPointer,
       known,
-      exercise: () => {
-        const f = context.unwrapResult(
+      exercise: () =>
+        context.unwrapResult(
           context.evalCode(
             "globalThis.q = [1, 2, 3].map((x) => x * 2); Object.prototype.z = 1; delete globalThis.console; globalThis.big = 'x'.repeat(3 << 20) + Math.random(); new Promise(() => {}); 1",
             'polyeval:self-test',
           ),
-        );
-        void f;
-      },
+        ),
     });
     sandbox.handles.length = baseHandles;
     return snapshot;
@@ -491,13 +485,6 @@ function evaluate(sandbox: Sandbox, call: Call, io: CallIo): Outcome {
   } finally {
     sandbox.session = undefined;
   }
-}
-
-function timeoutError(call: Call): GuestError {
-  return {
-    code: 'TIMEOUT',
-    message: `Cannot run "${call.function}": time limit of ${call.limits.timeoutMs} ms exceeded`,
-  };
 }
 
 function run(sandbox: Sandbox, call: Call, keep: Keep, stopped: () => Stop): Outcome {

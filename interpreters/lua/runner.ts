@@ -8,12 +8,8 @@
 // string.find never reach the hook).
 
 import type { Call, GuestError, Outcome } from '../../src/executor/contract.js';
-import {
-  type CallIo,
-  outputLimitError,
-  type RunResult,
-  serveWorker,
-} from '../../src/executor/host/worker-runtime.js';
+import { outputLimitError, timeoutError } from '../../src/executor/host/limit-errors.js';
+import { type CallIo, type RunResult, serveWorker } from '../../src/executor/host/worker-runtime.js';
 import { type JsonValue, stringifyJson } from '../../src/executor/json-value.js';
 import { GuestAborted, GuestExited, GuestStopped, LUA, LuaVm, type StopReason } from './lua-vm.js';
 import { PRELUDE } from './prelude.js';
@@ -118,10 +114,7 @@ function hostFailure(vm: LuaVm, call: Call, error: unknown): GuestError {
 function limitError(call: Call, reason: StopReason): GuestError {
   switch (reason) {
     case 'timeout':
-      return {
-        code: 'TIMEOUT',
-        message: `Cannot run "${call.function}": time limit of ${call.limits.timeoutMs} ms exceeded`,
-      };
+      return timeoutError(call);
     case 'memory':
       return {
         code: 'MEMORY_LIMIT',

@@ -7,6 +7,7 @@
 import { constants as fsConstants } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import * as vm from 'node:vm';
+import { timeoutError } from '../../src/executor/host/limit-errors.js';
 import type { WireCall, WireOutcome } from '../../src/executor/host/process-protocol.js';
 import {
   type SingleUseIo,
@@ -167,12 +168,8 @@ function errorOf(call: WireCall, error: unknown, guards: Guards): WireOutcome {
   // os._exit(n): emscripten's exit() ends this interpreter (single-use anyway); the call failed with
   // an exit code, as a WASI module's proc_exit does, rather than crashed.
   const exit = /Program terminated with exit\((-?\d+)\)/.exec(message);
-  const status = (error as { status?: unknown } | undefined)?.status;
-  if (
-    exit !== null ||
-    (error instanceof Error && error.name === 'ExitStatus' && typeof status === 'number')
-  ) {
-    const code = exit !== null ? Number(exit[1]) : (status as number);
+  if (exit !== null) {
+    const code = Number(exit[1]);
     return {
       ok: false,
       error: {
@@ -330,13 +327,7 @@ serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
       }
       if (!outcome.ok && outcome.error.code === 'TIMEOUT') {
         // The harness saw the interrupt but does not know the limit; say it the way the host does.
-        outcome = {
-          ok: false,
-          error: {
-            code: 'TIMEOUT',
-            message: `Cannot run "${call.function}": time limit of ${call.limits.timeoutMs} ms exceeded`,
-          },
-        };
+        outcome = { ok: false, error: timeoutError(call) };
       }
       if (!outcome.ok && outcome.error.code === 'MEMORY_LIMIT' && !quota.exceeded) {
         outcome = {

@@ -7,8 +7,9 @@
 
 import { getHeapStatistics } from 'node:v8';
 import type { GuestError, Outcome } from '../../src/executor/contract.js';
+import { outputLimitError, timeoutError } from '../../src/executor/host/limit-errors.js';
 import type { CallIo, Runner, RunResult } from '../../src/executor/host/worker-runtime.js';
-import { outputLimitError, serveWorker } from '../../src/executor/host/worker-runtime.js';
+import { serveWorker } from '../../src/executor/host/worker-runtime.js';
 import { parseJson } from '../../src/executor/json-value.js';
 import { INTERNAL, STATUS_MEMORY_LIMIT } from './instrument.js';
 import type { RunPlan, WasmCall } from './protocol.js';
@@ -109,10 +110,7 @@ function stopError(call: WasmCall, reason: StopReason, stderrTail: string): Gues
   const name = call.function;
   switch (reason.kind) {
     case 'timeout':
-      return {
-        code: 'TIMEOUT',
-        message: `Cannot run "${name}": time limit of ${call.limits.timeoutMs} ms exceeded`,
-      };
+      return timeoutError(call);
     case 'output-limit':
       return outputLimitError(call);
     case 'exit': {
@@ -266,10 +264,7 @@ function createRunner(data: RunnerData): Runner {
           };
         }
         if (fuelLeft < 0n) {
-          return {
-            code: 'TIMEOUT',
-            message: `Cannot run "${name}": time limit of ${call.limits.timeoutMs} ms exceeded (fuel of ${plan.fuel} units used up)`,
-          };
+          return timeoutError(call, `fuel of ${plan.fuel} units used up`);
         }
         const message = error instanceof Error ? error.message : String(error);
         if (error instanceof RangeError && /call stack/i.test(message)) {

@@ -1,21 +1,17 @@
 // Guest output, counted against the call's byte limit (stdout and stderr together) and cut exactly
-// at it. Used by both sandbox hosts' worker sides (worker-runtime.ts, process-worker.ts): each
+// at it. Used where output is produced (worker-runtime.ts, process-worker.ts) and counted again
+// wherever it is received (the hosts trust no worker to have cut it): each
 // piece that fits is handed on at once (streamed, so that a sandbox killed at its deadline still
 // gives back what it printed); the piece that crosses the limit is cut, and nothing passes after.
 
-import type { GuestError } from '../contract.js';
-
 export type OutputStream = 'stdout' | 'stderr';
 
-/** The OUTPUT_LIMIT error every runner reports the same way. */
-export function outputLimitError(call: {
-  readonly function: string;
-  readonly limits: { readonly outputBytes: number };
-}): GuestError {
-  return {
-    code: 'OUTPUT_LIMIT',
-    message: `Cannot run "${call.function}": output limit of ${call.limits.outputBytes} bytes exceeded`,
-  };
+/** Output as it travels from a sandbox's worker side to its host (both protocols). */
+export interface OutputMessage {
+  readonly kind: 'output';
+  readonly id: number;
+  readonly stream: OutputStream;
+  readonly text: string;
 }
 
 export class OutputMeter {
@@ -57,5 +53,23 @@ export class OutputMeter {
     if (cut.length > 0) this.emit(stream, cut);
     this.onExceeded();
     return false;
+  }
+}
+
+/** Output kept by a host for one call: both streams, counted again against the limit. */
+export class CapturedOutput {
+  stdout = '';
+  stderr = '';
+  private readonly meter: OutputMeter;
+
+  constructor(limit: number) {
+    this.meter = new OutputMeter(limit, (stream, text) => {
+      if (stream === 'stdout') this.stdout += text;
+      else this.stderr += text;
+    });
+  }
+
+  write(stream: OutputStream, text: string): void {
+    this.meter.write(stream, text);
   }
 }

@@ -21,6 +21,8 @@ import type {
   Readiness,
 } from '../contract.js';
 import { parseJson, stringifyJson } from '../json-value.js';
+import { timeoutError } from './limit-errors.js';
+import { CapturedOutput } from './output-meter.js';
 import {
   disposeWorkDir,
   type IsolationFacts,
@@ -66,11 +68,15 @@ interface PendingCall {
   readonly received: number;
   attempts: number;
   settled: boolean;
-  stdout: string;
-  stderr: string;
-  outputBytes: number;
+  /** What the guest printed, counted again here (reset when the call is run again elsewhere). */
+  output: CapturedOutput;
   timer: NodeJS.Timeout | undefined;
   host: SandboxProcess | undefined;
+}
+
+/** Stats of a call answered without a sandbox measurement (refused, lost with its host...). */
+function unmeasured(pending: PendingCall): CallStats {
+  return { durationMs: performance.now() - pending.received, cpuMs: 0, memoryBytes: 0 };
 }
 
 const DEFAULT_HOST_GRACE_MS = 3000;
@@ -154,23 +160,20 @@ class SandboxProcess {
         const i = this.backlog.indexOf(pending);
         if (i < 0) return;
         this.backlog.splice(i, 1);
-        this.onAnswer(
-          pending,
-          {
-            ok: false,
-            error: {
-              code: 'SANDBOX_CRASH',
-              message: `Cannot run "${pending.call.function}": the sandbox host is not available (${this.lastError ?? 'restarting'})`,
-            },
-          },
-          { durationMs: performance.now() - pending.received, cpuMs: 0, memoryBytes: 0 },
-        );
+        this.fail(pending, {
+          code: 'SANDBOX_CRASH',
+          message: `Cannot run "${pending.call.function}": the sandbox host is not available (${this.lastError ?? 'restarting'})`,
+        });
       }, QUEUE_ALLOWANCE_MS);
       return;
     }
     this.pending.set(pending.id, pending);
     this.arm(pending, pending.call.limits.timeoutMs + QUEUE_ALLOWANCE_MS);
     this.post({ kind: 'call', id: pending.id, call: pending.wire });
+  }
+
+  private fail(pending: PendingCall, error: GuestError): void {
+    this.onAnswer(pending, { ok: false, error }, unmeasured(pending));
   }
 
   cancel(pending: PendingCall): void {
@@ -186,17 +189,10 @@ class SandboxProcess {
     this.killChild();
     for (const pending of [...this.pending.values(), ...this.backlog]) {
       clearTimeout(pending.timer);
-      this.onAnswer(
-        pending,
-        {
-          ok: false,
-          error: {
-            code: 'SANDBOX_CRASH',
-            message: `Cannot run "${pending.call.function}": the executor is closing`,
-          },
-        },
-        { durationMs: performance.now() - pending.received, cpuMs: 0, memoryBytes: 0 },
-      );
+      this.fail(pending, {
+        code: 'SANDBOX_CRASH',
+        message: `Cannot run "${pending.call.function}": the executor is closing`,
+      });
     }
     this.pending.clear();
     this.backlog.length = 0;
@@ -215,10 +211,10 @@ class SandboxProcess {
     clearTimeout(pending.timer);
     pending.timer = setTimeout(() => {
       if (!this.pending.has(pending.id)) return;
-      this.culprits.set(pending.id, {
-        code: 'TIMEOUT',
-        message: `Cannot run "${pending.call.function}": time limit of ${pending.call.limits.timeoutMs} ms exceeded (the sandbox host did not answer and was restarted)`,
-      });
+      this.culprits.set(
+        pending.id,
+        timeoutError(pending.call, 'the sandbox host did not answer and was restarted'),
+      );
       this.log('warn', 'A sandbox host did not stop a call in time; killing it', {
         host: this.index,
         call: pending.id,
@@ -316,13 +312,7 @@ class SandboxProcess {
       case 'output': {
         const pending = this.pending.get(message.id);
         if (pending === undefined) return;
-        const room = pending.call.limits.outputBytes - pending.outputBytes;
-        if (room <= 0) return;
-        const bytes = Buffer.byteLength(message.text);
-        const text = bytes <= room ? message.text : Buffer.from(message.text).subarray(0, room).toString();
-        pending.outputBytes += Math.min(bytes, room);
-        if (message.stream === 'stdout') pending.stdout += text;
-        else pending.stderr += text;
+        pending.output.write(message.stream, message.text);
         break;
       }
       case 'done': {
@@ -365,29 +355,16 @@ class SandboxProcess {
       clearTimeout(pending.timer);
       const blame = culprits.get(pending.id);
       if (blame !== undefined) {
-        this.onAnswer(
-          pending,
-          { ok: false, error: blame },
-          { durationMs: performance.now() - pending.received, cpuMs: 0, memoryBytes: 0 },
-        );
+        this.fail(pending, blame);
       } else if (pending.attempts < MAX_ATTEMPTS) {
         pending.attempts++;
-        pending.stdout = '';
-        pending.stderr = '';
-        pending.outputBytes = 0;
+        pending.output = new CapturedOutput(pending.call.limits.outputBytes);
         this.requeue(pending);
       } else {
-        this.onAnswer(
-          pending,
-          {
-            ok: false,
-            error: {
-              code: 'SANDBOX_CRASH',
-              message: `Cannot run "${pending.call.function}": the sandbox host died (${reason})`,
-            },
-          },
-          { durationMs: performance.now() - pending.received, cpuMs: 0, memoryBytes: 0 },
-        );
+        this.fail(pending, {
+          code: 'SANDBOX_CRASH',
+          message: `Cannot run "${pending.call.function}": the sandbox host died (${reason})`,
+        });
       }
     }
     this.restarts++;
@@ -470,7 +447,7 @@ export function createProcessExecutor(context: ExecutorContext, options: Process
     pending.settled = true;
     if (!outcome.ok && outcome.error.code === 'TIMEOUT') counters.timeouts++;
     if (!outcome.ok && outcome.error.code === 'SANDBOX_CRASH') counters.crashes++;
-    pending.resolve({ ...outcome, stdout: pending.stdout, stderr: pending.stderr, stats });
+    pending.resolve({ ...outcome, stdout: pending.output.stdout, stderr: pending.output.stderr, stats });
   };
 
   const route = (pending: PendingCall): void => {
@@ -568,9 +545,7 @@ export function createProcessExecutor(context: ExecutorContext, options: Process
           received: performance.now(),
           attempts: 1,
           settled: false,
-          stdout: '',
-          stderr: '',
-          outputBytes: 0,
+          output: new CapturedOutput(call.limits.outputBytes),
           timer: undefined,
           host: undefined,
         };
@@ -587,7 +562,7 @@ export function createProcessExecutor(context: ExecutorContext, options: Process
                   message: `Cannot run "${call.function}": the call was cancelled`,
                 },
               },
-              { durationMs: performance.now() - pending.received, cpuMs: 0, memoryBytes: 0 },
+              unmeasured(pending),
             );
           };
           if (signal.aborted) {

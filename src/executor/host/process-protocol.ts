@@ -4,6 +4,7 @@
 // and the sandbox side needs no extra dependency; the service parses results with parseJson.
 
 import type { CallStats, GuestError, Limits } from '../contract.js';
+import type { OutputMessage } from './output-meter.js';
 
 /** One call as the sandbox side sees it. */
 export interface WireCall {
@@ -55,12 +56,7 @@ export type HostToService =
       readonly lastPrepare: Readonly<Record<string, number>>;
     }
   | { readonly kind: 'started'; readonly id: number }
-  | {
-      readonly kind: 'output';
-      readonly id: number;
-      readonly stream: 'stdout' | 'stderr';
-      readonly text: string;
-    }
+  | OutputMessage
   | { readonly kind: 'done'; readonly id: number; readonly outcome: WireOutcome; readonly stats: CallStats }
   | {
       readonly kind: 'log';
@@ -84,12 +80,7 @@ export type WorkerToHost =
       readonly extra?: Record<string, number>;
     }
   | { readonly kind: 'init-failed'; readonly message: string }
-  | {
-      readonly kind: 'output';
-      readonly id: number;
-      readonly stream: 'stdout' | 'stderr';
-      readonly text: string;
-    }
+  | OutputMessage
   /** The guest hit a limit that the worker noticed first; the host stops the worker at once. */
   | { readonly kind: 'limit'; readonly id: number; readonly error: GuestError }
   | {

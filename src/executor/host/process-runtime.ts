@@ -10,6 +10,8 @@
 import { networkInterfaces } from 'node:os';
 import { type ResourceLimits, Worker } from 'node:worker_threads';
 import type { GuestError } from '../contract.js';
+import { outputLimitError, threadDiedError, timeoutError } from './limit-errors.js';
+import { OutputMeter } from './output-meter.js';
 import type {
   HostFacts,
   HostToService,
@@ -60,7 +62,8 @@ interface Running {
   readonly id: number;
   readonly call: WireCall;
   readonly started: number;
-  outputBytes: number;
+  /** Counts the worker's output again and stops the worker once it passes the limit. */
+  readonly output: OutputMeter;
   interruptTimer: NodeJS.Timeout | undefined;
   killTimer: NodeJS.Timeout | undefined;
 }
@@ -191,7 +194,11 @@ class HostRuntime {
       id,
       call,
       started: performance.now(),
-      outputBytes: 0,
+      output: new OutputMeter(
+        call.limits.outputBytes,
+        (stream, text) => send({ kind: 'output', id, stream, text }),
+        () => this.stop(slot, outputLimitError(call)),
+      ),
       interruptTimer: undefined,
       killTimer: undefined,
     };
@@ -205,11 +212,7 @@ class HostRuntime {
     );
     // Guarantee: whatever the guest does (sleeping, swallowing the interrupt, one long C call).
     running.killTimer = setTimeout(
-      () =>
-        this.stop(slot, {
-          code: 'TIMEOUT',
-          message: `Cannot run "${call.function}": time limit of ${call.limits.timeoutMs} ms exceeded`,
-        }),
+      () => this.stop(slot, timeoutError(call)),
       call.limits.timeoutMs + this.config.graceMs,
     );
     this.watchRss();
@@ -348,19 +351,7 @@ class HostRuntime {
       doneStarting();
       const running = slot.running;
       if (running !== undefined) {
-        const name = running.call.function;
-        this.stop(
-          slot,
-          error.code === 'ERR_WORKER_OUT_OF_MEMORY'
-            ? {
-                code: 'MEMORY_LIMIT',
-                message: `Cannot run "${name}": memory limit exceeded (the interpreter ran out of heap)`,
-              }
-            : {
-                code: 'SANDBOX_CRASH',
-                message: `Cannot run "${name}": the interpreter crashed (${error.message})`,
-              },
-        );
+        this.stop(slot, threadDiedError(running.call.function, error, 'interpreter'));
       } else {
         log('warn', 'A sandbox worker failed while idle or starting', { error: error.message });
         this.discard(slot);
@@ -391,23 +382,7 @@ class HostRuntime {
   private onOutput(slot: Slot, message: Extract<WorkerToHost, { kind: 'output' }>): void {
     const running = slot.running;
     if (running === undefined || running.id !== message.id) return;
-    const limit = running.call.limits.outputBytes;
-    const bytes = Buffer.byteLength(message.text);
-    if (running.outputBytes + bytes <= limit) {
-      running.outputBytes += bytes;
-      send({ kind: 'output', id: running.id, stream: message.stream, text: message.text });
-      return;
-    }
-    // The worker should have cut the text itself; a worker that did not is stopped here.
-    const cut = Buffer.from(message.text)
-      .subarray(0, limit - running.outputBytes)
-      .toString();
-    if (cut.length > 0) send({ kind: 'output', id: running.id, stream: message.stream, text: cut });
-    running.outputBytes = limit;
-    this.stop(slot, {
-      code: 'OUTPUT_LIMIT',
-      message: `Cannot run "${running.call.function}": output limit of ${limit} bytes exceeded`,
-    });
+    running.output.write(message.stream, message.text);
   }
 
   /** While calls run, samples the process's RSS; over the cap, every busy worker is stopped. */

@@ -4,7 +4,8 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import type { GuestError } from '../contract.js';
-import { OutputMeter, outputLimitError } from './output-meter.js';
+import { outputLimitError } from './limit-errors.js';
+import { OutputMeter } from './output-meter.js';
 import type { HostToWorker, WireCall, WireOutcome, WorkerToHost } from './process-protocol.js';
 import { threadCpuMs } from './thread-cpu.js';
 

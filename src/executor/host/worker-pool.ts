@@ -8,6 +8,8 @@
 import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { runnableUrl } from '../../paths.js';
 import type { Call, CallStats, ExecutionResult, GuestError, Outcome, Readiness } from '../contract.js';
+import { threadDiedError, timeoutError } from './limit-errors.js';
+import { CapturedOutput } from './output-meter.js';
 import type { HostToWorker, WorkerToHost } from './worker-protocol.js';
 
 export interface WorkerPoolOptions {
@@ -34,8 +36,8 @@ interface Pending {
   readonly id: number;
   readonly call: Call;
   readonly started: number;
-  stdout: string;
-  stderr: string;
+  /** What the guest printed, counted again here: a confused worker cannot flood the host. */
+  readonly output: CapturedOutput;
   readonly resolve: (result: ExecutionResult) => void;
   timer: NodeJS.Timeout | undefined;
 }
@@ -108,8 +110,7 @@ export class WorkerPool {
         id: this.nextId++,
         call,
         started: performance.now(),
-        stdout: '',
-        stderr: '',
+        output: new CapturedOutput(call.limits.outputBytes),
         resolve,
         timer: undefined,
       };
@@ -117,10 +118,7 @@ export class WorkerPool {
       slot.calls++;
       pending.timer = setTimeout(
         () => {
-          this.kill(slot, {
-            code: 'TIMEOUT',
-            message: `Cannot run "${call.function}": time limit of ${call.limits.timeoutMs} ms exceeded`,
-          });
+          this.kill(slot, timeoutError(call));
         },
         call.limits.timeoutMs + (this.options.graceMs ?? DEFAULT_GRACE_MS),
       );
@@ -208,21 +206,8 @@ export class WorkerPool {
           rejectStart(error);
           return;
         }
-        const call = slot.pending?.call;
-        const name = call?.function ?? 'function';
         this.counters.crashed++;
-        this.replace(
-          slot,
-          error.code === 'ERR_WORKER_OUT_OF_MEMORY'
-            ? {
-                code: 'MEMORY_LIMIT',
-                message: `Cannot run "${name}": memory limit exceeded (the sandbox ran out of heap)`,
-              }
-            : {
-                code: 'SANDBOX_CRASH',
-                message: `Cannot run "${name}": the sandbox crashed (${error.message})`,
-              },
-        );
+        this.replace(slot, threadDiedError(slot.pending?.call.function ?? 'function', error, 'sandbox'));
       });
       worker.on('exit', (code) => {
         if (slot.worker !== worker || this.closed) return;
@@ -242,13 +227,7 @@ export class WorkerPool {
   private onOutput(slot: Slot, message: Extract<WorkerToHost, { kind: 'output' }>): void {
     const pending = slot.pending;
     if (pending === undefined || pending.id !== message.id) return;
-    // The worker caps output; the host caps again so that a confused worker cannot flood it.
-    const room =
-      pending.call.limits.outputBytes - Buffer.byteLength(pending.stdout) - Buffer.byteLength(pending.stderr);
-    if (room <= 0) return;
-    const text = message.text.length > room ? message.text.slice(0, room) : message.text;
-    if (message.stream === 'stdout') pending.stdout += text;
-    else pending.stderr += text;
+    pending.output.write(message.stream, message.text);
   }
 
   private onDone(slot: Slot, message: Extract<WorkerToHost, { kind: 'done' }>): void {
@@ -270,7 +249,7 @@ export class WorkerPool {
     const pending = slot.pending!;
     clearTimeout(pending.timer);
     slot.pending = undefined;
-    pending.resolve({ ...outcome, stdout: pending.stdout, stderr: pending.stderr, stats });
+    pending.resolve({ ...outcome, stdout: pending.output.stdout, stderr: pending.output.stderr, stats });
   }
 
   /** Terminates the slot's worker mid-call and answers the call with `error`. */

@@ -3,18 +3,14 @@
 // still gives back what the guest printed.
 
 import type { Call, CallStats, Outcome } from '../contract.js';
+import type { OutputMessage } from './output-meter.js';
 
 export type HostToWorker = { readonly kind: 'call'; readonly id: number; readonly call: Call };
 
 export type WorkerToHost =
   | { readonly kind: 'ready'; readonly engineVersion: string }
   | { readonly kind: 'init-failed'; readonly message: string }
-  | {
-      readonly kind: 'output';
-      readonly id: number;
-      readonly stream: 'stdout' | 'stderr';
-      readonly text: string;
-    }
+  | OutputMessage
   | {
       readonly kind: 'done';
       readonly id: number;

@@ -5,7 +5,8 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Call, Outcome } from '../contract.js';
-import { OutputMeter, outputLimitError } from './output-meter.js';
+import { outputLimitError } from './limit-errors.js';
+import { OutputMeter } from './output-meter.js';
 import { threadCpuMs } from './thread-cpu.js';
 import type { HostToWorker, WorkerToHost } from './worker-protocol.js';
 
@@ -44,8 +45,6 @@ export interface Runner {
    */
   idle?(): void;
 }
-
-export { outputLimitError };
 
 function post(message: WorkerToHost): void {
   parentPort!.postMessage(message);
