@@ -13,6 +13,7 @@ import { createExecutor } from '../interpreters/wasm/executor.js';
 import type { Call, Executor } from '../src/executor/contract.js';
 import { manifestSchema } from '../src/executor/manifest.js';
 import { projectRoot } from '../src/paths.js';
+import { startBareServer } from './lib/bare-server.js';
 import { type BenchRow, benchRow, load, percentile } from './lib/load.js';
 import { startServer } from './lib/server.js';
 
@@ -43,7 +44,11 @@ async function deploy(url: string, code: string): Promise<{ id: string } & Recor
 const okValue = (expected: unknown) => (status: number, body: string) =>
   status === 200 && JSON.stringify(JSON.parse(body).value) === JSON.stringify(expected);
 
-export async function benchWasm(url: string, floor?: BenchRow): Promise<BenchRow[]> {
+export async function benchWasm(
+  url: string,
+  floor: BenchRow | undefined,
+  engine: () => Promise<string>,
+): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const add = await deploy(url, ADD);
   const echo = await deploy(url, ECHO);
@@ -59,6 +64,23 @@ export async function benchWasm(url: string, floor?: BenchRow): Promise<BenchRow
       check: okValue(5),
     });
     rows.push(benchRow(`wasm add (deployed module), concurrency ${concurrency}`, r, floor));
+  }
+  // The same deployed add on the wasm executor behind a bare server (no service code).
+  const bare = await engine();
+  const bareAdd = await deploy(bare, ADD);
+  const bareBody = JSON.stringify({ module: bareAdd.id, function: 'add', args: [2, 3] });
+  for (const concurrency of [1, 4]) {
+    const r = await load({
+      url: `${bare}/v1/evaluate`,
+      body: bareBody,
+      concurrency,
+      requests: N,
+      warmup: 200,
+      check: okValue(5),
+    });
+    rows.push(
+      benchRow(`engine floor: bare POST + wasm executor, deployed add, concurrency ${concurrency}`, r, floor),
+    );
   }
   const inline = JSON.stringify({ language: 'wasm', code: ADD, function: 'add', args: [2, 3] });
   const r = await load({
@@ -270,10 +292,11 @@ async function fuelCost(): Promise<void> {
 
 async function main(): Promise<void> {
   const server = await startServer({ POLYEVAL_LANGUAGES: 'wasm' }, { logTo: 'file' });
+  const bare = startBareServer('wasm');
   try {
     const floorRun = await load({ url: `${server.url}/livez`, concurrency: 1, requests: N });
     const floor: BenchRow = benchRow('floor: GET /livez, concurrency 1', floorRun, undefined);
-    const rows = [floor, ...(await benchWasm(server.url, floor))];
+    const rows = [floor, ...(await benchWasm(server.url, floor, async () => (await bare).url))];
     for (const r of rows) {
       const extra = Object.entries(r.extra ?? {})
         .map(([k, v]) => `${k}=${v}`)
@@ -284,6 +307,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await server.close();
+    (await bare).close();
   }
   await recycling();
   await gcCount();

@@ -5,7 +5,7 @@
 //   npm run bench [-- --quick] [-- --language <id>] [-- --json results.json]
 
 import { writeFileSync } from 'node:fs';
-import { startHopServer } from './lib/hop-server.js';
+import { type BareServer, startBareServer } from './lib/bare-server.js';
 import { type BenchRow, benchRow, load } from './lib/load.js';
 import { startServer } from './lib/server.js';
 
@@ -14,12 +14,16 @@ const quick = argv.includes('--quick');
 const jsonOut = argv.includes('--json') ? argv[argv.indexOf('--json') + 1] : undefined;
 const N = quick ? 1000 : 5000;
 
-type Section = (url: string, floor: BenchRow) => Promise<BenchRow[]>;
+/**
+ * One language's rows. `engine()` starts (once) a bare server around the same language's executor
+ * (scripts/lib/bare-server.ts): a section may measure its call there too, as the engine floor.
+ */
+export type Section = (url: string, floor: BenchRow, engine: () => Promise<string>) => Promise<BenchRow[]>;
 
 const okValue = (expected: unknown) => (status: number, body: string) =>
   status === 200 && JSON.stringify(JSON.parse(body).value) === JSON.stringify(expected);
 
-const javascript: Section = async (url, floor) => {
+const javascript: Section = async (url, floor, engine) => {
   const body = JSON.stringify({
     language: 'javascript',
     code: 'function add(a, b) { return a + b }',
@@ -30,6 +34,13 @@ const javascript: Section = async (url, floor) => {
   for (const concurrency of [1, 4]) {
     const r = await load({ url: `${url}/v1/evaluate`, body, concurrency, requests: N, check: okValue(5) });
     rows.push(benchRow(`javascript add, concurrency ${concurrency}`, r, floor));
+  }
+  const bare = `${await engine()}/v1/evaluate`;
+  for (const concurrency of [1, 4]) {
+    const r = await load({ url: bare, body, concurrency, requests: N, check: okValue(5) });
+    rows.push(
+      benchRow(`engine floor: bare POST + javascript executor, concurrency ${concurrency}`, r, floor),
+    );
   }
   return rows;
 };
@@ -81,14 +92,15 @@ const SECTIONS: readonly (readonly [
  * language gets a server of its own with only that language enabled, so that one engine's
  * background work (a Python pool refilling its interpreters) does not slow another's figures.
  *
- * Beside it, the hop floor (scripts/lib/hop-server.ts): a bare node:http server handing the same
+ * Beside it, the hop floor (scripts/lib/bare-server.ts): a bare node:http server handing the same
  * POST body to a worker thread that answers at once. No service of this architecture (guest code
- * never on the HTTP thread) can answer a call faster than that on the same machine.
+ * never on the HTTP thread) can answer a call faster than that on the same machine. Sections add
+ * the engine floor: the same bare server around the language's real executor.
  */
 async function floorOf(url: string, language: string): Promise<BenchRow[]> {
   const floors: BenchRow[] = [];
   const hops: BenchRow[] = [];
-  const hop = await startHopServer();
+  const hop = await startBareServer();
   try {
     const body = JSON.stringify({ language, code: 'function add(a, b) { return a + b }', args: [2, 3] });
     for (const concurrency of [1, 4]) {
@@ -115,16 +127,23 @@ async function main(): Promise<void> {
     const section = file === undefined ? javascript : await optional(file, exportName);
     if (section === undefined) continue;
     if (language === undefined) {
-      rows.push(...(await section('', lastFloor ?? rows[0]!)));
+      const none = () => Promise.reject(new Error('This section has no language of its own'));
+      rows.push(...(await section('', lastFloor ?? rows[0]!, none)));
       continue;
     }
     const server = await startServer({ POLYEVAL_LANGUAGES: language }, { logTo: 'file' });
+    let bare: Promise<BareServer> | undefined;
+    const engine = async (): Promise<string> => {
+      bare ??= startBareServer(language);
+      return (await bare).url;
+    };
     try {
       const floors = await floorOf(server.url, language);
-      rows.push(...floors, ...(await section(server.url, floors[0]!)));
+      rows.push(...floors, ...(await section(server.url, floors[0]!, engine)));
       lastFloor = floors[0];
     } finally {
       await server.close();
+      if (bare !== undefined) (await bare).close();
     }
   }
   print(rows);
