@@ -60,7 +60,6 @@ export async function benchWasm(
       body: addBody,
       concurrency,
       requests: N,
-      warmup: 200,
       check: okValue(5),
     });
     rows.push(benchRow(`wasm add (deployed module), concurrency ${concurrency}`, r, floor));
@@ -75,7 +74,6 @@ export async function benchWasm(
       body: bareBody,
       concurrency,
       requests: N,
-      warmup: 200,
       check: okValue(5),
     });
     rows.push(
@@ -88,7 +86,6 @@ export async function benchWasm(
     body: inline,
     concurrency: 1,
     requests: N,
-    warmup: 200,
     check: okValue(5),
   });
   rows.push(benchRow('wasm add (inline .wat, cached by hash), concurrency 1', r, floor));
@@ -100,7 +97,6 @@ export async function benchWasm(
       body: echoBody,
       concurrency,
       requests: N,
-      warmup: 200,
       check: okValue(value),
     });
     rows.push(benchRow(`wasm WASI JSON echo (deployed), concurrency ${concurrency}`, e, floor));

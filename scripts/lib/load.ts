@@ -11,7 +11,13 @@ export interface LoadOptions {
   readonly concurrency: number;
   /** Requests to send in total (after warm-up). */
   readonly requests: number;
-  readonly warmup?: number;
+  /**
+   * Calls before measuring: a count, or 'steady' (the default): at least 3 s of calls, then batches
+   * until two batches in a row have medians within 5 % of each other (at most 15 s in all). A freshly started
+   * server and this client both take a few thousand calls to reach their steady speed (JIT and
+   * WebAssembly tier-up): measured before that, a median mixes warm-up into the figure.
+   */
+  readonly warmup?: number | 'steady';
   /** Checks each answer; a false return counts as an error. */
   readonly check?: (status: number, body: string) => boolean;
 }
@@ -22,6 +28,8 @@ export interface LoadResult {
   readonly callsPerSec: number;
   readonly errors: number;
   readonly requests: number;
+  /** Calls made before measuring. */
+  readonly warmupCalls: number;
 }
 
 export interface BenchRow {
@@ -69,6 +77,9 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+const STEADY_MIN_MS = 3_000;
+const STEADY_MAX_MS = 15_000;
+
 export async function load(options: LoadOptions): Promise<LoadResult> {
   const url = new URL(options.url);
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
@@ -88,7 +99,25 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     };
     await Promise.all(Array.from({ length: options.concurrency }, worker));
   };
-  await run(options.warmup ?? Math.min(200, options.requests), undefined);
+  let warmupCalls = 0;
+  if (typeof options.warmup === 'number') {
+    await run(options.warmup, undefined);
+    warmupCalls = options.warmup;
+  } else {
+    const batch = Math.max(250, 50 * options.concurrency);
+    const started = performance.now();
+    let previous = Number.NaN;
+    while (performance.now() - started < STEADY_MAX_MS) {
+      const latencies: number[] = [];
+      await run(batch, latencies);
+      warmupCalls += batch;
+      latencies.sort((a, b) => a - b);
+      const median = percentile(latencies, 50);
+      const steady = Math.abs(median - previous) <= 0.05 * previous;
+      if (steady && performance.now() - started >= STEADY_MIN_MS) break;
+      previous = median;
+    }
+  }
   errors = 0;
   const latencies: number[] = [];
   const started = performance.now();
@@ -102,6 +131,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     callsPerSec: options.requests / seconds,
     errors,
     requests: options.requests,
+    warmupCalls,
   };
 }
 
@@ -120,6 +150,7 @@ export function benchRow(
     extra: {
       ...(floor === undefined ? {} : { 'p50/floor': (result.p50Ms / floor.p50Ms).toFixed(2) }),
       ...(result.errors > 0 ? { errors: result.errors } : {}),
+      'warm-up calls': result.warmupCalls,
       ...extra,
     },
   };
