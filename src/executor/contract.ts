@@ -97,6 +97,16 @@ export interface Deployment {
   readonly details: Readonly<Record<string, unknown>>;
 }
 
+export interface DeployOptions {
+  /** The id of the HTTP request behind the call, for executors that forward it (remote ones). */
+  readonly requestId?: string;
+}
+
+export interface ExecuteOptions extends DeployOptions {
+  /** Aborted when the call is cancelled (client gone, shutdown): the sandbox is stopped. */
+  readonly signal?: AbortSignal;
+}
+
 export interface Executor {
   /** Boots engines and fills pools; resolves when the executor can serve (readiness() is ready). */
   start(): Promise<void>;
@@ -104,9 +114,9 @@ export interface Executor {
   readonly capacity: number;
   readiness(): Readiness;
   /** Runs one call. Resolves with the guest's result or failure; rejects only on host failures. */
-  execute(call: Call, options?: { signal?: AbortSignal }): Promise<ExecutionResult>;
+  execute(call: Call, options?: ExecuteOptions): Promise<ExecutionResult>;
   /** Optional: validate, compile and cache a module; returns its content-addressed id. */
-  deploy?(code: string): Promise<Deployment | { error: GuestError }>;
+  deploy?(code: string, options?: DeployOptions): Promise<Deployment | { error: GuestError }>;
   /** Engine version string for /v1/languages (engine name and version). */
   engineVersion(): string;
   close(): Promise<void>;

@@ -6,6 +6,7 @@ import { type JsonValue, jsonDepth, parseJson, stringifyJson } from '../executor
 import type { Orchestrator } from '../orchestrator/orchestrator.js';
 import { clientSignal, readBody } from './incoming.js';
 import { problem } from './problem.js';
+import { requestScopeOf, scopeField } from './request-context.js';
 import { deployRequestSchema, describeIssues, evaluateRequestSchema, MAX_ARGS_DEPTH } from './schemas.js';
 
 /** Not fatal: invalid UTF-8 becomes U+FFFD (and then usually a JSON error). Strips a BOM. */
@@ -47,6 +48,7 @@ export function nativeRoutes(orchestrator: Orchestrator, options: { bodyLimit: n
       function: request.function,
       args: request.args as JsonValue[],
       signal: clientSignal(c),
+      ...scopeField(c),
       ...(request.code === undefined ? {} : { code: request.code }),
       ...(request.module === undefined ? {} : { module: request.module }),
       ...(request.limits === undefined ? {} : { limits: request.limits }),
@@ -59,7 +61,7 @@ export function nativeRoutes(orchestrator: Orchestrator, options: { bodyLimit: n
     const body = await readJson(c, options.bodyLimit);
     const parsed = deployRequestSchema.safeParse(body);
     if (!parsed.success) throw problem('invalid-request', `Invalid request: ${describeIssues(parsed.error)}`);
-    const deployed = await orchestrator.deploy(parsed.data.language, parsed.data.code);
+    const deployed = await orchestrator.deploy(parsed.data.language, parsed.data.code, requestScopeOf(c));
     if ('error' in deployed) return json({ ok: false, error: deployed.error }, 422);
     return json(
       {

@@ -1,23 +1,37 @@
 // Per-request context: a request id (the caller's X-Request-Id when it is sane, else a new UUID),
-// echoed in the answer; the call the request made, learned from the orchestrator's call events
-// through AsyncLocalStorage (so that every wire format gets it without knowing about logs); and,
+// echoed in the answer; the request's scope (src/request-scope.ts), which routes hand to the
+// orchestrator with each call (requestScopeOf), so that the call is learned from the orchestrator's
+// call events whatever the wire format; and,
 // when the answer is done, one log line per call (language, outcome code, duration; never the
 // guest's code or arguments at info level) and the HTTP metrics.
 
 import { randomUUID } from 'node:crypto';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import { type Logger, truncateForLog } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { CallEvent, EvaluateInput } from '../orchestrator/orchestrator.js';
-import { type RequestScope, requestScope } from '../request-scope.js';
+import type { RequestScope } from '../request-scope.js';
+
+const SCOPE_KEY = 'polyevalRequestScope';
+
+/** The scope of the request being handled (set by requestContext), to pass to the orchestrator. */
+export function requestScopeOf(c: Context): RequestScope | undefined {
+  return c.get(SCOPE_KEY as never) as RequestScope | undefined;
+}
+
+/** `{ scope }` for an orchestrator input, or nothing outside a request context. */
+export function scopeField(c: Context): { scope?: RequestScope } {
+  const scope = requestScopeOf(c);
+  return scope === undefined ? {} : { scope };
+}
 
 const SANE_ID = /^[\w.:@/+=-]{1,128}$/;
 
 /** Call listener: remembers the call on the request that made it (see Orchestrator.onCall). */
 export function recordCall(log: Logger): (event: CallEvent, input: EvaluateInput) => void {
   return (event, input) => {
-    const state = requestScope.getStore();
+    const state = input.scope;
     if (state !== undefined) state.call = event;
     if (log.enabled?.('debug') ?? false) {
       log.debug('Call input', {
@@ -50,9 +64,8 @@ export function requestContext(options: { log: Logger; metrics?: Metrics }): Mid
       call: undefined,
     };
     const started = performance.now();
-    await requestScope.run(state, async () => {
-      await next();
-    });
+    c.set(SCOPE_KEY as never, state as never);
+    await next();
     c.res.headers.set('x-request-id', state.id);
     const ms = performance.now() - started;
     const status = c.res.status;

@@ -21,6 +21,7 @@ import type { JsonValue } from '../executor/json-value.js';
 import type { Manifest } from '../executor/manifest.js';
 import type { LanguageEntry } from '../executor/registry.js';
 import type { Logger } from '../logger.js';
+import type { RequestScope } from '../request-scope.js';
 import { Admission } from './admission.js';
 import { effectiveLimits, type LimitPolicy, limitPolicy } from './limits.js';
 import { RemoteExecutor, type RemoteResult } from './remote.js';
@@ -35,6 +36,8 @@ export interface EvaluateInput {
   readonly limits?: LimitRequest;
   readonly codec?: string;
   readonly signal?: AbortSignal;
+  /** The HTTP request making the call: its id is forwarded to remote evaluators; listeners may record the call on it. */
+  readonly scope?: RequestScope;
 }
 
 /** What listeners learn about every call that resolved a language (refused ones included). */
@@ -324,7 +327,10 @@ export class Orchestrator {
           new ServiceError('invalid-request', 'The call was cancelled before it started'),
         );
       }
-      return language.executor.execute(call, { signal });
+      return language.executor.execute(call, {
+        signal,
+        ...(input.scope === undefined ? {} : { requestId: input.scope.id }),
+      });
     }, signal);
     this.inFlight.add(running);
     let result: RemoteResult;
@@ -357,7 +363,11 @@ export class Orchestrator {
   }
 
   /** Deploys a module for a language that supports it (see Executor.deploy). */
-  async deploy(languageName: string, code: string): Promise<Deployment | { error: GuestError }> {
+  async deploy(
+    languageName: string,
+    code: string,
+    scope?: RequestScope,
+  ): Promise<Deployment | { error: GuestError }> {
     const language = this.get(languageName);
     if (language.executor.deploy === undefined) {
       throw new ServiceError(
@@ -365,7 +375,7 @@ export class Orchestrator {
         `Language "${language.manifest.id}" does not support deployed modules`,
       );
     }
-    return language.executor.deploy(code);
+    return language.executor.deploy(code, scope === undefined ? {} : { requestId: scope.id });
   }
 
   info(): LanguageInfo[] {

@@ -14,6 +14,8 @@ import { PROBLEMS, type ProblemType, ServiceError } from '../errors.js';
 import type {
   Call,
   Deployment,
+  DeployOptions,
+  ExecuteOptions,
   ExecutionResult,
   Executor,
   GuestError,
@@ -21,7 +23,13 @@ import type {
   Readiness,
 } from '../executor/contract.js';
 import { parseJson, stringifyJson } from '../executor/json-value.js';
-import { currentRequestId } from '../request-scope.js';
+
+interface SendOptions {
+  readonly deadlineMs: number;
+  readonly signal?: AbortSignal;
+  /** Forwarded as X-Request-Id, so that the remote's log lines correlate with ours. */
+  readonly requestId?: string;
+}
 
 export interface RemoteOptions {
   /** The language id sent to the remote. */
@@ -128,7 +136,7 @@ export class RemoteExecutor implements Executor {
     return this.remoteVersion;
   }
 
-  async execute(call: Call, options: { signal?: AbortSignal } = {}): Promise<RemoteResult> {
+  async execute(call: Call, options: ExecuteOptions = {}): Promise<RemoteResult> {
     const body = {
       language: this.options.language,
       function: call.function,
@@ -141,6 +149,7 @@ export class RemoteExecutor implements Executor {
     const answer = await this.send('v1/evaluate', stringifyJson(body), {
       deadlineMs: call.limits.timeoutMs + this.options.timeoutMs,
       ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(options.requestId === undefined ? {} : { requestId: options.requestId }),
     });
     const result = answer.body as RemoteResult;
     if (
@@ -154,9 +163,10 @@ export class RemoteExecutor implements Executor {
     throw this.passThrough(answer);
   }
 
-  async deploy(code: string): Promise<Deployment | { error: GuestError }> {
+  async deploy(code: string, options: DeployOptions = {}): Promise<Deployment | { error: GuestError }> {
     const answer = await this.send('v1/modules', stringifyJson({ language: this.options.language, code }), {
       deadlineMs: this.options.timeoutMs,
+      ...(options.requestId === undefined ? {} : { requestId: options.requestId }),
     });
     const body = answer.body as { ok?: boolean; id?: string; error?: GuestError } & Record<string, unknown>;
     if (answer.status === 201 && typeof body.id === 'string') {
@@ -217,7 +227,7 @@ export class RemoteExecutor implements Executor {
   private async send(
     path: string,
     body: string,
-    options: { deadlineMs: number; signal?: AbortSignal },
+    options: SendOptions,
   ): Promise<{ status: number; body: unknown; retryAfter: string | undefined }> {
     const tried = new Set<Endpoint>();
     let lastError: Error | undefined;
@@ -257,11 +267,11 @@ export class RemoteExecutor implements Executor {
     endpoint: Endpoint,
     path: string,
     body: string,
-    options: { deadlineMs: number; signal?: AbortSignal },
+    options: SendOptions,
   ): Promise<{ status: number; body: unknown; retryAfter: string | undefined }> {
     const url = new URL(path, endpoint.url);
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const requestId = currentRequestId();
+    const { requestId } = options;
     return new Promise((resolve, reject) => {
       let settled = false;
       let connected = false;

@@ -12,6 +12,7 @@ import { threadCpuMs } from '../executor/host/thread-cpu.js';
 import type { JsonValue } from '../executor/json-value.js';
 import type { Manifest } from '../executor/manifest.js';
 import type { EvaluateInput, EvaluateOutput, LanguageInfo } from '../orchestrator/orchestrator.js';
+import type { RequestScope } from '../request-scope.js';
 import { CodecError, fromGuestValue, toGuestValue } from './codec.js';
 import { type Metadata, makeEnvelope, messageError, quote, z5 } from './envelope.js';
 import { decodeRequest, type EvaluationRequest, RequestError } from './request.js';
@@ -28,6 +29,8 @@ export interface EvaluateOptions {
   /** Reported as evaluationHostname; defaults to the machine's host name. */
   readonly hostname?: string;
   readonly signal?: AbortSignal;
+  /** The HTTP request making the call (its id, and where the call is recorded for its log line). */
+  readonly scope?: RequestScope;
   /** Told about our own failures (never about guest failures). */
   readonly onInternalError?: (error: unknown) => void;
   /** Largest envelope returned, in characters (default MAX_RESPONSE_CHARS). */
@@ -193,6 +196,7 @@ async function evaluate(
       codec: ZOBJECT_CODEC,
       limits,
       ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(options.scope === undefined ? {} : { scope: options.scope }),
     });
   } catch (error) {
     if (!(error instanceof ServiceError)) throw error;

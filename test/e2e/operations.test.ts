@@ -7,6 +7,7 @@ import { connect, type Socket } from 'node:net';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postJson, type RunningServer, startServer } from '../helpers/server.js';
+import { fixture } from '../wikifunctions/helpers.js';
 
 let server: RunningServer;
 
@@ -66,6 +67,21 @@ describe('request ids and logs', () => {
     expect(typeof line.ms).toBe('number');
     expect(server.logs()).not.toContain('c0de-');
     expect(server.logs()).not.toContain(SECRET_ARG);
+  });
+
+  it('logs the call a Wikifunctions request made, under its request id', async () => {
+    const r = await postJson(`${server.url}/1/v1/evaluate/`, fixture('javascript_add_Z7.json'), {
+      headers: { 'content-type': 'application/json', 'x-request-id': 'test-req-wf01' },
+    });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('x-request-id')).toBe('test-req-wf01');
+    await expect.poll(() => logLines().filter((l) => l.reqId === 'test-req-wf01').length).toBe(1);
+    expect(logLines().find((l) => l.reqId === 'test-req-wf01')).toMatchObject({
+      msg: 'Call',
+      language: 'javascript',
+      outcome: 'OK',
+      route: '/:domain/v1/evaluate/',
+    });
   });
 
   it('makes up an id when there is none or it is not sane, and logs guest failures by code', async () => {

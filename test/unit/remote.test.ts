@@ -96,6 +96,21 @@ describe('remote evaluator', () => {
     expect(JSON.parse(seen)).toMatchObject({ language: 'demo', function: 'main', code: 'x' });
   });
 
+  it('forwards the request id of a call or a deployment as X-Request-Id, and none without one', async () => {
+    const seen: (string | undefined)[] = [];
+    const server = await serve((req, res, body) => {
+      seen.push(req.headers['x-request-id'] as string | undefined);
+      if (JSON.parse(body).code === 'module') {
+        res.writeHead(201, { 'content-type': 'application/json' }).end('{"ok":true,"id":"m1"}');
+      } else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(okAnswer));
+    });
+    const executor = remote([server.url]);
+    await executor.execute(call, { requestId: 'req-call-1' });
+    expect(await executor.deploy('module', { requestId: 'req-deploy-1' })).toMatchObject({ id: 'm1' });
+    await executor.execute(call);
+    expect(seen).toEqual(['req-call-1', 'req-deploy-1', undefined]);
+  });
+
   it('retries a connection failure on another URL', async () => {
     const server = await serve((_req, res) => res.writeHead(200).end(JSON.stringify(okAnswer)));
     const executor = remote([await deadUrl(), server.url]);
