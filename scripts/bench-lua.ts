@@ -4,14 +4,11 @@
 // Runs alone with `node dist/scripts/bench-lua.js [--quick]` (it then starts its own server).
 
 import { fileURLToPath } from 'node:url';
-import { type BenchRow, benchRow, load } from './lib/load.js';
+import { type BenchRow, benchRow, benchRows, load, valueIs } from './lib/load.js';
 import { startServer } from './lib/server.js';
 
 const quick = process.argv.includes('--quick');
 const N = quick ? 1000 : 5000;
-
-const valueIs = (expected: unknown) => (status: number, text: string) =>
-  status === 200 && JSON.stringify(JSON.parse(text).value) === JSON.stringify(expected);
 
 function body(code: string, fn: string, args: unknown[]): string {
   return JSON.stringify({ language: 'lua', code, function: fn, args });
@@ -20,12 +17,8 @@ function body(code: string, fn: string, args: unknown[]): string {
 /** Rows for `npm run bench`, measured against the server at baseUrl (which must have lua enabled). */
 export async function benchLua(baseUrl: string, floor: BenchRow): Promise<BenchRow[]> {
   const url = `${baseUrl}/v1/evaluate`;
-  const rows: BenchRow[] = [];
   const add = body('function add(a, b) return a + b end', 'add', [2, 3]);
-  for (const concurrency of [1, 4]) {
-    const r = await load({ url, body: add, concurrency, requests: N, check: valueIs(5) });
-    rows.push(benchRow(`lua add, concurrency ${concurrency}`, r, floor));
-  }
+  const rows = await benchRows('lua add', { url, body: add, requests: N, check: valueIs(5) }, floor);
   const squares = body(
     'function squares(n) local t = {} for i = 1, n do t[i] = i * i end return t end',
     'squares',

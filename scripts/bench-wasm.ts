@@ -9,12 +9,11 @@
 import { readFileSync } from 'node:fs';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createExecutor } from '../interpreters/wasm/executor.js';
 import type { Call, Executor } from '../src/executor/contract.js';
-import { manifestSchema } from '../src/executor/manifest.js';
 import { projectRoot } from '../src/paths.js';
 import { startBareServer } from './lib/bare-server.js';
-import { type BenchRow, benchRow, load, percentile } from './lib/load.js';
+import { startExecutor } from './lib/executor.js';
+import { type BenchRow, benchRow, benchRows, load, percentile, valueIs } from './lib/load.js';
 import { startServer } from './lib/server.js';
 
 const quick = process.argv.includes('--quick');
@@ -41,87 +40,60 @@ async function deploy(url: string, code: string): Promise<{ id: string } & Recor
   return body;
 }
 
-const okValue = (expected: unknown) => (status: number, body: string) =>
-  status === 200 && JSON.stringify(JSON.parse(body).value) === JSON.stringify(expected);
-
 export async function benchWasm(
   url: string,
   floor: BenchRow | undefined,
   engine: () => Promise<string>,
 ): Promise<BenchRow[]> {
-  const rows: BenchRow[] = [];
-  const add = await deploy(url, ADD);
-  const echo = await deploy(url, ECHO);
   const evaluate = `${url}/v1/evaluate`;
-  const addBody = JSON.stringify({ language: 'wasm', module: add.id, function: 'add', args: [2, 3] });
-  for (const concurrency of [1, 4]) {
-    const r = await load({
-      url: evaluate,
-      body: addBody,
-      concurrency,
-      requests: N,
-      check: okValue(5),
-    });
-    rows.push(benchRow(`wasm add (deployed module), concurrency ${concurrency}`, r, floor));
-  }
+  /** The body of a call to a deployed module's function. */
+  const byId = (id: string, fn: string, args: unknown[]) =>
+    JSON.stringify({ language: 'wasm', module: id, function: fn, args });
+  const add = await deploy(url, ADD);
+  const rows = await benchRows(
+    'wasm add (deployed module)',
+    { url: evaluate, body: byId(add.id, 'add', [2, 3]), requests: N, check: valueIs(5) },
+    floor,
+  );
   // The same deployed add on the wasm executor behind a bare server (no service code).
   const bare = await engine();
   const bareAdd = await deploy(bare, ADD);
-  const bareBody = JSON.stringify({ module: bareAdd.id, function: 'add', args: [2, 3] });
-  for (const concurrency of [1, 4]) {
-    const r = await load({
-      url: `${bare}/v1/evaluate`,
-      body: bareBody,
-      concurrency,
-      requests: N,
-      check: okValue(5),
-    });
-    rows.push(
-      benchRow(`engine floor: bare POST + wasm executor, deployed add, concurrency ${concurrency}`, r, floor),
-    );
-  }
+  rows.push(
+    ...(await benchRows(
+      'engine floor: bare POST + wasm executor, deployed add',
+      { url: `${bare}/v1/evaluate`, body: byId(bareAdd.id, 'add', [2, 3]), requests: N, check: valueIs(5) },
+      floor,
+    )),
+  );
   const inline = JSON.stringify({ language: 'wasm', code: ADD, function: 'add', args: [2, 3] });
-  const r = await load({
-    url: evaluate,
-    body: inline,
-    concurrency: 1,
-    requests: N,
-    check: okValue(5),
-  });
-  rows.push(benchRow('wasm add (inline .wat, cached by hash), concurrency 1', r, floor));
+  rows.push(
+    ...(await benchRows(
+      'wasm add (inline .wat, cached by hash)',
+      { url: evaluate, body: inline, requests: N, check: valueIs(5) },
+      floor,
+      [1],
+    )),
+  );
+  const echo = await deploy(url, ECHO);
   const value = { name: 'Ada', tags: ['math', 'engines'], born: 1815 };
-  const echoBody = JSON.stringify({ language: 'wasm', module: echo.id, function: 'main', args: [value] });
-  for (const concurrency of [1, 4]) {
-    const e = await load({
-      url: evaluate,
-      body: echoBody,
-      concurrency,
-      requests: N,
-      check: okValue(value),
-    });
-    rows.push(benchRow(`wasm WASI JSON echo (deployed), concurrency ${concurrency}`, e, floor));
-  }
+  rows.push(
+    ...(await benchRows(
+      'wasm WASI JSON echo (deployed)',
+      { url: evaluate, body: byId(echo.id, 'main', [value]), requests: N, check: valueIs(value) },
+      floor,
+    )),
+  );
   return rows;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Standalone: server section, plus in-process measurements of memory recycling and fuel.
 
-async function inProcess(settings: Record<string, string>): Promise<Executor> {
-  const languageDir = new URL('interpreters/wasm/', projectRoot);
-  const manifest = manifestSchema.parse(
-    JSON.parse(readFileSync(fileURLToPath(new URL('manifest.json', languageDir)), 'utf8')),
-  );
-  const executor = await createExecutor({
-    manifest,
-    languageDir,
-    poolSize: 1,
+function inProcess(settings: Record<string, string>): Promise<Executor> {
+  return startExecutor('wasm', {
     settings,
     ceilings: { timeoutMs: 30_000, memoryMb: 2048, outputBytes: 16_777_216 },
-    log: () => undefined,
   });
-  await executor.start();
-  return executor;
 }
 
 const limits = { timeoutMs: 5000, memoryMb: 128, outputBytes: 1 << 20 };

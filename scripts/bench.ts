@@ -6,7 +6,7 @@
 
 import { writeFileSync } from 'node:fs';
 import { type BareServer, startBareServer } from './lib/bare-server.js';
-import { type BenchRow, benchRow, load } from './lib/load.js';
+import { type BenchRow, benchRow, benchRows, load, valueIs } from './lib/load.js';
 import { startServer } from './lib/server.js';
 
 const argv = process.argv.slice(2);
@@ -20,9 +20,6 @@ const N = quick ? 1000 : 5000;
  */
 export type Section = (url: string, floor: BenchRow, engine: () => Promise<string>) => Promise<BenchRow[]>;
 
-const okValue = (expected: unknown) => (status: number, body: string) =>
-  status === 200 && JSON.stringify(JSON.parse(body).value) === JSON.stringify(expected);
-
 const javascript: Section = async (url, floor, engine) => {
   const body = JSON.stringify({
     language: 'javascript',
@@ -30,19 +27,15 @@ const javascript: Section = async (url, floor, engine) => {
     function: 'add',
     args: [2, 3],
   });
-  const rows: BenchRow[] = [];
-  for (const concurrency of [1, 4]) {
-    const r = await load({ url: `${url}/v1/evaluate`, body, concurrency, requests: N, check: okValue(5) });
-    rows.push(benchRow(`javascript add, concurrency ${concurrency}`, r, floor));
-  }
-  const bare = `${await engine()}/v1/evaluate`;
-  for (const concurrency of [1, 4]) {
-    const r = await load({ url: bare, body, concurrency, requests: N, check: okValue(5) });
-    rows.push(
-      benchRow(`engine floor: bare POST + javascript executor, concurrency ${concurrency}`, r, floor),
-    );
-  }
-  return rows;
+  const call = { body, requests: N, check: valueIs(5) };
+  return [
+    ...(await benchRows('javascript add', { url: `${url}/v1/evaluate`, ...call }, floor)),
+    ...(await benchRows(
+      'engine floor: bare POST + javascript executor',
+      { url: `${await engine()}/v1/evaluate`, ...call },
+      floor,
+    )),
+  ];
 };
 
 /** Sections contributed by language folders' benchmark modules, when present. */

@@ -26,6 +26,7 @@ import { type JsonValue, parseJson, stringifyJson } from '../../src/executor/jso
 import { discoverLanguages } from '../../src/executor/registry.js';
 import { effectiveLimits, limitPolicy } from '../../src/orchestrator/limits.js';
 import { runnableUrl } from '../../src/paths.js';
+import { startExecutor } from './executor.js';
 
 /** Answers one request body: [HTTP status, answer]. */
 type Backend = (path: string, body: Record<string, unknown>) => Promise<[number, unknown]>;
@@ -55,17 +56,14 @@ async function engineBackend(language: string): Promise<Backend> {
   const config = loadConfig(process.env);
   const entry = discoverLanguages().find((e) => e.manifest.id === language);
   if (entry === undefined) throw new Error(`No interpreters/${language}/manifest.json`);
+  // The pool size, settings and limits the service would give this language.
   const overrides = config.language(language);
   const policy = limitPolicy(entry.manifest, overrides, config.global);
-  const executor = await (await entry.loadFactory())({
-    manifest: entry.manifest,
-    languageDir: entry.sourceDir,
+  const executor = await startExecutor(language, {
     poolSize: overrides.poolSize ?? config.global.POLYEVAL_POOL_SIZE,
     settings: overrides.settings,
     ceilings: policy.ceilings,
-    log: () => undefined,
   });
-  await executor.start();
   const limits = effectiveLimits(policy, undefined);
   return async (path, body) => {
     if (path === '/v1/modules') {

@@ -155,3 +155,25 @@ export function benchRow(
     },
   };
 }
+
+/** A check for load(): HTTP 200 and a JSON answer whose `value` is `expected`. */
+export const valueIs =
+  (expected: unknown) =>
+  (status: number, body: string): boolean =>
+    status === 200 && JSON.stringify(JSON.parse(body).value) === JSON.stringify(expected);
+
+/** One row per concurrency (1 and 4 by default), named `${name}, concurrency N`. */
+export async function benchRows(
+  name: string,
+  options: Omit<LoadOptions, 'concurrency'>,
+  floor: BenchRow | undefined,
+  concurrencies: readonly number[] = [1, 4],
+): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  for (const concurrency of concurrencies) {
+    rows.push(
+      benchRow(`${name}, concurrency ${concurrency}`, await load({ ...options, concurrency }), floor),
+    );
+  }
+  return rows;
+}

@@ -1,30 +1,17 @@
 // Math.random must start from a fresh seed in every call. QuickJS seeds a context from a
 // millisecond clock, so contexts created back to back (the runner builds the next one right after
 // answering) shared their sequence; the heap-snapshot runner writes a crypto seed at every restore.
-// Driven through createExecutor (no HTTP): calls back to back on one worker are what exposed it;
+// Driven through the executor directly (no HTTP): calls back to back on one worker are what exposed it;
 // over HTTP each call takes long enough for the clock to move.
 
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createExecutor } from '../../interpreters/javascript/executor.js';
+import { startExecutor } from '../../scripts/lib/executor.js';
 import type { Executor } from '../../src/executor/contract.js';
-import { manifestSchema } from '../../src/executor/manifest.js';
 
 let executor: Executor;
 
 beforeAll(async () => {
-  const manifest = manifestSchema.parse(
-    JSON.parse(readFileSync(new URL('../../interpreters/javascript/manifest.json', import.meta.url), 'utf8')),
-  );
-  executor = await createExecutor({
-    manifest,
-    languageDir: new URL('../../dist/interpreters/javascript/', import.meta.url),
-    poolSize: 1,
-    settings: {},
-    ceilings: { timeoutMs: 30_000, memoryMb: 512, outputBytes: 4_194_304 },
-    log: () => undefined,
-  });
-  await executor.start();
+  executor = await startExecutor('javascript');
 });
 afterAll(async () => {
   await executor?.close();

@@ -1,27 +1,14 @@
-// Call semantics of the Python executor, driven directly through createExecutor (no HTTP), plus
+// Call semantics of the Python executor, driven directly through its executor (no HTTP), plus
 // the process machinery: a host that dies is restarted and the calls it held are not lost.
 
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createExecutor } from '../../interpreters/python/executor.js';
+import { startExecutor } from '../../scripts/lib/executor.js';
 import type { ExecutionResult, Executor } from '../../src/executor/contract.js';
-import { manifestSchema } from '../../src/executor/manifest.js';
 
 let executor: Executor;
 
 beforeAll(async () => {
-  const manifest = manifestSchema.parse(
-    JSON.parse(readFileSync(new URL('../../interpreters/python/manifest.json', import.meta.url), 'utf8')),
-  );
-  executor = createExecutor({
-    manifest,
-    languageDir: new URL('../../dist/interpreters/python/', import.meta.url),
-    poolSize: 2,
-    settings: {},
-    ceilings: { timeoutMs: 30_000, memoryMb: 512, outputBytes: 4_194_304 },
-    log: () => undefined,
-  });
-  await executor.start();
+  executor = await startExecutor('python', { poolSize: 2 });
 });
 afterAll(async () => {
   await executor?.close();
