@@ -54,8 +54,6 @@ export function createApp(deps: AppDependencies): Hono {
   // orchestrator's call events (whatever the wire format).
   app.use('*', requestContext({ log, ...(metrics === undefined ? {} : { metrics }) }));
   orchestrator.onCall(recordCall(log));
-  // Counted once the answer is on its way (see requestContext).
-  if (metrics !== undefined) orchestrator.onCall((event) => setImmediate(() => metrics.observeCall(event)));
 
   // Every router, once. To add one: append { routes, openapi } here.
   const mounts: Mount[] = [

@@ -7,7 +7,7 @@
 //   beyond 2^53. So the harness answers in tagged JSON (src/executor/json-value.ts: an int is the
 //   string "\u0000n<digits>", a str that starts with NUL gets one more NUL), and untag() undoes it.
 
-import type { Call, ExecutionResult, Executor } from '../../src/executor/contract.js';
+import type { Call, ExecuteOptions, ExecutionResult, Executor } from '../../src/executor/contract.js';
 import type { WireCall } from '../../src/executor/host/process-protocol.js';
 import type { JsonValue } from '../../src/executor/json-value.js';
 
@@ -20,7 +20,7 @@ export function wireCodec(call: WireCall): PythonCodec {
 
 /** Wraps the process executor: the results of "zobject" calls are untagged. */
 export function withCodecs(inner: Executor): Executor {
-  const executeZObject = async (call: Call, options?: { signal?: AbortSignal }): Promise<ExecutionResult> => {
+  const executeZObject = async (call: Call, options?: ExecuteOptions): Promise<ExecutionResult> => {
     const result = await inner.execute(call, options);
     return result.ok ? { ...result, value: untag(result.value) } : result;
   };

@@ -124,13 +124,14 @@ export function createExecutor(context: ExecutorContext): Executor {
     resourceLimits: { maxOldGenerationSizeMb: 256, stackSizeMb: 32 },
   };
 
+  const entry = runnableSibling(import.meta.url, 'sandbox-host');
   const executor = createProcessExecutor(context, {
-    entry: runnableSibling(import.meta.url, 'sandbox-host'),
+    entry,
     // package.json: Node ≥ 22 checks module loading against the permission model too, and the
     // loader reads the project's package.json to learn that dist/*.js are ES modules.
     codePaths: [
       fileURLToPath(new URL('src/executor/host/', distDir)),
-      fileURLToPath(new URL('./', runnableSibling(import.meta.url, 'sandbox-host'))),
+      fileURLToPath(new URL('./', entry)),
       fileURLToPath(new URL('package.json', projectRoot)),
     ],
     async prepare() {

@@ -7,6 +7,7 @@ import { ServiceError } from '../../src/errors.js';
 import type {
   Call,
   Deployment,
+  ExecuteOptions,
   ExecutionResult,
   Executor,
   ExecutorContext,
@@ -288,7 +289,7 @@ export function createExecutor(context: ExecutorContext): Executor {
         },
       };
     },
-    async execute(call: Call, options?: { signal?: AbortSignal }): Promise<ExecutionResult> {
+    async execute(call: Call, options?: ExecuteOptions): Promise<ExecutionResult> {
       const started = performance.now();
       let compiled: CompiledModule;
       let compileMs: number | undefined;

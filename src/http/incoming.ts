@@ -5,18 +5,13 @@
 // CPU per call in a profile of the evaluate route). Outside Node's server (app.request() in tests)
 // both fall back to the WHATWG request.
 
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
 import { problem } from './problem.js';
 
-interface NodeBindings {
-  readonly incoming: IncomingMessage;
-  readonly outgoing: ServerResponse;
-}
-
-function nodeBindings(c: Context): NodeBindings | undefined {
-  const env = c.env as Partial<NodeBindings> | undefined;
-  return env?.incoming !== undefined && env.outgoing !== undefined ? (env as NodeBindings) : undefined;
+function nodeBindings(c: Context): HttpBindings | undefined {
+  const env = c.env as Partial<HttpBindings> | undefined;
+  return env?.incoming !== undefined && env.outgoing !== undefined ? (env as HttpBindings) : undefined;
 }
 
 function tooLarge(limit: number): Error {
@@ -31,7 +26,7 @@ export async function readBody(c: Context, limit: number): Promise<Uint8Array> {
   return node === undefined ? readWebBody(c.req.raw.body, limit) : readNodeBody(node, limit);
 }
 
-function readNodeBody({ incoming, outgoing }: NodeBindings, limit: number): Promise<Uint8Array> {
+function readNodeBody({ incoming, outgoing }: HttpBindings, limit: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

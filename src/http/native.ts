@@ -4,9 +4,9 @@
 import { Hono } from 'hono';
 import { type JsonValue, jsonDepth, parseJson, stringifyJson } from '../executor/json-value.js';
 import type { Orchestrator } from '../orchestrator/orchestrator.js';
-import { clientSignal, readBody } from './incoming.js';
+import { readBody } from './incoming.js';
 import { problem } from './problem.js';
-import { requestScopeOf, scopeField } from './request-context.js';
+import { callContext, requestScopeOf } from './request-context.js';
 import { deployRequestSchema, describeIssues, evaluateRequestSchema, MAX_ARGS_DEPTH } from './schemas.js';
 
 /** Not fatal: invalid UTF-8 becomes U+FFFD (and then usually a JSON error). Strips a BOM. */
@@ -47,8 +47,7 @@ export function nativeRoutes(orchestrator: Orchestrator, options: { bodyLimit: n
       language: request.language,
       function: request.function,
       args: request.args as JsonValue[],
-      signal: clientSignal(c),
-      ...scopeField(c),
+      ...callContext(c),
       ...(request.code === undefined ? {} : { code: request.code }),
       ...(request.module === undefined ? {} : { module: request.module }),
       ...(request.limits === undefined ? {} : { limits: request.limits }),

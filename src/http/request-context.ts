@@ -1,6 +1,6 @@
 // Per-request context: a request id (the caller's X-Request-Id when it is sane, else a new UUID),
 // echoed in the answer; the request's scope (src/request-scope.ts), which routes hand to the
-// orchestrator with each call (requestScopeOf), so that the call is learned from the orchestrator's
+// orchestrator with each call (callContext), so that the call is learned from the orchestrator's
 // call events whatever the wire format; and,
 // when the answer is done, one log line per call (language, outcome code, duration; never the
 // guest's code or arguments at info level) and the HTTP metrics.
@@ -12,6 +12,7 @@ import { type Logger, truncateForLog } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { CallEvent, EvaluateInput } from '../orchestrator/orchestrator.js';
 import type { RequestScope } from '../request-scope.js';
+import { clientSignal } from './incoming.js';
 
 const SCOPE_KEY = 'polyevalRequestScope';
 
@@ -20,10 +21,13 @@ export function requestScopeOf(c: Context): RequestScope | undefined {
   return c.get(SCOPE_KEY as never) as RequestScope | undefined;
 }
 
-/** `{ scope }` for an orchestrator input, or nothing outside a request context. */
-export function scopeField(c: Context): { scope?: RequestScope } {
+/**
+ * What a route hands the orchestrator with a call besides the call itself: a signal aborted when
+ * the client goes away, and the request's scope (absent outside a request context).
+ */
+export function callContext(c: Context): { signal: AbortSignal; scope?: RequestScope } {
   const scope = requestScopeOf(c);
-  return scope === undefined ? {} : { scope };
+  return { signal: clientSignal(c), ...(scope === undefined ? {} : { scope }) };
 }
 
 const SANE_ID = /^[\w.:@/+=-]{1,128}$/;
@@ -85,6 +89,7 @@ export function requestContext(options: { log: Logger; metrics?: Metrics }): Mid
     reqId: string,
   ): void {
     metrics?.observeRequest(method, route, status, ms / 1000);
+    if (call !== undefined) metrics?.observeCall(call);
     const fields = {
       reqId,
       method,

@@ -11,8 +11,8 @@ import type { Logger } from '../logger.js';
 import type { Orchestrator } from '../orchestrator/orchestrator.js';
 import { projectRoot } from '../paths.js';
 import { evaluateWikifunctions, type WikifunctionsBackend } from '../wikifunctions/evaluate.js';
-import { clientSignal, readBody } from './incoming.js';
-import { scopeField } from './request-context.js';
+import { readBody } from './incoming.js';
+import { callContext } from './request-context.js';
 
 export interface WikifunctionsRouteOptions {
   /**
@@ -48,8 +48,7 @@ export function wikifunctionsRoutes(
   const evaluate = async (c: Context): Promise<Response> => {
     const body = await readBody(c, options.bodyLimit ?? Number.POSITIVE_INFINITY);
     const response = await evaluateWikifunctions(orchestrator, body, c.req.header('content-type'), {
-      signal: clientSignal(c),
-      ...scopeField(c),
+      ...callContext(c),
       ...(options.hostname === undefined ? {} : { hostname: options.hostname }),
       onInternalError: (error) =>
         options.log?.error('Wikifunctions evaluation failed', {

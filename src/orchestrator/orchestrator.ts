@@ -10,6 +10,7 @@ import { ConfigError, ServiceError } from '../errors.js';
 import type {
   Call,
   Deployment,
+  DeployOptions,
   ExecutionResult,
   Executor,
   GuestError,
@@ -119,6 +120,11 @@ function installedVersion(pkg: string | undefined): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** What an executor learns of the request behind a call: its id, for remote evaluators' logs. */
+function forwarded(scope: RequestScope | undefined): DeployOptions {
+  return scope === undefined ? {} : { requestId: scope.id };
 }
 
 export class Orchestrator {
@@ -329,7 +335,7 @@ export class Orchestrator {
       }
       return language.executor.execute(call, {
         signal,
-        ...(input.scope === undefined ? {} : { requestId: input.scope.id }),
+        ...forwarded(input.scope),
       });
     }, signal);
     this.inFlight.add(running);
@@ -375,7 +381,7 @@ export class Orchestrator {
         `Language "${language.manifest.id}" does not support deployed modules`,
       );
     }
-    return language.executor.deploy(code, scope === undefined ? {} : { requestId: scope.id });
+    return language.executor.deploy(code, forwarded(scope));
   }
 
   info(): LanguageInfo[] {

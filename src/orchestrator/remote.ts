@@ -24,11 +24,9 @@ import type {
 } from '../executor/contract.js';
 import { parseJson, stringifyJson } from '../executor/json-value.js';
 
-interface SendOptions {
+/** The request id is forwarded as X-Request-Id, so that the remote's log lines correlate with ours. */
+interface SendOptions extends ExecuteOptions {
   readonly deadlineMs: number;
-  readonly signal?: AbortSignal;
-  /** Forwarded as X-Request-Id, so that the remote's log lines correlate with ours. */
-  readonly requestId?: string;
 }
 
 export interface RemoteOptions {
@@ -147,9 +145,8 @@ export class RemoteExecutor implements Executor {
       ...(call.codec === undefined || call.codec === 'json' ? {} : { codec: call.codec }),
     };
     const answer = await this.send('v1/evaluate', stringifyJson(body), {
+      ...options,
       deadlineMs: call.limits.timeoutMs + this.options.timeoutMs,
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-      ...(options.requestId === undefined ? {} : { requestId: options.requestId }),
     });
     const result = answer.body as RemoteResult;
     if (
@@ -165,8 +162,8 @@ export class RemoteExecutor implements Executor {
 
   async deploy(code: string, options: DeployOptions = {}): Promise<Deployment | { error: GuestError }> {
     const answer = await this.send('v1/modules', stringifyJson({ language: this.options.language, code }), {
+      ...options,
       deadlineMs: this.options.timeoutMs,
-      ...(options.requestId === undefined ? {} : { requestId: options.requestId }),
     });
     const body = answer.body as { ok?: boolean; id?: string; error?: GuestError } & Record<string, unknown>;
     if (answer.status === 201 && typeof body.id === 'string') {

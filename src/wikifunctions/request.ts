@@ -96,8 +96,10 @@ function decodeAvro(body: Uint8Array): EvaluationRequest {
   }
 }
 
+const UTF8 = new TextDecoder('utf-8');
+
 function decodeJson(body: Uint8Array): EvaluationRequest {
-  const text = new TextDecoder('utf-8').decode(body);
+  const text = UTF8.decode(body);
   let parsed: unknown;
   try {
     parsed = parseJson(text);

@@ -17,6 +17,11 @@ export function timeoutError(call: Named, how?: string): GuestError {
   };
 }
 
+/** The caller went away (or shutdown gave up waiting): the sandbox was stopped for that, not the guest. */
+export function cancelledError(call: Pick<Named, 'function'>): GuestError {
+  return { code: 'SANDBOX_CRASH', message: `Cannot run "${call.function}": the call was cancelled` };
+}
+
 export function outputLimitError(call: Named): GuestError {
   return {
     code: 'OUTPUT_LIMIT',

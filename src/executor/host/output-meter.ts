@@ -23,7 +23,7 @@ export class OutputMeter {
    * @param onExceeded called once, when a write crosses the limit (after the cut piece is emitted)
    */
   constructor(
-    readonly limit: number,
+    private readonly limit: number,
     private readonly emit: (stream: OutputStream, text: string) => void,
     private readonly onExceeded: () => void = () => undefined,
   ) {}

@@ -13,6 +13,7 @@ import { runnableUrl } from '../../paths.js';
 import type {
   Call,
   CallStats,
+  ExecuteOptions,
   ExecutionResult,
   Executor,
   ExecutorContext,
@@ -21,7 +22,7 @@ import type {
   Readiness,
 } from '../contract.js';
 import { parseJson, stringifyJson } from '../json-value.js';
-import { timeoutError } from './limit-errors.js';
+import { cancelledError, timeoutError } from './limit-errors.js';
 import { CapturedOutput } from './output-meter.js';
 import {
   disposeWorkDir,
@@ -525,7 +526,7 @@ export function createProcessExecutor(context: ExecutorContext, options: Process
         },
       };
     },
-    execute(call: Call, opts?: { signal?: AbortSignal }): Promise<ExecutionResult> {
+    execute(call: Call, opts?: ExecuteOptions): Promise<ExecutionResult> {
       if (closed) return Promise.reject(new Error(`The ${context.manifest.id} executor is closed`));
       if (hosts.length === 0)
         return Promise.reject(new Error(`The ${context.manifest.id} executor has not been started`));
@@ -553,17 +554,7 @@ export function createProcessExecutor(context: ExecutorContext, options: Process
         if (signal !== undefined) {
           const onAbort = (): void => {
             pending.host?.cancel(pending);
-            answer(
-              pending,
-              {
-                ok: false,
-                error: {
-                  code: 'SANDBOX_CRASH',
-                  message: `Cannot run "${call.function}": the call was cancelled`,
-                },
-              },
-              unmeasured(pending),
-            );
+            answer(pending, { ok: false, error: cancelledError(call) }, unmeasured(pending));
           };
           if (signal.aborted) {
             onAbort();

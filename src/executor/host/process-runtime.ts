@@ -11,7 +11,7 @@ import { networkInterfaces } from 'node:os';
 import { type ResourceLimits, Worker } from 'node:worker_threads';
 import type { GuestError } from '../contract.js';
 import { outputLimitError, threadDiedError, timeoutError } from './limit-errors.js';
-import { OutputMeter } from './output-meter.js';
+import { type OutputMessage, OutputMeter } from './output-meter.js';
 import type {
   HostFacts,
   HostToService,
@@ -379,7 +379,7 @@ class HostRuntime {
     return done.outcome.ok || RENEWABLE_ERRORS.has(done.outcome.error.code);
   }
 
-  private onOutput(slot: Slot, message: Extract<WorkerToHost, { kind: 'output' }>): void {
+  private onOutput(slot: Slot, message: OutputMessage): void {
     const running = slot.running;
     if (running === undefined || running.id !== message.id) return;
     running.output.write(message.stream, message.text);

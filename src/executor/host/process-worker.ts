@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { GuestError } from '../contract.js';
 import { outputLimitError } from './limit-errors.js';
-import { OutputMeter } from './output-meter.js';
+import { OutputMeter, type OutputStream } from './output-meter.js';
 import type { HostToWorker, WireCall, WireOutcome, WorkerToHost } from './process-protocol.js';
 import { threadCpuMs } from './thread-cpu.js';
 
@@ -14,7 +14,7 @@ export interface SingleUseIo {
    * Appends guest output. Returns false once the call's output limit is reached: the text is cut
    * at the limit and the host is told, which stops the worker with OUTPUT_LIMIT.
    */
-  write(stream: 'stdout' | 'stderr', text: string): boolean;
+  write(stream: OutputStream, text: string): boolean;
   /** Reports a limit the runner detected (e.g. a filesystem quota); the host stops the worker. */
   limit(error: GuestError): void;
 }

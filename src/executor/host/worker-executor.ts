@@ -3,7 +3,14 @@
 // workers, and how big their thread stacks must be.
 
 import type { ResourceLimits } from 'node:worker_threads';
-import type { Call, ExecutionResult, Executor, ExecutorContext, Readiness } from '../contract.js';
+import type {
+  Call,
+  ExecuteOptions,
+  ExecutionResult,
+  Executor,
+  ExecutorContext,
+  Readiness,
+} from '../contract.js';
 import { WorkerPool } from './worker-pool.js';
 
 export interface WorkerExecutorOptions {
@@ -39,7 +46,7 @@ export function createWorkerExecutor(context: ExecutorContext, options: WorkerEx
     readiness(): Readiness {
       return pool?.readiness() ?? { ready: false, details: { state: 'starting' } };
     },
-    execute(call: Call, opts?: { signal?: AbortSignal }): Promise<ExecutionResult> {
+    execute(call: Call, opts?: ExecuteOptions): Promise<ExecutionResult> {
       if (pool === undefined) throw new Error(`The ${context.manifest.id} executor has not been started`);
       return pool.run(call, opts?.signal);
     },

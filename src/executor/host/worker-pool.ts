@@ -8,8 +8,8 @@
 import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { runnableUrl } from '../../paths.js';
 import type { Call, CallStats, ExecutionResult, GuestError, Outcome, Readiness } from '../contract.js';
-import { threadDiedError, timeoutError } from './limit-errors.js';
-import { CapturedOutput } from './output-meter.js';
+import { cancelledError, threadDiedError, timeoutError } from './limit-errors.js';
+import { CapturedOutput, type OutputMessage } from './output-meter.js';
 import type { HostToWorker, WorkerToHost } from './worker-protocol.js';
 
 export interface WorkerPoolOptions {
@@ -124,12 +124,7 @@ export class WorkerPool {
       );
       if (signal !== undefined) {
         const onAbort = (): void => {
-          if (slot.pending === pending) {
-            this.kill(slot, {
-              code: 'SANDBOX_CRASH',
-              message: `Cannot run "${call.function}": the call was cancelled`,
-            });
-          }
+          if (slot.pending === pending) this.kill(slot, cancelledError(call));
         };
         if (signal.aborted) onAbort();
         else signal.addEventListener('abort', onAbort, { once: true });
@@ -224,7 +219,7 @@ export class WorkerPool {
     });
   }
 
-  private onOutput(slot: Slot, message: Extract<WorkerToHost, { kind: 'output' }>): void {
+  private onOutput(slot: Slot, message: OutputMessage): void {
     const pending = slot.pending;
     if (pending === undefined || pending.id !== message.id) return;
     pending.output.write(message.stream, message.text);

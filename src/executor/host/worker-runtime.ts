@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Call, Outcome } from '../contract.js';
 import { outputLimitError } from './limit-errors.js';
-import { OutputMeter } from './output-meter.js';
+import { OutputMeter, type OutputStream } from './output-meter.js';
 import { threadCpuMs } from './thread-cpu.js';
 import type { HostToWorker, WorkerToHost } from './worker-protocol.js';
 
@@ -16,7 +16,7 @@ export interface CallIo {
    * Appends guest output. Returns false once the call's output limit is reached: the text is cut
    * at the limit and the runner must stop the guest (the call then ends with OUTPUT_LIMIT).
    */
-  write(stream: 'stdout' | 'stderr', text: string): boolean;
+  write(stream: OutputStream, text: string): boolean;
   /** True once output went over the limit. */
   readonly outputExceeded: boolean;
   /** The call's output limit in bytes (stdout and stderr together). */
