@@ -1,6 +1,8 @@
 // The QuickJS sandbox, inside a worker thread. Per call: a never-used runtime and context on a live
-// WASM instance (a new instance costs 2–6 ms; a runtime + context ~0.15 ms). The next call's sandbox
-// is built, and the last one disposed, while the worker is idle, off the caller's critical path.
+// WASM instance (a new instance costs 2–6 ms). By default that is the instance's one runtime and
+// context, its memory restored to a snapshot taken before any code ran (snapshot.ts, ~5 µs); without
+// snapshots, a new runtime and context (~0.3 ms). Either way the next call's sandbox is made ready,
+// and the last one dropped, while the worker is idle, off the caller's critical path.
 // The instance has its own WebAssembly.Memory whose maximum is the call's memory limit: that is what
 // actually bounds memory (runtime.setMemoryLimit did not in these builds, DESIGN.md §5). The
 // instance is replaced after any limit hit or host-side exception, when the memory limit changes,
@@ -30,7 +32,7 @@ export interface RunnerData {
   readonly packageVersion: string;
   /** SHA-256 of the engine's .wasm file: a key of KNOWN_BUILDS enables heap snapshots. */
   readonly wasmSha256: string;
-  /** Set to false to build a new runtime and context for every call instead (POLYEVAL_JAVASCRIPT_SNAPSHOT=off). */
+  /** Set to false to build a new runtime and context for every call instead (POLYEVAL_JAVASCRIPT_SNAPSHOTS=off). */
   readonly snapshots: boolean;
 }
 
@@ -120,9 +122,11 @@ function prepare(instance: Instance): Sandbox {
         // keep the host decoding them) and stop at the next interrupt check.
         if (io === undefined || io.outputExceeded) return;
         let line = '';
-        for (let i = 0; i < args.length && Buffer.byteLength(line) <= io.limit; i++) {
-          const room = io.limit - Buffer.byteLength(line);
-          line += `${i > 0 ? ' ' : ''}${show(context, captured, args[i]!, i, room)}`;
+        let bytes = 0;
+        for (let i = 0; i < args.length && bytes <= io.limit; i++) {
+          const piece = `${i > 0 ? ' ' : ''}${show(context, captured, args[i]!, i, io.limit - bytes)}`;
+          line += piece;
+          bytes += Buffer.byteLength(piece);
         }
         io.write(stream, `${line}\n`);
       });

@@ -34,7 +34,6 @@ export const KNOWN_BUILDS: Readonly<
     string,
     {
       readonly stackPointer: string;
-      readonly stackRestore: string;
       readonly malloc: string;
       readonly free: string;
       readonly stackBytes: number;
@@ -44,7 +43,6 @@ export const KNOWN_BUILDS: Readonly<
   // @jitl/quickjs-wasmfile-release-sync 0.32.0 (emscripten-module.wasm)
   '105c3bed22d457e43e3d1c3c1c6959fda62a8fe06f0fc8a985303c3a2be72232': {
     stackPointer: 'Oa', // emscripten_stack_get_current: global.get 0
-    stackRestore: 'Ma', // _emscripten_stack_restore: global.set 0
     malloc: 'v',
     free: 'M',
     stackBytes: 5 * 1024 * 1024,
@@ -235,11 +233,6 @@ export class HeapSnapshot {
     const snapshot = new HeapSnapshot(memory, raw, layout, contextPointer);
     snapshot.selfTest(image, options.exercise);
     return snapshot;
-  }
-
-  /** Bytes the snapshot holds. */
-  get bytes(): number {
-    return this.low.length + this.heap.length;
   }
 
   /**

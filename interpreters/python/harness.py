@@ -740,6 +740,9 @@ def _run(code, name, args_json, output_limit, zobject):
         text = json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
     except (ValueError, RecursionError) as exc:
         return _error("INVALID_RESULT", f'Cannot return from "{name}": {exc}')
+    # Characters first: a result over the limit is refused without encoding (copying) it.
+    if len(text) > output_limit:
+        return _too_large(name, output_limit)
     try:
         size = len(text.encode("utf-8"))
     except UnicodeEncodeError:
@@ -747,7 +750,7 @@ def _run(code, name, args_json, output_limit, zobject):
         # is plain ASCII and JSON.parse gives the same lone surrogate back on the other side.
         text = json.dumps(value, allow_nan=False, ensure_ascii=True, separators=(",", ":"))
         size = len(text)
-    if len(text) > output_limit or size > output_limit:
+    if size > output_limit:
         return _too_large(name, output_limit)
     return {"ok": True, "valueJson": text}
 

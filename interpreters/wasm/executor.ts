@@ -91,7 +91,6 @@ export function parseSettings(raw: Readonly<Record<string, string>>): WasmSettin
   };
 }
 
-/** A sibling module's URL that works from sources (.ts, mapped to dist by the pool) and from dist. */
 type PlanResult =
   | { readonly ok: true; readonly plan: RunPlan }
   | { readonly ok: false; readonly error: GuestError };

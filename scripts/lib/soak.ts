@@ -10,9 +10,10 @@
 // scripts/soak.ts is the command line (npm run soak -- --minutes N); test/soak/soak.test.ts runs a
 // short one in npm test. Traffic goes to 127.0.0.1 only.
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { percentile } from './load.js';
+import { descendants } from './proc.js';
 import { type RunningServer, startServer } from './server.js';
 
 export const SOAK_LANGUAGES = ['javascript', 'lua', 'wasm', 'python'] as const;
@@ -27,7 +28,7 @@ export interface SoakOptions {
   readonly languages?: readonly SoakLanguage[];
   /** Use a running server instead of starting one (its process tree is then not measured). */
   readonly url?: string;
-  /** How often resident memory is sampled (default: a 40th of the run, between 1 and 10 s). */
+  /** How often resident memory is sampled (default: a 200th of the run, between 0.5 and 5 s). */
   readonly sampleEveryMs?: number;
   /** Called with one line of progress now and then. */
   readonly progress?: (line: string) => void;
@@ -96,7 +97,6 @@ interface Hostile {
   readonly name: string;
   readonly code: string;
   readonly fn: string;
-  readonly args?: unknown[];
   readonly limits: Record<string, number>;
   readonly codes: readonly string[];
 }
@@ -395,23 +395,6 @@ function rssOf(pid: number): number {
   }
 }
 
-function processTree(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // gone
-    }
-  }
-  const out = [pid];
-  for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i]!) ?? []));
-  return out;
-}
-
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] ?? 0;
@@ -443,7 +426,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   let server: RunningServer | undefined;
   let base = options.url;
   if (base === undefined) {
-    server = await startServer({ POLYEVAL_LANGUAGES: languages.join(','), POLYEVAL_POOL_SIZE: '2' });
+    // Logs to a file: reading one log line per call from a pipe would steal the load generator's time.
+    server = await startServer(
+      { POLYEVAL_LANGUAGES: languages.join(','), POLYEVAL_POOL_SIZE: '2' },
+      { logTo: 'file' },
+    );
     base = server.url;
   } else {
     // Only the languages the server has.
@@ -469,7 +456,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const sample = (): void => {
     if (server?.process.pid === undefined) return;
     const pid = server.process.pid;
-    const tree = processTree(pid);
+    const tree = [pid, ...descendants(pid)];
     memory.push({
       t: Math.round((performance.now() - started) / 100) / 10,
       serviceRss: rssOf(pid),
@@ -493,7 +480,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
           language,
           code: attack.code,
           function: attack.fn,
-          args: attack.args ?? [],
+          args: [],
           limits: attack.limits,
         });
         const answer = await post(agent, url, body, 60_000);

@@ -1,7 +1,7 @@
 // fast-check arbitraries shared by the fuzz tests: ZObject-shaped JSON (keys and references drawn
 // mostly from the real vocabulary, some garbage), guest values as runners hand them to the codec
 // (tagged pairs, maps and ZObjects), Avro bodies (the golden vectors mutated byte by byte), and
-// run options that print the seed of a failure (FUZZ_SEED replays one, FUZZ_RUNS scales the runs).
+// run options that print the seed of a failure (FUZZ_SEED replays one, FUZZ_RUNS_SCALE scales the runs).
 
 import { readdirSync, readFileSync } from 'node:fs';
 import fc from 'fast-check';

@@ -13,18 +13,16 @@ import type { Attack, Family } from './harness.js';
 export const CATALOGUE: readonly {
   family: Family;
   title: string;
-  file: string;
   attacks: readonly Attack[];
 }[] = [
-  { family: 'javascript', title: 'JavaScript (QuickJS)', file: 'javascript', attacks: JAVASCRIPT_ATTACKS },
-  { family: 'python', title: 'Python (Pyodide)', file: 'python', attacks: PYTHON_ATTACKS },
-  { family: 'wasm', title: 'WebAssembly', file: 'wasm', attacks: WASM_ATTACKS },
-  { family: 'lua', title: 'Lua', file: 'lua', attacks: LUA_ATTACKS },
-  { family: 'http', title: 'HTTP', file: 'http', attacks: HTTP_ATTACKS },
+  { family: 'javascript', title: 'JavaScript (QuickJS)', attacks: JAVASCRIPT_ATTACKS },
+  { family: 'python', title: 'Python (Pyodide)', attacks: PYTHON_ATTACKS },
+  { family: 'wasm', title: 'WebAssembly', attacks: WASM_ATTACKS },
+  { family: 'lua', title: 'Lua', attacks: LUA_ATTACKS },
+  { family: 'http', title: 'HTTP', attacks: HTTP_ATTACKS },
   {
     family: 'wikifunctions',
     title: 'Wikifunctions API and Avro',
-    file: 'wikifunctions',
     attacks: WIKIFUNCTIONS_ATTACKS,
   },
 ];
@@ -66,7 +64,7 @@ export function renderCatalogue(): string {
   );
   for (const f of CATALOGUE) {
     lines.push('', `<a id="${f.family}"></a>`, `### ${f.title}`, '');
-    lines.push(`\`test/security/attacks/${f.file}.ts\`, run by \`test/security/${f.file}.test.ts\`.`, '');
+    lines.push(`\`test/security/attacks/${f.family}.ts\`, run by \`test/security/${f.family}.test.ts\`.`, '');
     lines.push('| id | attack | result | status |');
     lines.push('| --- | --- | --- | --- |');
     for (const a of f.attacks) {

@@ -32,6 +32,7 @@ import { createServer, type Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { descendants } from '../../scripts/lib/proc.js';
 import { type RunningServer, startServer } from '../helpers/server.js';
 
 export type Family = 'javascript' | 'python' | 'wasm' | 'lua' | 'http' | 'wikifunctions';
@@ -236,34 +237,6 @@ export interface Counts {
   readonly threads: number;
   readonly fds: number;
   readonly children: number;
-}
-
-function descendants(pid: number): number[] {
-  const parents = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // gone
-    }
-    // The command name may hold spaces and parentheses: fields start after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ppid = Number(fields[1]);
-    const list = parents.get(ppid) ?? [];
-    list.push(Number(entry));
-    parents.set(ppid, list);
-  }
-  const out: number[] = [];
-  const queue = [pid];
-  while (queue.length > 0) {
-    for (const child of parents.get(queue.shift()!) ?? []) {
-      out.push(child);
-      queue.push(child);
-    }
-  }
-  return out;
 }
 
 export function counts(pid: number): Counts {
