@@ -24,7 +24,8 @@ import { loadConfig } from '../../src/config.js';
 import type { Call } from '../../src/executor/contract.js';
 import { type JsonValue, parseJson, stringifyJson } from '../../src/executor/json-value.js';
 import { discoverLanguages } from '../../src/executor/registry.js';
-import { effectiveLimits, limitPolicy } from '../../src/orchestrator/limits.js';
+import { effectiveLimits } from '../../src/orchestrator/limits.js';
+import { languagePlan } from '../../src/orchestrator/orchestrator.js';
 import { runnableUrl } from '../../src/paths.js';
 import { startExecutor } from './executor.js';
 
@@ -56,11 +57,10 @@ async function engineBackend(language: string): Promise<Backend> {
   const config = loadConfig(process.env);
   const entry = discoverLanguages().find((e) => e.manifest.id === language);
   if (entry === undefined) throw new Error(`No interpreters/${language}/manifest.json`);
-  // The pool size, settings and limits the service would give this language.
-  const overrides = config.language(language);
-  const policy = limitPolicy(entry.manifest, overrides, config.global);
+  // The pool size, settings and limits the service gives this language.
+  const { overrides, policy, poolSize } = languagePlan(entry.manifest, config);
   const executor = await startExecutor(language, {
-    poolSize: overrides.poolSize ?? config.global.POLYEVAL_POOL_SIZE,
+    poolSize,
     settings: overrides.settings,
     ceilings: policy.ceilings,
   });

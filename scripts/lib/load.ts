@@ -41,11 +41,13 @@ export interface BenchRow {
   readonly extra?: Readonly<Record<string, string | number>>;
 }
 
-function once(
+/** One request on `agent`; rejects on a network error, or when no answer came within `timeoutMs`. */
+export function send(
   agent: Agent,
   url: URL,
   method: string,
   body: string | undefined,
+  timeoutMs?: number,
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
@@ -65,8 +67,12 @@ function once(
           text += chunk;
         });
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        res.on('error', reject);
       },
     );
+    if (timeoutMs !== undefined) {
+      req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    }
     req.on('error', reject);
     req.end(body);
   });
@@ -91,7 +97,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
       while (next < count) {
         next++;
         const started = performance.now();
-        const answer = await once(agent, url, method, options.body).catch(() => ({ status: 0, body: '' }));
+        const answer = await send(agent, url, method, options.body).catch(() => ({ status: 0, body: '' }));
         latencies?.push(performance.now() - started);
         if (answer.status === 0 || !(options.check?.(answer.status, answer.body) ?? answer.status === 200))
           errors++;

@@ -11,8 +11,8 @@
 // short one in npm test. Traffic goes to 127.0.0.1 only.
 
 import { readFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
-import { percentile } from './load.js';
+import { Agent } from 'node:http';
+import { percentile, send } from './load.js';
 import { descendants } from './proc.js';
 import { type RunningServer, startServer } from './server.js';
 
@@ -109,52 +109,39 @@ const word = (rand: () => number): string =>
   ).join('');
 const int = (rand: () => number): number => Math.floor(rand() * 2_000_000) - 1_000_000;
 
+/** add(a, b) = a + b on two random integers. */
+const addCall = (code: string): Good => ({
+  code,
+  fn: 'add',
+  make: (r) => {
+    const [a, b] = [int(r), int(r)];
+    return { args: [a, b], expected: a + b };
+  },
+});
+
+/** pair(s, n) = { s: s + s, list: [n, 2n] } on a random word and integer. */
+const pairCall = (code: string): Good => ({
+  code,
+  fn: 'pair',
+  make: (r) => {
+    const [s, n] = [word(r), int(r)];
+    return { args: [s, n], expected: { s: s + s, list: [n, n * 2] } };
+  },
+});
+
 const GOOD: Readonly<Record<SoakLanguage, readonly Good[]>> = {
   javascript: [
-    {
-      code: 'function add(a, b) { return a + b }',
-      fn: 'add',
-      make: (r) => {
-        const [a, b] = [int(r), int(r)];
-        return { args: [a, b], expected: a + b };
-      },
-    },
-    {
-      code: 'function pair(s, n) { return { s: s + s, list: [n, n * 2] } }',
-      fn: 'pair',
-      make: (r) => {
-        const [s, n] = [word(r), int(r)];
-        return { args: [s, n], expected: { s: s + s, list: [n, n * 2] } };
-      },
-    },
+    addCall('function add(a, b) { return a + b }'),
+    pairCall('function pair(s, n) { return { s: s + s, list: [n, n * 2] } }'),
   ],
   lua: [
-    {
-      code: 'function add(a, b) return a + b end',
-      fn: 'add',
-      make: (r) => {
-        const [a, b] = [int(r), int(r)];
-        return { args: [a, b], expected: a + b };
-      },
-    },
-    {
-      code: 'function pair(s, n) return { s = s .. s, list = { n, n * 2 } } end',
-      fn: 'pair',
-      make: (r) => {
-        const [s, n] = [word(r), int(r)];
-        return { args: [s, n], expected: { s: s + s, list: [n, n * 2] } };
-      },
-    },
+    addCall('function add(a, b) return a + b end'),
+    pairCall('function pair(s, n) return { s = s .. s, list = { n, n * 2 } } end'),
   ],
   wasm: [
-    {
-      code: '(module (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))',
-      fn: 'add',
-      make: (r) => {
-        const [a, b] = [int(r), int(r)];
-        return { args: [a, b], expected: a + b };
-      },
-    },
+    addCall(
+      '(module (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))',
+    ),
     {
       code: '(module (func (export "mul") (param i64 i64) (result i64) (i64.mul (local.get 0) (local.get 1))))',
       fn: 'mul',
@@ -165,22 +152,8 @@ const GOOD: Readonly<Record<SoakLanguage, readonly Good[]>> = {
     },
   ],
   python: [
-    {
-      code: 'def add(a, b):\n    return a + b\n',
-      fn: 'add',
-      make: (r) => {
-        const [a, b] = [int(r), int(r)];
-        return { args: [a, b], expected: a + b };
-      },
-    },
-    {
-      code: 'def pair(s, n):\n    return {"s": s + s, "list": [n, n * 2]}\n',
-      fn: 'pair',
-      make: (r) => {
-        const [s, n] = [word(r), int(r)];
-        return { args: [s, n], expected: { s: s + s, list: [n, n * 2] } };
-      },
-    },
+    addCall('def add(a, b):\n    return a + b\n'),
+    pairCall('def pair(s, n):\n    return {"s": s + s, "list": [n, n * 2]}\n'),
   ],
 };
 
@@ -355,34 +328,14 @@ function prng(seed: number): () => number {
   };
 }
 
+/** A POST that never rejects: a network failure or timeout is status 0 with the error's message. */
 function post(
   agent: Agent,
   url: URL,
   body: string,
   timeoutMs: number,
-): Promise<{ status: number; text: string }> {
-  return new Promise((resolve) => {
-    const req = request(
-      url,
-      {
-        agent,
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => {
-          text += c;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-        res.on('error', (e) => resolve({ status: 0, text: e.message }));
-      },
-    );
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', (e) => resolve({ status: 0, text: e.message }));
-    req.end(body);
-  });
+): Promise<{ status: number; body: string }> {
+  return send(agent, url, 'POST', body, timeoutMs).catch((e: Error) => ({ status: 0, body: e.message }));
 }
 
 /** Resident memory (bytes) of a process, 0 if it is gone. */
@@ -487,14 +440,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         f.hostile++;
         let code = `HTTP ${answer.status}`;
         try {
-          const parsed = JSON.parse(answer.text) as { ok?: boolean; error?: { code?: string } };
+          const parsed = JSON.parse(answer.body) as { ok?: boolean; error?: { code?: string } };
           if (answer.status === 200) code = parsed.ok === true ? 'OK' : (parsed.error?.code ?? '?');
         } catch {
           // not JSON: keep the status
         }
         if (attack.codes.includes(code)) f.hostileAccurate++;
         else if (inaccurateExamples.length < 10) {
-          inaccurateExamples.push(`${language} ${attack.name}: ${code} (${answer.text.slice(0, 200)})`);
+          inaccurateExamples.push(`${language} ${attack.name}: ${code} (${answer.body.slice(0, 200)})`);
         }
       } else {
         const list = GOOD[language];
@@ -513,7 +466,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         f.good++;
         let ok = false;
         try {
-          const parsed = JSON.parse(answer.text) as { ok?: boolean; value?: unknown };
+          const parsed = JSON.parse(answer.body) as { ok?: boolean; value?: unknown };
           ok = answer.status === 200 && parsed.ok === true && jsonEqual(parsed.value, expected);
         } catch {
           ok = false;
@@ -523,7 +476,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
           f.goodLost++;
           if (lostExamples.length < 10) {
             lostExamples.push(
-              `${language} ${good.fn}(${JSON.stringify(args)}): HTTP ${answer.status} ${answer.text.slice(0, 300)}`,
+              `${language} ${good.fn}(${JSON.stringify(args)}): HTTP ${answer.status} ${answer.body.slice(0, 300)}`,
             );
           }
         }

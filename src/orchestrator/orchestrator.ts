@@ -5,7 +5,7 @@
 // language is reported to the call listeners (metrics, the per-call log line) with its outcome code.
 
 import { createRequire } from 'node:module';
-import { type Config, envKey } from '../config.js';
+import { type Config, envKey, type LanguageOverrides } from '../config.js';
 import { ConfigError, ServiceError } from '../errors.js';
 import type {
   Call,
@@ -123,6 +123,19 @@ function installedVersion(pkg: string | undefined): string | undefined {
 }
 
 /** What an executor learns of the request behind a call: its id, for remote evaluators' logs. */
+/** What the operator's configuration gives a language: its overrides, limit policy and pool size. */
+export function languagePlan(
+  manifest: Manifest,
+  config: Config,
+): { overrides: LanguageOverrides; policy: LimitPolicy; poolSize: number } {
+  const overrides = config.language(manifest.id);
+  return {
+    overrides,
+    policy: limitPolicy(manifest, overrides, config.global),
+    poolSize: overrides.poolSize ?? config.global.POLYEVAL_POOL_SIZE,
+  };
+}
+
 function forwarded(scope: RequestScope | undefined): DeployOptions {
   return scope === undefined ? {} : { requestId: scope.id };
 }
@@ -183,9 +196,7 @@ export class Orchestrator {
 
   private async add(entry: LanguageEntry): Promise<void> {
     const { manifest } = entry;
-    const overrides = this.config.language(manifest.id);
-    const policy = limitPolicy(manifest, overrides, this.config.global);
-    const poolSize = overrides.poolSize ?? this.config.global.POLYEVAL_POOL_SIZE;
+    const { overrides, policy, poolSize } = languagePlan(manifest, this.config);
     const log = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: object): void =>
       this.log[level](message, { language: manifest.id, ...fields });
     const g = this.config.global;
