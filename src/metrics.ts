@@ -3,7 +3,8 @@
 // language and outcome code from the orchestrator's call events; pool sizes, queue depth and the
 // sandbox counters (spawned, recycled, killed, crashed) are read from orchestrator.info() at scrape
 // time: Readiness.counters where an executor reports them under those fixed names, else the
-// same-named numbers in its readiness details (no hook into the executor host is needed).
+// same-named numbers in its readiness details (no hook into the executor host is needed); security
+// events (a sandbox that broke its host's protocol and was killed) from details.securityEvents.
 // Process metrics (memory, CPU, event-loop lag, GC) are prom-client's defaults.
 
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
@@ -197,6 +198,29 @@ export function createMetrics(
     'Sandboxes that died on their own (out of heap, engine fault), by language.',
     perLanguage((i) => i.counters?.crashed ?? num(i.details.crashed) ?? num(i.details.crashes)),
   );
+
+  // Security events by language and kind, mirrored from details.securityEvents ({kind: count}).
+  const lastSecurity = new Map<string, number>();
+  new Counter({
+    name: 'polyeval_security_events_total',
+    help: 'Sandboxes killed for breaking their host protocol (a forged ready or done, a wrong call id, output when not serving, an unknown or malformed or oversized message), by language and kind.',
+    labelNames: ['language', 'kind'],
+    registers: [registry],
+    collect() {
+      for (const info of orchestrator.info()) {
+        const events = info.details.securityEvents;
+        if (typeof events !== 'object' || events === null) continue;
+        for (const [kind, raw] of Object.entries(events)) {
+          const value = num(raw);
+          if (value === undefined) continue;
+          const key = `${info.id}\u0000${kind}`;
+          const before = lastSecurity.get(key) ?? 0;
+          lastSecurity.set(key, value);
+          this.inc({ language: info.id, kind }, value >= before ? value - before : value);
+        }
+      }
+    },
+  });
 
   return {
     registry,

@@ -5,6 +5,12 @@
 // is killed. When a host dies — killed here, over its RSS cap, or crashed — it is restarted, and
 // the other calls it held are sent again to the new host (once each), so other callers do not
 // lose their calls to one guest's misbehaviour.
+// The service does not trust its hosts either (layer 1 inside one may have fallen): each host has
+// a state (starting → ready, once) and each call one (sent → started → done, exactly one answer
+// carrying its id). A message the state does not expect — a second ready, a done or output for a
+// call not running there, an unknown kind, a malformed or oversized message — kills the host at
+// once; the call it named fails with SANDBOX_CRASH, the others are sent again to a fresh host, and
+// the event is logged and counted (protocol-guard.ts, polyeval_security_events_total).
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -31,6 +37,17 @@ import {
   planSandboxSpawn,
 } from './process-isolation.js';
 import type { HostFacts, HostToService, ServiceToHost, WireCall, WireOutcome } from './process-protocol.js';
+import {
+  checkOutcome,
+  checkOutput,
+  isRecord,
+  kindOf,
+  MAX_MESSAGE_TEXT,
+  protocolViolationError,
+  SecurityEvents,
+  type Violation,
+  violation,
+} from './protocol-guard.js';
 import type { HostRuntimeConfig } from './process-runtime.js';
 
 export interface ProcessExecutorOptions {
@@ -69,6 +86,8 @@ interface PendingCall {
   readonly received: number;
   attempts: number;
   settled: boolean;
+  /** The host said it started the call (output and done are expected only then). */
+  started: boolean;
   /** What the guest printed, counted again here (reset when the call is run again elsewhere). */
   output: CapturedOutput;
   timer: NodeJS.Timeout | undefined;
@@ -127,6 +146,10 @@ class SandboxProcess {
   private readonly backlog: PendingCall[] = [];
   private child: ChildProcess | undefined;
   private culprits = new Map<number, GuestError>();
+  /** Calls cancelled here whose answer the host still owes (it answers every call it was sent). */
+  private cancelled = new Set<number>();
+  /** A host killed for a protocol violation: nothing more it says is read. */
+  private condemned: ChildProcess | undefined;
   private rssTimer: NodeJS.Timeout | undefined;
   private failuresInARow = 0;
   private firstStart: { resolve: () => void; reject: (e: Error) => void } | undefined;
@@ -138,6 +161,7 @@ class SandboxProcess {
     private readonly log: Log,
     private readonly onAnswer: (pending: PendingCall, outcome: Outcome, stats: CallStats) => void,
     private readonly requeue: (pending: PendingCall) => void,
+    private readonly security: SecurityEvents,
   ) {}
 
   get load(): number {
@@ -169,6 +193,7 @@ class SandboxProcess {
       return;
     }
     this.pending.set(pending.id, pending);
+    pending.started = false;
     this.arm(pending, pending.call.limits.timeoutMs + QUEUE_ALLOWANCE_MS);
     this.post({ kind: 'call', id: pending.id, call: pending.wire });
   }
@@ -180,7 +205,10 @@ class SandboxProcess {
   cancel(pending: PendingCall): void {
     const i = this.backlog.indexOf(pending);
     if (i >= 0) this.backlog.splice(i, 1);
-    if (this.pending.delete(pending.id)) this.post({ kind: 'cancel', id: pending.id });
+    if (this.pending.delete(pending.id)) {
+      this.cancelled.add(pending.id);
+      this.post({ kind: 'cancel', id: pending.id });
+    }
     clearTimeout(pending.timer);
   }
 
@@ -268,11 +296,36 @@ class SandboxProcess {
     this.post({ kind: 'init', config: { host: this.options.host, language: this.prepared.config } });
   }
 
-  private onMessage(child: ChildProcess, message: HostToService): void {
-    if (this.child !== child) return;
-    switch (message.kind) {
+  private onMessage(child: ChildProcess, raw: unknown): void {
+    if (this.child !== child || this.condemned === child) return;
+    const found = this.apply(raw);
+    if (found === undefined) return;
+    // Which call the message named, if it is one of ours: that call fails, the others are re-run.
+    const named = isRecord(raw) && typeof raw.id === 'number' ? this.pending.get(raw.id) : undefined;
+    this.condemned = child;
+    this.security.record(found.kind);
+    if (named !== undefined) this.culprits.set(named.id, protocolViolationError(named.call.function, found));
+    this.log('error', 'Security event: a sandbox host broke the protocol and was killed', {
+      securityEvent: found.kind,
+      detail: found.detail,
+      host: this.index,
+      state: this.state,
+      call: named?.id,
+      function: named?.call.function,
+    });
+    this.killChild();
+  }
+
+  /** Applies one host message to the host's and its calls' states; a Violation when not expected. */
+  private apply(raw: unknown): Violation | undefined {
+    const kind = kindOf(raw);
+    if (typeof kind !== 'string') return kind;
+    const message = raw as Record<string, unknown>;
+    switch (kind) {
       case 'ready': {
-        this.facts = message.facts;
+        if (this.state === 'ready') return violation('unexpected-ready', 'a second "ready"');
+        if (!isRecord(message.facts)) return violation('malformed', 'a ready message without facts');
+        this.facts = message.facts as unknown as HostFacts;
         this.state = 'ready';
         this.failuresInARow = 0;
         this.lastError = undefined;
@@ -281,52 +334,97 @@ class SandboxProcess {
         this.watchRss();
         const backlog = this.backlog.splice(0);
         for (const pending of backlog) this.submit(pending);
-        break;
+        return undefined;
       }
-      case 'init-failed':
-        this.lastError = message.message;
-        this.log('error', 'A sandbox host could not start', { host: this.index, error: message.message });
+      case 'init-failed': {
+        if (this.state === 'ready') return violation('unexpected-message', '"init-failed" after ready');
+        const reason = typeof message.message === 'string' ? message.message.slice(0, 4000) : 'no reason';
+        this.lastError = reason;
+        this.log('error', 'A sandbox host could not start', { host: this.index, error: reason });
         this.killChild();
-        break;
+        return undefined;
+      }
       case 'warm':
+        if (
+          typeof message.idle !== 'number' ||
+          typeof message.target !== 'number' ||
+          typeof message.spawned !== 'number' ||
+          typeof message.prepareWallMs !== 'number' ||
+          typeof message.prepareCpuMs !== 'number' ||
+          !isRecord(message.lastPrepare)
+        )
+          return violation('malformed', 'a warm message');
         this.warm = {
           idle: message.idle,
           target: message.target,
           spawned: message.spawned,
           prepareWallMs: message.prepareWallMs,
           prepareCpuMs: message.prepareCpuMs,
-          lastPrepare: message.lastPrepare,
+          lastPrepare: message.lastPrepare as Record<string, number>,
         };
-        break;
+        return undefined;
       case 'started': {
-        const pending = this.pending.get(message.id);
-        if (pending !== undefined) {
-          this.arm(
-            pending,
-            pending.call.limits.timeoutMs +
-              this.options.host.graceMs +
-              (this.options.hostGraceMs ?? DEFAULT_HOST_GRACE_MS),
-          );
-        }
-        break;
+        if (typeof message.id === 'number' && this.cancelled.has(message.id)) return undefined;
+        const pending = typeof message.id === 'number' ? this.pending.get(message.id) : undefined;
+        if (pending === undefined) return violation('wrong-id', '"started" for a call not sent there');
+        if (pending.started) return violation('unexpected-message', 'a second "started"');
+        pending.started = true;
+        this.arm(
+          pending,
+          pending.call.limits.timeoutMs +
+            this.options.host.graceMs +
+            (this.options.hostGraceMs ?? DEFAULT_HOST_GRACE_MS),
+        );
+        return undefined;
       }
       case 'output': {
-        const pending = this.pending.get(message.id);
-        if (pending === undefined) return;
-        pending.output.write(message.stream, message.text);
-        break;
+        if (typeof message.id === 'number' && this.cancelled.has(message.id)) return undefined;
+        const pending = typeof message.id === 'number' ? this.pending.get(message.id) : undefined;
+        const running = pending?.started === true ? pending : undefined;
+        const found = checkOutput(message, running?.id, running?.call.limits.outputBytes ?? 0);
+        if (found !== undefined) return found;
+        running!.output.write(message.stream as 'stdout' | 'stderr', message.text as string);
+        return undefined;
       }
       case 'done': {
-        const pending = this.pending.get(message.id);
-        if (pending === undefined) return;
-        this.pending.delete(message.id);
+        const found = checkOutcome(message.outcome);
+        if (found !== undefined) return found;
+        const outcome = message.outcome as WireOutcome;
+        if ((outcome.ok && typeof outcome.valueJson !== 'string') || !isRecord(message.stats))
+          return violation('malformed', 'a done message');
+        if (typeof message.id === 'number' && this.cancelled.delete(message.id)) return undefined;
+        const pending = typeof message.id === 'number' ? this.pending.get(message.id) : undefined;
+        if (pending === undefined) return violation('unexpected-done', '"done" for a call not running there');
+        // The host sends "started" before it hands a call to an interpreter.
+        if (!pending.started) return violation('unexpected-done', '"done" before "started"');
+        this.pending.delete(pending.id);
         clearTimeout(pending.timer);
-        this.onAnswer(pending, decodeOutcome(pending.call, message.outcome), message.stats);
-        break;
+        this.onAnswer(pending, decodeOutcome(pending.call, outcome), message.stats as unknown as CallStats);
+        return undefined;
       }
+      case 'security':
+        // The host killed one of its workers for a protocol violation: counted as the host's own.
+        if (typeof message.event !== 'string' || message.event.length > 64)
+          return violation('malformed', 'a security message');
+        this.security.record(message.event);
+        return undefined;
       case 'log':
-        this.log(message.level, message.message, { host: this.index, ...message.fields });
-        break;
+        if (
+          (message.level !== 'debug' &&
+            message.level !== 'info' &&
+            message.level !== 'warn' &&
+            message.level !== 'error') ||
+          typeof message.message !== 'string'
+        )
+          return violation('malformed', 'a log message');
+        if (message.message.length > MAX_MESSAGE_TEXT) return violation('oversized', 'a log message');
+        this.log(message.level, message.message, {
+          host: this.index,
+          ...(isRecord(message.fields) ? message.fields : {}),
+        });
+        return undefined;
+      default:
+        return violation('unknown-kind', 'a message of unknown kind');
     }
   }
 
@@ -350,6 +448,7 @@ class SandboxProcess {
     this.warm = { ...this.warm, idle: 0 };
     const culprits = this.culprits;
     this.culprits = new Map();
+    this.cancelled.clear();
     const orphans = [...this.pending.values()];
     this.pending.clear();
     for (const pending of orphans) {
@@ -442,6 +541,7 @@ export function createProcessExecutor(context: ExecutorContext, options: Process
   let startupError: string | undefined;
   let preparedFacts: Record<string, unknown> = {};
   const counters = { calls: 0, requeued: 0, timeouts: 0, crashes: 0 };
+  const security = new SecurityEvents();
 
   const answer = (pending: PendingCall, outcome: Outcome, stats: CallStats): void => {
     if (pending.settled) return;
@@ -469,10 +569,18 @@ export function createProcessExecutor(context: ExecutorContext, options: Process
         preparedFacts = prepared.facts ?? {};
         for (let i = 0; i < options.hosts; i++) {
           hosts.push(
-            new SandboxProcess(i, options, prepared, context.log, answer, (pending) => {
-              counters.requeued++;
-              route(pending);
-            }),
+            new SandboxProcess(
+              i,
+              options,
+              prepared,
+              context.log,
+              answer,
+              (pending) => {
+                counters.requeued++;
+                route(pending);
+              },
+              security,
+            ),
           );
         }
         await Promise.all(hosts.map((h) => h.start()));
@@ -520,6 +628,8 @@ export function createProcessExecutor(context: ExecutorContext, options: Process
             ...(h.lastError === undefined ? {} : { lastError: h.lastError }),
           })),
           ...counters,
+          // Read by /metrics (polyeval_security_events_total).
+          securityEvents: security.snapshot(),
           ...preparedFacts,
           ...(facts === undefined ? {} : { node: facts.node, engine: facts.extra }),
           ...(startupError === undefined ? {} : { startupError }),
@@ -546,6 +656,7 @@ export function createProcessExecutor(context: ExecutorContext, options: Process
           received: performance.now(),
           attempts: 1,
           settled: false,
+          started: false,
           output: new CapturedOutput(call.limits.outputBytes),
           timer: undefined,
           host: undefined,

@@ -58,6 +58,8 @@ export type HostToService =
   | { readonly kind: 'started'; readonly id: number }
   | OutputMessage
   | { readonly kind: 'done'; readonly id: number; readonly outcome: WireOutcome; readonly stats: CallStats }
+  /** The host killed a worker that broke the protocol (counted in polyeval_security_events_total). */
+  | { readonly kind: 'security'; readonly event: string; readonly id?: number }
   | {
       readonly kind: 'log';
       readonly level: 'debug' | 'info' | 'warn' | 'error';
@@ -65,7 +67,11 @@ export type HostToService =
       readonly fields?: Record<string, unknown>;
     };
 
-/** Host process → one of its workers. */
+/**
+ * Host process → one of its workers. Per interpreter: ready once, then call (one, or up to
+ * callsPerInterpreter when the operator allowed reuse), output*, limit?, done; then `renew` (a fresh
+ * interpreter, ready again) or the worker is terminated. Anything else kills the worker.
+ */
 export type HostToWorker =
   | { readonly kind: 'call'; readonly id: number; readonly call: WireCall }
   /** Replace the interpreter with a fresh one, then say ready again (interpretersPerWorker > 1). */

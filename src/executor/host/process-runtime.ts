@@ -6,12 +6,17 @@
 // thrown away (single use) unless the operator explicitly allowed more calls per worker.
 // A language's host entry calls serveSandboxHost() once with a `prepare` hook that turns the
 // service's init config into what every worker receives (e.g. a compiled WebAssembly.Module).
+// Neither side trusts the other blindly: each worker slot has a state (starting → ready → serving(id)
+// → renewing → ready, or dead), a message its state does not expect kills that worker, fails only
+// its call and is reported as a security event (protocol-guard.ts); and once `prepare` has run, this
+// thread's realm is locked down (lockdown.ts), as each worker's is before its guest runs.
 
 import { networkInterfaces } from 'node:os';
 import { type ResourceLimits, Worker } from 'node:worker_threads';
 import type { GuestError } from '../contract.js';
 import { outputLimitError, threadDiedError, timeoutError } from './limit-errors.js';
-import { type OutputMessage, OutputMeter } from './output-meter.js';
+import { lockDownRealm } from './lockdown.js';
+import { OutputMeter } from './output-meter.js';
 import type {
   HostFacts,
   HostToService,
@@ -20,6 +25,16 @@ import type {
   WireCall,
   WorkerToHost,
 } from './process-protocol.js';
+import type { SingleUseWorkerData } from './process-worker.js';
+import {
+  checkOutcome,
+  checkOutput,
+  isRecord,
+  kindOf,
+  protocolViolationError,
+  type Violation,
+  violation,
+} from './protocol-guard.js';
 
 /** Generic settings the service sends in the init message (config.host). */
 export interface HostRuntimeConfig {
@@ -68,10 +83,17 @@ interface Running {
   killTimer: NodeJS.Timeout | undefined;
 }
 
+/**
+ * `starting`/`renewing` until the worker says ready once; `ready` (in the idle list, may be handed a
+ * call); `serving` its call (`running`); `dead` once terminated. A slot that answered goes back to
+ * `ready` only when the operator allowed more calls per interpreter.
+ */
+type SlotState = 'starting' | 'ready' | 'serving' | 'renewing' | 'dead';
+
 interface Slot {
   readonly worker: Worker;
   readonly interrupt: Int32Array;
-  ready: boolean;
+  state: SlotState;
   /** Preparing an interpreter (counted in `starting`). */
   preparing: boolean;
   preparedAt: number;
@@ -79,7 +101,6 @@ interface Slot {
   interpreters: number;
   calls: number;
   running: Running | undefined;
-  dead: boolean;
 }
 
 const SIGINT = 2;
@@ -123,6 +144,8 @@ export function serveSandboxHost(options: SandboxHostOptions): void {
         .then(
           (prepared) => {
             host = new HostRuntime(options.worker, hostConfig, prepared);
+            // Set-up (compiling, reading files) is done: close the doors before any worker runs.
+            lockDownRealm();
             host.start();
           },
           (error: unknown) =>
@@ -170,7 +193,14 @@ class HostRuntime {
   cancel(id: number): void {
     const queued = this.queue.findIndex((q) => q.id === id);
     if (queued >= 0) {
-      this.queue.splice(queued, 1);
+      const [{ call }] = this.queue.splice(queued, 1) as [{ id: number; call: WireCall }];
+      // Every call sent here gets exactly one answer, cancelled ones too (the service expects it).
+      send({
+        kind: 'done',
+        id,
+        outcome: { ok: false, error: { code: 'SANDBOX_CRASH', message: `Cannot run "${call.function}": the call was cancelled` } },
+        stats: { durationMs: 0, cpuMs: 0, memoryBytes: 0 },
+      });
       return;
     }
     for (const slot of this.slots) {
@@ -182,6 +212,8 @@ class HostRuntime {
   private dispatch(): void {
     while (this.queue.length > 0 && this.idle.length > 0) {
       const slot = this.idle.shift()!;
+      // Only a ready slot is ever in the idle list; anything else is a bug, never a guest's call.
+      if (slot.state !== 'ready') continue;
       const { id, call } = this.queue.shift()!;
       this.run(slot, id, call);
     }
@@ -202,6 +234,7 @@ class HostRuntime {
       interruptTimer: undefined,
       killTimer: undefined,
     };
+    slot.state = 'serving';
     slot.running = running;
     slot.calls++;
     Atomics.store(slot.interrupt, 0, 0);
@@ -250,9 +283,8 @@ class HostRuntime {
   }
 
   private discard(slot: Slot): void {
-    if (slot.dead) return;
-    slot.dead = true;
-    slot.ready = false;
+    if (slot.state === 'dead') return;
+    slot.state = 'dead';
     this.slots.delete(slot);
     const i = this.idle.indexOf(slot);
     if (i >= 0) this.idle.splice(i, 1);
@@ -272,7 +304,11 @@ class HostRuntime {
   private spawn(): void {
     const interrupt = new Int32Array(new SharedArrayBuffer(4));
     const worker = new Worker(this.workerUrl, {
-      workerData: { data: this.prepared.workerData, interrupt },
+      workerData: {
+        data: this.prepared.workerData,
+        interrupt,
+        callsPerInterpreter: this.config.callsPerWorker,
+      } satisfies SingleUseWorkerData<unknown>,
       env: {},
       stdout: true,
       stderr: true,
@@ -285,13 +321,12 @@ class HostRuntime {
     const slot: Slot = {
       worker,
       interrupt,
-      ready: false,
+      state: 'starting',
       preparing: true,
       preparedAt: performance.now(),
       interpreters: 1,
       calls: 0,
       running: undefined,
-      dead: false,
     };
     this.slots.add(slot);
     this.starting++;
@@ -301,51 +336,10 @@ class HostRuntime {
       slot.preparing = false;
       this.starting--;
     };
-    worker.on('message', (message: WorkerToHost) => {
-      switch (message.kind) {
-        case 'ready':
-          doneStarting();
-          this.engineVersion = message.engineVersion;
-          this.prepareTimes.push({ wallMs: performance.now() - slot.preparedAt, cpuMs: message.cpuMs });
-          this.lastPrepare = message.extra ?? {};
-          if (this.prepareTimes.length > 50) this.prepareTimes.shift();
-          slot.ready = true;
-          this.idle.push(slot);
-          this.dispatch();
-          break;
-        case 'init-failed':
-          doneStarting();
-          log('error', 'A sandbox worker could not start', { error: message.message });
-          if (!this.announced) send({ kind: 'init-failed', message: message.message });
-          this.discard(slot);
-          break;
-        case 'output':
-          this.onOutput(slot, message);
-          break;
-        case 'limit':
-          if (slot.running?.id === message.id) this.stop(slot, message.error);
-          break;
-        case 'done':
-          if (slot.running?.id !== message.id) return;
-          this.answer(slot, message.outcome, message);
-          if (slot.calls < this.config.callsPerWorker) {
-            this.idle.push(slot);
-            this.dispatch();
-          } else if (this.renewable(slot, message)) {
-            // A fresh interpreter in the same worker; it rejoins the pool when it says ready.
-            slot.calls = 0;
-            slot.interpreters++;
-            slot.preparing = true;
-            slot.preparedAt = performance.now();
-            this.starting++;
-            this.spawned++;
-            slot.worker.postMessage({ kind: 'renew' } satisfies HostToWorker);
-            this.reportWarm();
-          } else {
-            this.discard(slot);
-          }
-          break;
-      }
+    worker.on('message', (message: unknown) => {
+      if (slot.state === 'dead') return;
+      const found = this.onMessage(slot, message, doneStarting);
+      if (found !== undefined) this.violated(slot, found);
     });
     worker.on('error', (error: Error & { code?: string }) => {
       doneStarting();
@@ -359,7 +353,7 @@ class HostRuntime {
     });
     worker.on('exit', (code) => {
       doneStarting();
-      if (slot.dead) return;
+      if (slot.state === 'dead') return;
       const running = slot.running;
       if (running !== undefined) {
         this.stop(slot, {
@@ -379,10 +373,110 @@ class HostRuntime {
     return done.outcome.ok || RENEWABLE_ERRORS.has(done.outcome.error.code);
   }
 
-  private onOutput(slot: Slot, message: OutputMessage): void {
+  /** Applies one worker message to its slot's state machine; a Violation when not expected. */
+  private onMessage(slot: Slot, raw: unknown, doneStarting: () => void): Violation | undefined {
+    const kind = kindOf(raw);
+    if (typeof kind !== 'string') return kind;
+    const message = raw as Record<string, unknown>;
+    const running = slot.state === 'serving' ? slot.running : undefined;
+    switch (kind) {
+      case 'ready': {
+        if (slot.state !== 'starting' && slot.state !== 'renewing')
+          return violation('unexpected-ready', `"ready" while ${slot.state}`);
+        if (typeof message.engineVersion !== 'string' || typeof message.cpuMs !== 'number')
+          return violation('malformed', 'a ready message');
+        doneStarting();
+        this.engineVersion = message.engineVersion.slice(0, 200);
+        this.prepareTimes.push({ wallMs: performance.now() - slot.preparedAt, cpuMs: message.cpuMs });
+        this.lastPrepare = isRecord(message.extra) ? (message.extra as Record<string, number>) : {};
+        if (this.prepareTimes.length > 50) this.prepareTimes.shift();
+        slot.state = 'ready';
+        this.idle.push(slot);
+        this.dispatch();
+        return undefined;
+      }
+      case 'init-failed': {
+        if (slot.state !== 'starting' && slot.state !== 'renewing')
+          return violation('unexpected-message', `"init-failed" while ${slot.state}`);
+        const reason = typeof message.message === 'string' ? message.message.slice(0, 4000) : 'no reason';
+        doneStarting();
+        log('error', 'A sandbox worker could not start', { error: reason });
+        if (!this.announced) send({ kind: 'init-failed', message: reason });
+        this.discard(slot);
+        return undefined;
+      }
+      case 'output': {
+        const found = checkOutput(message, running?.id, running?.call.limits.outputBytes ?? 0);
+        if (found !== undefined) return found;
+        running!.output.write(message.stream as 'stdout' | 'stderr', message.text as string);
+        return undefined;
+      }
+      case 'limit': {
+        if (running === undefined) return violation('unexpected-message', `"limit" while ${slot.state}`);
+        if (message.id !== running.id) return violation('wrong-id', '"limit" for another call');
+        const found = checkOutcome({ ok: false, error: message.error });
+        if (found !== undefined) return found;
+        this.stop(slot, message.error as GuestError);
+        return undefined;
+      }
+      case 'done':
+        return this.onDone(slot, message);
+      default:
+        return violation('unknown-kind', 'a message of unknown kind');
+    }
+  }
+
+  private onDone(slot: Slot, message: Record<string, unknown>): Violation | undefined {
+    const running = slot.state === 'serving' ? slot.running : undefined;
+    if (running === undefined) return violation('unexpected-done', `"done" while ${slot.state}`);
+    if (message.id !== running.id) return violation('wrong-id', '"done" for another call');
+    const found = checkOutcome(message.outcome);
+    if (found !== undefined) return found;
+    const outcome = message.outcome as Extract<WorkerToHost, { kind: 'done' }>['outcome'];
+    if (outcome.ok && typeof outcome.valueJson !== 'string')
+      return violation('malformed', 'a result without a value');
+    if (typeof message.memoryBytes !== 'number' || typeof message.cpuMs !== 'number')
+      return violation('malformed', 'a done message without measures');
+    const done = message as unknown as Extract<WorkerToHost, { kind: 'done' }>;
+    this.answer(slot, outcome, done);
+    if (slot.calls < this.config.callsPerWorker) {
+      // Reuse the operator allowed explicitly (CALLS_PER_INTERPRETER > 1).
+      slot.state = 'ready';
+      this.idle.push(slot);
+      this.dispatch();
+    } else if (this.renewable(slot, done)) {
+      // A fresh interpreter in the same worker; it rejoins the pool when it says ready.
+      slot.state = 'renewing';
+      slot.calls = 0;
+      slot.interpreters++;
+      slot.preparing = true;
+      slot.preparedAt = performance.now();
+      this.starting++;
+      this.spawned++;
+      slot.worker.postMessage({ kind: 'renew' } satisfies HostToWorker);
+      this.reportWarm();
+    } else {
+      this.discard(slot);
+    }
+    return undefined;
+  }
+
+  /** Kills a worker that broke the protocol; only the call it was serving fails. */
+  private violated(slot: Slot, found: Violation): void {
     const running = slot.running;
-    if (running === undefined || running.id !== message.id) return;
-    running.output.write(message.stream, message.text);
+    send({ kind: 'security', event: found.kind, ...(running === undefined ? {} : { id: running.id }) });
+    log('error', 'Security event: an interpreter worker broke the host protocol and was killed', {
+      securityEvent: found.kind,
+      detail: found.detail,
+      state: slot.state,
+      call: running?.id,
+      function: running?.call.function,
+    });
+    if (slot.preparing) {
+      slot.preparing = false;
+      this.starting--;
+    }
+    this.stop(slot, protocolViolationError(running?.call.function ?? 'function', found));
   }
 
   /** While calls run, samples the process's RSS; over the cap, every busy worker is stopped. */

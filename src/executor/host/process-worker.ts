@@ -1,10 +1,16 @@
 // The worker-thread side of a sandbox host process (process-runtime.ts): prepares one interpreter,
 // says it is ready, serves the call(s) its host sends, and streams capped output back. It trusts
 // nothing it runs: the host terminates it at the deadline whatever it does, and re-counts output.
+// Single use holds on this side too: an interpreter serves one call (or the callsPerInterpreter the
+// operator allowed), and a call that arrives when the interpreter is not ready — a second call, a
+// call while preparing — ends the worker instead of running. Before the first guest byte runs, the
+// worker's realm is locked down (lockdown.ts): set-up may use vm and Pyodide's binding shim, guests
+// may not.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import type { GuestError } from '../contract.js';
 import { outputLimitError } from './limit-errors.js';
+import { lockDownRealm } from './lockdown.js';
 import { OutputMeter, type OutputStream } from './output-meter.js';
 import type { HostToWorker, WireCall, WireOutcome, WorkerToHost } from './process-protocol.js';
 import { threadCpuMs } from './thread-cpu.js';
@@ -37,6 +43,8 @@ export interface SingleUseWorkerData<Data> {
   readonly data: Data;
   /** Int32Array on a SharedArrayBuffer; the host stores 2 (SIGINT) at the deadline. */
   readonly interrupt: Int32Array;
+  /** Calls one interpreter may serve (1 unless the operator allowed reuse). */
+  readonly callsPerInterpreter?: number;
 }
 
 function post(message: WorkerToHost): void {
@@ -62,17 +70,30 @@ export function serveSingleUseWorker<Data>(
   setup: (data: Data, interrupt: Int32Array) => Promise<SingleUseRunner> | SingleUseRunner,
 ): void {
   if (parentPort === null) throw new Error('serveSingleUseWorker() must run inside a worker thread');
-  const { data, interrupt } = workerData as SingleUseWorkerData<Data>;
+  const { data, interrupt, callsPerInterpreter = 1 } = workerData as SingleUseWorkerData<Data>;
+  // Captured before any guest runs: a guest that reached this realm cannot swap it for a no-op.
+  const exit = process.exit.bind(process);
   let runner: SingleUseRunner | undefined;
+  /** preparing → ready → serving → (ready again only while calls < callsPerInterpreter) → used. */
+  let state: 'preparing' | 'ready' | 'serving' | 'used' = 'preparing';
+  let calls = 0;
+  const refuse = (): void => {
+    // The host never sends this; whoever did is not to be served. Ending the thread is the answer.
+    exit(70);
+  };
   const prepare = (): void => {
     const cpuStart = threadCpuMs();
     // Drop the previous interpreter first, so that it can be collected while the next one loads.
     runner = undefined;
+    state = 'preparing';
+    calls = 0;
     Promise.resolve()
       .then(() => setup(data, interrupt))
       .then(
         (prepared) => {
+          lockDownRealm();
           runner = prepared;
+          state = 'ready';
           post({
             kind: 'ready',
             engineVersion: prepared.engineVersion,
@@ -88,8 +109,14 @@ export function serveSingleUseWorker<Data>(
       );
   };
   parentPort.on('message', (message: HostToWorker) => {
-    if (message.kind === 'renew') prepare();
-    else if (runner !== undefined) void handle(runner, message);
+    if (message?.kind === 'renew' && state === 'used') prepare();
+    else if (message?.kind === 'call' && state === 'ready' && runner !== undefined) {
+      state = 'serving';
+      calls++;
+      void handle(runner, message).then(() => {
+        state = calls < callsPerInterpreter ? 'ready' : 'used';
+      });
+    } else refuse();
   });
   prepare();
 

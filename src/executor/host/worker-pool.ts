@@ -4,12 +4,27 @@
 // terminated, the caller gets TIMEOUT with the output streamed so far, and a fresh worker takes the
 // slot. The same happens when the worker dies (V8 heap limit → MEMORY_LIMIT, anything else →
 // SANDBOX_CRASH) or when the caller goes away.
+// The pool does not trust its workers (a guest may have reached the worker's JavaScript): each slot
+// has a state — starting → idle → serving(id) → restoring(id) → idle, or respawned — and a message
+// the state does not expect kills the worker, fails only its call, and counts as a security event
+// (protocol-guard.ts). A call is only ever handed to an idle slot: a worker that never served, or
+// one that reported its sandbox reset after its last call (worker-protocol.ts).
 
 import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { runnableUrl } from '../../paths.js';
 import type { Call, CallStats, ExecutionResult, GuestError, Outcome, Readiness } from '../contract.js';
 import { cancelledError, threadDiedError, timeoutError } from './limit-errors.js';
-import { CapturedOutput, type OutputMessage } from './output-meter.js';
+import { CapturedOutput } from './output-meter.js';
+import {
+  checkOutcome,
+  checkOutput,
+  isRecord,
+  kindOf,
+  protocolViolationError,
+  SecurityEvents,
+  type Violation,
+  violation,
+} from './protocol-guard.js';
 import type { HostToWorker, WorkerToHost } from './worker-protocol.js';
 
 export interface WorkerPoolOptions {
@@ -42,12 +57,24 @@ interface Pending {
   timer: NodeJS.Timeout | undefined;
 }
 
+/**
+ * Where a slot is in its life: `starting` until the worker says ready once; `idle` (may be handed a
+ * call); `serving` one call (`pending`); `restoring` after its answer until the worker says the
+ * sandbox was reset (`restoringId`); `dead` between a kill and the next spawn.
+ */
+type SlotState = 'starting' | 'idle' | 'serving' | 'restoring' | 'dead';
+
 /** One worker thread and the call it is running, if any. */
 class Slot {
   worker: Worker | undefined;
+  state: SlotState = 'dead';
   pending: Pending | undefined;
+  /** The id of the call whose sandbox is being reset (state `restoring`). */
+  restoringId = 0;
   calls = 0;
-  ready = false;
+  get ready(): boolean {
+    return this.state === 'idle' || this.state === 'serving' || this.state === 'restoring';
+  }
 }
 
 const DEFAULT_GRACE_MS = 30;
@@ -61,6 +88,7 @@ export class WorkerPool {
   private engineVersionText = 'unknown';
   private startupError: string | undefined;
   private readonly counters = { spawned: 0, recycled: 0, killed: 0, crashed: 0 };
+  private readonly security = new SecurityEvents();
   private readonly runnerUrl: URL;
 
   constructor(private readonly options: WorkerPoolOptions) {
@@ -95,6 +123,8 @@ export class WorkerPool {
         workersReady: ready,
         busy: this.slots.filter((s) => s.pending !== undefined).length,
         ...this.counters,
+        // Read by /metrics (polyeval_security_events_total).
+        securityEvents: this.security.snapshot(),
         ...(this.startupError === undefined ? {} : { startupError: this.startupError }),
       },
       counters: { ...this.counters },
@@ -105,6 +135,8 @@ export class WorkerPool {
   async run(call: Call, signal?: AbortSignal): Promise<ExecutionResult> {
     if (this.closed) throw new Error(`The ${this.options.name} pool is closed`);
     const slot = await this.acquire();
+    if (slot.state !== 'idle' || slot.worker === undefined)
+      throw new Error(`The ${this.options.name} pool handed out a slot that is ${slot.state}`);
     return new Promise<ExecutionResult>((resolve) => {
       const pending: Pending = {
         id: this.nextId++,
@@ -114,6 +146,7 @@ export class WorkerPool {
         resolve,
         timer: undefined,
       };
+      slot.state = 'serving';
       slot.pending = pending;
       slot.calls++;
       pending.timer = setTimeout(
@@ -147,7 +180,7 @@ export class WorkerPool {
   }
 
   private release(slot: Slot): void {
-    if (this.closed || !slot.ready) return;
+    if (this.closed || slot.state !== 'idle') return;
     const waiter = this.waiters.shift();
     if (waiter !== undefined) waiter(slot);
     else this.idle.push(slot);
@@ -166,32 +199,32 @@ export class WorkerPool {
     worker.stdout.resume();
     worker.stderr.resume();
     slot.worker = worker;
-    slot.ready = false;
+    slot.state = 'starting';
     slot.calls = 0;
     this.counters.spawned++;
     return new Promise<void>((resolveStart, rejectStart) => {
       let started = false;
-      worker.on('message', (message: WorkerToHost) => {
-        switch (message.kind) {
-          case 'ready':
+      worker.on('message', (message: unknown) => {
+        // Messages already queued by a worker that was replaced are not the new worker's.
+        if (slot.worker !== worker) return;
+        const found = this.onMessage(slot, message);
+        if (found === undefined) return;
+        if (found === 'started') {
+          started = true;
+          resolveStart();
+          this.release(slot);
+        } else if (found === 'init-failed') {
+          rejectStart(new Error(`The ${this.options.name} sandbox could not start: ${this.startupError}`));
+          slot.state = 'dead';
+          void worker.terminate();
+        } else {
+          this.violated(slot, found);
+          // A worker that broke the protocol before its first ready never served anyone:
+          // violated() respawns the slot, and start() does not wait for the new worker.
+          if (!started) {
             started = true;
-            this.engineVersionText = message.engineVersion;
-            this.startupError = undefined;
-            slot.ready = true;
             resolveStart();
-            this.release(slot);
-            break;
-          case 'init-failed':
-            this.startupError = message.message;
-            rejectStart(new Error(`The ${this.options.name} sandbox could not start: ${message.message}`));
-            void worker.terminate();
-            break;
-          case 'output':
-            this.onOutput(slot, message);
-            break;
-          case 'done':
-            this.onDone(slot, message);
-            break;
+          }
         }
       });
       worker.on('error', (error: Error & { code?: string }) => {
@@ -219,16 +252,59 @@ export class WorkerPool {
     });
   }
 
-  private onOutput(slot: Slot, message: OutputMessage): void {
-    const pending = slot.pending;
-    if (pending === undefined || pending.id !== message.id) return;
-    pending.output.write(message.stream, message.text);
+  /**
+   * Applies one message to the slot's state machine. Returns 'started' or 'init-failed' for the
+   * worker's first message, a Violation for anything the state does not expect, else undefined.
+   */
+  private onMessage(slot: Slot, raw: unknown): 'started' | 'init-failed' | Violation | undefined {
+    const kind = kindOf(raw);
+    if (typeof kind !== 'string') return kind;
+    const message = raw as Record<string, unknown>;
+    switch (kind) {
+      case 'ready':
+        if (slot.state !== 'starting') return violation('unexpected-ready', `"ready" while ${slot.state}`);
+        if (typeof message.engineVersion !== 'string') return violation('malformed', 'a ready message');
+        this.engineVersionText = message.engineVersion.slice(0, 200);
+        this.startupError = undefined;
+        slot.state = 'idle';
+        return 'started';
+      case 'init-failed':
+        if (slot.state !== 'starting')
+          return violation('unexpected-message', `"init-failed" while ${slot.state}`);
+        this.startupError =
+          typeof message.message === 'string' ? message.message.slice(0, 2000) : 'no reason given';
+        return 'init-failed';
+      case 'output': {
+        const pending = slot.state === 'serving' ? slot.pending : undefined;
+        const found = checkOutput(message, pending?.id, pending?.call.limits.outputBytes ?? 0);
+        if (found !== undefined) return found;
+        pending!.output.write(message.stream as 'stdout' | 'stderr', message.text as string);
+        return undefined;
+      }
+      case 'done':
+        return this.onDone(slot, message as Partial<Extract<WorkerToHost, { kind: 'done' }>>);
+      case 'restored':
+        if (slot.state !== 'restoring')
+          return violation('unexpected-message', `"restored" while ${slot.state}`);
+        if (message.id !== slot.restoringId) return violation('wrong-id', '"restored" for another call');
+        slot.state = 'idle';
+        this.release(slot);
+        return undefined;
+      default:
+        return violation('unknown-kind', 'a message of unknown kind');
+    }
   }
 
-  private onDone(slot: Slot, message: Extract<WorkerToHost, { kind: 'done' }>): void {
+  private onDone(slot: Slot, message: Partial<Extract<WorkerToHost, { kind: 'done' }>>): Violation | undefined {
     const pending = slot.pending;
-    if (pending === undefined || pending.id !== message.id) return;
-    this.finish(slot, message.outcome, message.stats);
+    if (slot.state !== 'serving' || pending === undefined)
+      return violation('unexpected-done', `"done" while ${slot.state}`);
+    if (message.id !== pending.id) return violation('wrong-id', '"done" for another call');
+    const found = checkOutcome(message.outcome);
+    if (found !== undefined) return found;
+    if (!isRecord(message.stats) || typeof message.recycle !== 'boolean')
+      return violation('malformed', 'a done message without stats');
+    this.finish(slot, message.outcome!, message.stats as unknown as CallStats);
     const recycle =
       message.recycle ||
       (this.options.maxCallsPerWorker !== undefined && slot.calls >= this.options.maxCallsPerWorker);
@@ -236,8 +312,26 @@ export class WorkerPool {
       this.counters.recycled++;
       this.respawn(slot);
     } else {
-      this.release(slot);
+      // Not idle yet: the worker says when the sandbox it used is gone (worker-protocol.ts).
+      slot.state = 'restoring';
+      slot.restoringId = pending.id;
     }
+    return undefined;
+  }
+
+  /** Kills a worker that broke the protocol; only the call it was serving fails. */
+  private violated(slot: Slot, found: Violation): void {
+    this.security.record(found.kind);
+    this.options.log?.('error', 'Security event: a sandbox worker broke the host protocol and was killed', {
+      securityEvent: found.kind,
+      detail: found.detail,
+      pool: this.options.name,
+      state: slot.state,
+      call: slot.pending?.id,
+      function: slot.pending?.call.function,
+    });
+    this.counters.killed++;
+    this.replace(slot, protocolViolationError(slot.pending?.call.function ?? 'function', found));
   }
 
   private finish(slot: Slot, outcome: Outcome, stats: CallStats): void {
@@ -268,7 +362,7 @@ export class WorkerPool {
   private respawn(slot: Slot): void {
     const old = slot.worker;
     slot.worker = undefined;
-    slot.ready = false;
+    slot.state = 'dead';
     const i = this.idle.indexOf(slot);
     if (i >= 0) this.idle.splice(i, 1);
     if (old !== undefined) void old.terminate();
@@ -279,7 +373,7 @@ export class WorkerPool {
         error: error instanceof Error ? error.message : String(error),
       });
       setTimeout(() => {
-        if (!this.closed && !slot.ready) this.respawn(slot);
+        if (!this.closed && slot.state === 'dead') this.respawn(slot);
       }, 1000).unref();
     });
   }

@@ -1,7 +1,10 @@
 // The worker-thread side of a sandbox slot: receives one call at a time, hands it to the language's
 // runner, streams capped output back, and measures the call. A language's runner module calls
 // serveWorker() once at top level. Nothing here trusts the guest: the host's watchdog (worker-pool.ts)
-// remains the guarantee for time, whatever the runner does.
+// remains the guarantee for time, whatever the runner does. The worker keeps its side of the
+// protocol too (worker-protocol.ts): it serves one call at a time, and only once the last call's
+// sandbox has been reset (restored); a call that arrives at any other time, or a message it does not
+// know, means its host is confused or impersonated, and the worker ends itself rather than run it.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Call, Outcome } from '../contract.js';
@@ -69,13 +72,25 @@ function callIo(id: number, limit: number, deadline: number): CallIo {
  */
 export function serveWorker<Data>(setup: (data: Data) => Promise<Runner> | Runner): void {
   if (parentPort === null) throw new Error('serveWorker() must run inside a worker thread');
+  // Captured before any guest runs: a guest that reached this realm cannot swap it for a no-op.
+  const exit = process.exit.bind(process);
   let runner: Runner;
+  /** `ready` for a call only after the last call's sandbox was reset (or before the first call). */
+  let state: 'ready' | 'serving' | 'restoring' = 'ready';
   Promise.resolve()
     .then(() => setup(workerData as Data))
     .then(
       (r) => {
         runner = r;
-        parentPort!.on('message', (message: HostToWorker) => void handle(message));
+        parentPort!.on('message', (message: HostToWorker) => {
+          if (state !== 'ready' || message?.kind !== 'call') {
+            // Refuse: never run a second call in a sandbox that served one.
+            exit(70);
+            return;
+          }
+          state = 'serving';
+          void handle(message);
+        });
         post({ kind: 'ready', engineVersion: r.engineVersion });
       },
       (error: unknown) =>
@@ -119,6 +134,13 @@ export function serveWorker<Data>(setup: (data: Data) => Promise<Runner> | Runne
       },
       recycle: result.recycle ?? false,
     });
-    if (runner.idle !== undefined && !result.recycle) setImmediate(() => runner.idle?.());
+    if (result.recycle) return; // the pool replaces this worker
+    state = 'restoring';
+    // Off the caller's critical path: the answer is already on its way.
+    setImmediate(() => {
+      runner.idle?.();
+      state = 'ready';
+      post({ kind: 'restored', id });
+    });
   }
 }
