@@ -300,8 +300,13 @@ class SandboxProcess {
     if (this.child !== child || this.condemned === child) return;
     const found = this.apply(raw);
     if (found === undefined) return;
-    // Which call the message named, if it is one of ours: that call fails, the others are re-run.
-    const named = isRecord(raw) && typeof raw.id === 'number' ? this.pending.get(raw.id) : undefined;
+    // Which call the message named, if it is one of ours — else the one call running there, if
+    // only one is: that call fails, the others are sent again to a fresh host.
+    let named = isRecord(raw) && typeof raw.id === 'number' ? this.pending.get(raw.id) : undefined;
+    if (named === undefined) {
+      const running = [...this.pending.values()].filter((p) => p.started);
+      if (running.length === 1) named = running[0];
+    }
     this.condemned = child;
     this.security.record(found.kind);
     if (named !== undefined) this.culprits.set(named.id, protocolViolationError(named.call.function, found));
