@@ -25,7 +25,7 @@ function call(code: string, args: number[] = [1, 2]): Call {
 type Logged = { level: string; message: string; fields?: Record<string, unknown> };
 
 function events(pool: WorkerPool): Record<string, number> {
-  return pool.readiness().details.securityEvents as Record<string, number>;
+  return (pool.readiness().details.securityEvents ?? {}) as Record<string, number>;
 }
 
 function expectViolation(result: ExecutionResult): void {

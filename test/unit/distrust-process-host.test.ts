@@ -63,7 +63,7 @@ function executor(entry: URL, logs: Logged[], host: Partial<HostRuntimeConfig> =
 }
 
 function events(executor: Executor): Record<string, number> {
-  return executor.readiness().details.securityEvents as Record<string, number>;
+  return (executor.readiness().details.securityEvents ?? {}) as Record<string, number>;
 }
 
 function expectViolation(result: ExecutionResult): void {
