@@ -7,6 +7,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import type { Executor, ExecutorContext } from '../../src/executor/contract.js';
+import { createProcessExecutor } from '../../src/executor/host/process-host.js';
+import type { HostRuntimeConfig } from '../../src/executor/host/process-runtime.js';
 import { distDir, projectRoot } from '../../src/paths.js';
 
 /** Compiles `test/fixtures/<path>.ts` and returns the file: URL of its compiled twin. */
@@ -22,8 +25,43 @@ export function compileFixture(path: string): URL {
   return target;
 }
 
-/** Compiles every fixture of a folder's list and returns the URL of the first (the entry). */
-export function compileFixtures(paths: readonly string[]): URL {
-  const urls = paths.map(compileFixture);
-  return urls[0]!;
+export type Logged = { level: string; message: string; fields?: Record<string, unknown> };
+
+const HOST: HostRuntimeConfig = {
+  warm: 2,
+  callsPerWorker: 1,
+  interpretersPerWorker: 1,
+  renewMaxMemoryBytes: 96 * 2 ** 20,
+  graceMs: 150,
+  spawnConcurrency: 2,
+  rssLimitBytes: 2 ** 31,
+};
+
+/**
+ * A real process executor (process-host.ts, isolation as in production) whose host entry is a
+ * compiled test fixture (a hostile host, or the real serveSandboxHost() with a hostile worker).
+ */
+export function hostileExecutor(entry: URL, logs: Logged[], host: Partial<HostRuntimeConfig> = {}): Executor {
+  const context = {
+    manifest: { id: 'hostile' },
+    poolSize: 2,
+    settings: {},
+    log: (level: Logged['level'], message: string, fields?: Record<string, unknown>) =>
+      logs.push({ level, message, ...(fields === undefined ? {} : { fields }) }),
+  } as unknown as ExecutorContext;
+  return createProcessExecutor(context, {
+    entry,
+    codePaths: [
+      fileURLToPath(new URL('src/executor/host/', distDir)),
+      fileURLToPath(new URL('test/fixtures/hostile/', distDir)),
+      fileURLToPath(new URL('package.json', projectRoot)),
+    ],
+    prepare: async () => ({ readPaths: ['/proc/thread-self/schedstat'], config: {} }),
+    host: { ...HOST, ...host },
+    hosts: 1,
+    capacity: 2,
+    isolation: 'auto',
+    hostRssLimitBytes: 2 ** 32,
+  });
 }
+

@@ -9,57 +9,17 @@
 // the next tenant's call ran in the attacker's interpreter.
 
 import { Worker } from 'node:worker_threads';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Call, ExecutionResult, Executor, ExecutorContext } from '../../src/executor/contract.js';
-import { createProcessExecutor } from '../../src/executor/host/process-host.js';
-import type { HostRuntimeConfig } from '../../src/executor/host/process-runtime.js';
-import { distDir, projectRoot } from '../../src/paths.js';
-import { compileFixture } from '../helpers/fixtures.js';
+import type { Call, ExecutionResult, Executor } from '../../src/executor/contract.js';
+import { compileFixture, hostileExecutor as executor, type Logged } from '../helpers/fixtures.js';
 
 compileFixture('hostile/probe-realm');
 const sandboxWorker = compileFixture('hostile/sandbox-worker');
 const sandboxHost = compileFixture('hostile/sandbox-host');
 const fakeHost = compileFixture('hostile/fake-host');
 
-type Logged = { level: string; message: string; fields?: Record<string, unknown> };
-
 function call(code: string, args: number[] = [1, 2]): Call {
   return { code, function: 'main', args, limits: { timeoutMs: 5000, memoryMb: 64, outputBytes: 1000 } };
-}
-
-const HOST: HostRuntimeConfig = {
-  warm: 2,
-  callsPerWorker: 1,
-  interpretersPerWorker: 1,
-  renewMaxMemoryBytes: 96 * 2 ** 20,
-  graceMs: 150,
-  spawnConcurrency: 2,
-  rssLimitBytes: 2 ** 31,
-};
-
-function executor(entry: URL, logs: Logged[], host: Partial<HostRuntimeConfig> = {}): Executor {
-  const context = {
-    manifest: { id: 'hostile' },
-    poolSize: 2,
-    settings: {},
-    log: (level: Logged['level'], message: string, fields?: Record<string, unknown>) =>
-      logs.push({ level, message, ...(fields === undefined ? {} : { fields }) }),
-  } as unknown as ExecutorContext;
-  return createProcessExecutor(context, {
-    entry,
-    codePaths: [
-      fileURLToPath(new URL('src/executor/host/', distDir)),
-      fileURLToPath(new URL('test/fixtures/hostile/', distDir)),
-      fileURLToPath(new URL('package.json', projectRoot)),
-    ],
-    prepare: async () => ({ readPaths: ['/proc/thread-self/schedstat'], config: {} }),
-    host: { ...HOST, ...host },
-    hosts: 1,
-    capacity: 2,
-    isolation: 'auto',
-    hostRssLimitBytes: 2 ** 32,
-  });
 }
 
 function events(executor: Executor): Record<string, number> {
