@@ -17,7 +17,11 @@ export function compileFixture(path: string): URL {
   const source = new URL(`test/fixtures/${path}.ts`, projectRoot);
   const target = new URL(`test/fixtures/${path}.js`, distDir);
   const output = ts.transpileModule(readFileSync(source, 'utf8'), {
-    compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
+    compilerOptions: {
+      module: ts.ModuleKind.ES2022,
+      target: ts.ScriptTarget.ES2022,
+      verbatimModuleSyntax: true,
+    },
     fileName: fileURLToPath(source),
   });
   mkdirSync(dirname(fileURLToPath(target)), { recursive: true });
@@ -64,4 +68,3 @@ export function hostileExecutor(entry: URL, logs: Logged[], host: Partial<HostRu
     hostRssLimitBytes: 2 ** 32,
   });
 }
-

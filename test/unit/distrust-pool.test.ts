@@ -45,7 +45,8 @@ describe('the worker pool distrusts its workers', () => {
       name: 'hostile',
       runner,
       size: 1,
-      log: (level, message, fields) => logs.push({ level, message, ...(fields === undefined ? {} : { fields }) }),
+      log: (level, message, fields) =>
+        logs.push({ level, message, ...(fields === undefined ? {} : { fields }) }),
     });
     await pool.start();
   });

@@ -37,6 +37,7 @@ import {
   planSandboxSpawn,
 } from './process-isolation.js';
 import type { HostFacts, HostToService, ServiceToHost, WireCall, WireOutcome } from './process-protocol.js';
+import type { HostRuntimeConfig } from './process-runtime.js';
 import {
   checkOutcome,
   checkOutput,
@@ -48,7 +49,6 @@ import {
   type Violation,
   violation,
 } from './protocol-guard.js';
-import type { HostRuntimeConfig } from './process-runtime.js';
 
 export interface ProcessExecutorOptions {
   /** The host entry module (calls serveSandboxHost()); .ts URLs are mapped to dist/. */

@@ -198,7 +198,10 @@ class HostRuntime {
       send({
         kind: 'done',
         id,
-        outcome: { ok: false, error: { code: 'SANDBOX_CRASH', message: `Cannot run "${call.function}": the call was cancelled` } },
+        outcome: {
+          ok: false,
+          error: { code: 'SANDBOX_CRASH', message: `Cannot run "${call.function}": the call was cancelled` },
+        },
         stats: { durationMs: 0, cpuMs: 0, memoryBytes: 0 },
       });
       return;

@@ -76,7 +76,8 @@ export function checkOutput(
   if ((message.stream !== 'stdout' && message.stream !== 'stderr') || typeof message.text !== 'string')
     return violation('malformed', 'an output message without stream and text');
   // The sender cuts output at the limit (UTF-16 length never exceeds UTF-8 bytes): longer is forged.
-  if (message.text.length > limitBytes) return violation('oversized', 'an output chunk over the output limit');
+  if (message.text.length > limitBytes)
+    return violation('oversized', 'an output chunk over the output limit');
   return undefined;
 }
 

@@ -295,7 +295,10 @@ export class WorkerPool {
     }
   }
 
-  private onDone(slot: Slot, message: Partial<Extract<WorkerToHost, { kind: 'done' }>>): Violation | undefined {
+  private onDone(
+    slot: Slot,
+    message: Partial<Extract<WorkerToHost, { kind: 'done' }>>,
+  ): Violation | undefined {
     const pending = slot.pending;
     if (slot.state !== 'serving' || pending === undefined)
       return violation('unexpected-done', `"done" while ${slot.state}`);
