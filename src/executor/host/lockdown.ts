@@ -44,7 +44,6 @@ export const REMOVED_PROCESS_MEMBERS = [
   // Hooks that would let an escapee see the host's own exceptions or take over stdin.
   'setUncaughtExceptionCaptureCallback',
   'openStdin',
-  '_rawDebug',
   'setSourceMapsEnabled',
 ] as const;
 

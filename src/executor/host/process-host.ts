@@ -42,6 +42,7 @@ import {
   checkOutcome,
   checkOutput,
   isRecord,
+  isViolationKind,
   kindOf,
   MAX_MESSAGE_TEXT,
   protocolViolationError,
@@ -409,8 +410,8 @@ class SandboxProcess {
       }
       case 'security':
         // The host killed one of its workers for a protocol violation: counted as the host's own.
-        if (typeof message.event !== 'string' || message.event.length > 64)
-          return violation('malformed', 'a security message');
+        // A closed set of kinds: a host cannot invent metric labels.
+        if (!isViolationKind(message.event)) return violation('malformed', 'a security message');
         this.security.record(message.event);
         return undefined;
       case 'log':

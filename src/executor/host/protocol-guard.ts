@@ -9,16 +9,23 @@
 
 import type { GuestError } from '../contract.js';
 
-/** Why a message was refused; the `kind` label of polyeval_security_events_total. */
-export type ViolationKind =
-  | 'malformed'
-  | 'unknown-kind'
-  | 'unexpected-ready'
-  | 'unexpected-done'
-  | 'unexpected-output'
-  | 'unexpected-message'
-  | 'wrong-id'
-  | 'oversized';
+/** Why a message was refused; the `kind` label of polyeval_security_events_total (a closed set). */
+export const VIOLATION_KINDS = [
+  'malformed',
+  'unknown-kind',
+  'unexpected-ready',
+  'unexpected-done',
+  'unexpected-output',
+  'unexpected-message',
+  'wrong-id',
+  'oversized',
+] as const;
+
+export type ViolationKind = (typeof VIOLATION_KINDS)[number];
+
+export function isViolationKind(value: unknown): value is ViolationKind {
+  return (VIOLATION_KINDS as readonly unknown[]).includes(value);
+}
 
 /** A refused message: what kind of violation, and a short description for the log. */
 export interface Violation {
