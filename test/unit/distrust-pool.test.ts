@@ -115,6 +115,12 @@ describe('the worker pool distrusts its workers', () => {
     expect(body).toMatch(/^polyeval_security_events_total\{language="hostile",kind="unexpected-ready"\} 1$/m);
   });
 
+  it("lets an honest long error message through: it is the guest's, not a protocol violation", async () => {
+    const result = await pool.run(call('long-error'));
+    expect(result).toMatchObject({ ok: false, error: { code: 'RUNTIME_ERROR' } });
+    expect(events(pool)).toEqual({});
+  });
+
   it('keeps honest calls on one worker fast: no event, the slot is reused after it is restored', async () => {
     for (let i = 0; i < 5; i++) {
       const result = await pool.run(call('honest', [i, 1]));
