@@ -219,27 +219,41 @@ export const WIKIFUNCTIONS_ATTACKS: readonly Attack[] = [
       expectZ22Error(await post(h, flatJson({}, loop, { remainingTime: '5' })), 'string');
     },
   },
-  // Guest results made to forge the codec's tags or to trip the converter on the way back.
+  // Guest results made to forge the codec's tags or to trip the converter on the way back. Each is
+  // refused with its own reason, read from the Z22's error: a Z22 alone would also be the answer of
+  // a forged ZObject serialized as the guest wrote it.
+  // mutation: src/wikifunctions/codec.ts, the ZObject key check (`!KEY_PATTERN.test(key)`) disabled
+  // → the forged keys are serialized into a Z22 value and this attack fails.
   {
     id: 'wf-guest-forged-tags',
     title:
       'results carrying the codec tags by hand: bad ZObject keys, a "__proto__" key, malformed pairs and maps',
-    result: 'Z22 error (cannot serialize); never 500',
+    result: 'Z22 error (cannot serialize) naming what is wrong; never 500',
     async run(h) {
-      const results = [
-        `({ '\\u0000zobject': { Z1K1: 'Z6', __proto__x: 1 } })`,
-        `JSON.parse('{"\\\\u0000zobject": {"Z1K1": "Z1", "__proto__": {"Z1K1": "Z6"}}}')`,
-        `({ '\\u0000pair': [1] })`,
-        `({ '\\u0000map': [[1, 2, 3]] })`,
-        `({ '\\u0000zobject': { Z1K1: ${'['.repeat(800)}'Z6'${']'.repeat(800)} } })`,
-        `1.5`,
-        `new ZObject({ K1: 'x' })`,
+      const refused: readonly (readonly [result: string, reason: string])[] = [
+        [`({ '\\u0000zobject': { Z1K1: 'Z6', __proto__x: 1 } })`, 'a ZObject has the invalid key "__proto__x"'],
+        [
+          `JSON.parse('{"\\\\u0000zobject": {"Z1K1": "Z1", "__proto__": {"Z1K1": "Z6"}}}')`,
+          'a ZObject has the invalid key "__proto__"',
+        ],
+        [`({ '\\u0000zobject': { Z1K1: 'Z10000', nonsense: 'x' } })`, 'a ZObject has the invalid key "nonsense"'],
+        [`({ '\\u0000pair': [1] })`, 'a malformed pair'],
+        [`({ '\\u0000map': [[1, 2, 3]] })`, 'a malformed map'],
+        [`1.5`, 'the number 1.5 has no ZObject type'],
+        [`new ZObject({ K1: 'x' })`, 'a ZObject without a type (Z1K1)'],
       ];
-      for (const result of results) {
+      for (const [result, reason] of refused) {
         const a = await post(h, flatJson({}, `function f() { return ${result} }`));
-        expect(a.status, result).toBe(200);
-        expect(a.body.Z1K1?.Z9K1 ?? a.body.Z1K1, result).toBe('Z22');
+        expectZ22Error(a, result);
+        expect(summarizeError(a.body)?.text, result).toContain(`Could not serialize the result: ${reason}`);
       }
+      // A type 800 lists deep is a list type like any other: the converter walks it without
+      // overflowing its stack and answers with a value, not a 500.
+      const deep = `({ '\\u0000zobject': { Z1K1: ${'['.repeat(800)}'Z6'${']'.repeat(800)} } })`;
+      const a = await post(h, flatJson({}, `function f() { return ${deep} }`));
+      expect(a.status).toBe(200);
+      expect(a.body.Z1K1?.Z9K1 ?? a.body.Z1K1).toBe('Z22');
+      expect(summarizeError(a.body)).toBeUndefined();
     },
   },
   // A result whose envelope would be huge: a million-item list.
