@@ -231,12 +231,18 @@ export const WIKIFUNCTIONS_ATTACKS: readonly Attack[] = [
     result: 'Z22 error (cannot serialize) naming what is wrong; never 500',
     async run(h) {
       const refused: readonly (readonly [result: string, reason: string])[] = [
-        [`({ '\\u0000zobject': { Z1K1: 'Z6', __proto__x: 1 } })`, 'a ZObject has the invalid key "__proto__x"'],
+        [
+          `({ '\\u0000zobject': { Z1K1: 'Z6', __proto__x: 1 } })`,
+          'a ZObject has the invalid key "__proto__x"',
+        ],
         [
           `JSON.parse('{"\\\\u0000zobject": {"Z1K1": "Z1", "__proto__": {"Z1K1": "Z6"}}}')`,
           'a ZObject has the invalid key "__proto__"',
         ],
-        [`({ '\\u0000zobject': { Z1K1: 'Z10000', nonsense: 'x' } })`, 'a ZObject has the invalid key "nonsense"'],
+        [
+          `({ '\\u0000zobject': { Z1K1: 'Z10000', nonsense: 'x' } })`,
+          'a ZObject has the invalid key "nonsense"',
+        ],
         [`({ '\\u0000pair': [1] })`, 'a malformed pair'],
         [`({ '\\u0000map': [[1, 2, 3]] })`, 'a malformed map'],
         [`1.5`, 'the number 1.5 has no ZObject type'],
