@@ -4,6 +4,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectNextCallSucceeds } from '../helpers/calls.js';
+import { expectResponsive, sampleLatency } from '../helpers/latency.js';
 import { clockSeedOf } from '../helpers/quickjs-random.js';
 import { postJson, type RunningServer, startServer } from '../helpers/server.js';
 
@@ -333,20 +334,17 @@ describe('limits', () => {
     expect(body.limits.memoryMb).toBe(512);
   });
 
-  it('answers /livez within 50 ms while two guests spin', async () => {
+  // Compared with the same server's idle /livez, not with a fixed number of ms.
+  // mutation: guest code run on the service's own thread (its event loop blocked for the deadline)
+  // → /livez waits for the spin and the median crosses the bound.
+  it('answers /livez about as fast while two guests spin as when idle', async () => {
+    const idle = await sampleLatency(`${server.url}/livez`, 9);
     const spinning = [1, 2].map(() =>
       evaluate('function main() { for (;;) {} }', { limits: { timeoutMs: 3000 } }),
     );
     await new Promise((r) => setTimeout(r, 300));
-    const samples: number[] = [];
-    for (let i = 0; i < 9; i++) {
-      const started = performance.now();
-      const response = await fetch(`${server.url}/livez`);
-      expect(response.status).toBe(200);
-      samples.push(performance.now() - started);
-    }
-    samples.sort((a, b) => a - b);
-    expect(samples[4]).toBeLessThan(50);
+    const loaded = await sampleLatency(`${server.url}/livez`, 9);
+    expectResponsive('/livez while two guests spin', idle, loaded);
     const results = await Promise.all(spinning);
     for (const r of results) expect(r.error.code).toBe('TIMEOUT');
   });
