@@ -55,7 +55,7 @@ export const MUTATIONS: readonly Mutation[] = [
     breaks: 'the JavaScript runner never uses heap snapshots (a runtime per call, as with SNAPSHOTS=off)',
     file: 'interpreters/javascript/runner.ts',
     search: 'const build = data.snapshots ? KNOWN_BUILDS[data.wasmSha256] : undefined;',
-    replace: 'const build = data.snapshots ? KNOWN_BUILDS[`${data.wasmSha256}-unknown`] : undefined;',
+    replace: 'const build = data.snapshots ? KNOWN_BUILDS[data.wasmSha256.toUpperCase()] : undefined;',
     guards: [{ file: 'test/e2e/javascript.test.ts', test: 'restores a heap snapshot per call' }],
   },
   {
