@@ -201,6 +201,8 @@ export const WIKIFUNCTIONS_ATTACKS: readonly Attack[] = [
     timeoutMs: 60_000,
     async run(h) {
       const loop = 'function f() { for (;;) {} }';
+      // mutation: remainingTime honoured above the default time limit (no clamp) → the 1e308 call
+      // runs until the test's own timeout, far past twice the baseline.
       // The baseline: the same loop with no remainingTime, under the default time limit.
       const baseline = await post(h, flatJson({}, loop));
       expect(summarizeError(baseline.body)?.type).toBe('Z575');
