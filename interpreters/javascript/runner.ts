@@ -387,7 +387,9 @@ serveWorker<RunnerData>(async (data) => {
         return instanceFor(memoryMb);
       }
       layout = snapshot.layout;
-      created.reusable = { sandbox, snapshot, baseHandles: sandbox.handles.length, dirty: false };
+      // Dirty from the start: the first call restores too, and so gets a crypto Math.random seed
+      // (the context's own is a clock seed a guest can predict).
+      created.reusable = { sandbox, snapshot, baseHandles: sandbox.handles.length, dirty: true };
     }
     return created;
   }

@@ -6,6 +6,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseJson, stringifyJson } from '../../src/executor/json-value.js';
 
 // scripts/lib/ in sources, dist/scripts/lib/ when compiled: find the folder holding package.json.
 const root = [new URL('../../', import.meta.url), new URL('../../../', import.meta.url)]
@@ -123,23 +124,28 @@ export async function startServer(
   return server;
 }
 
-/** POSTs a JSON body and returns status, headers and the parsed body. */
+/**
+ * POSTs a JSON body (a bigint is written as an exact integer) and returns status, headers and the
+ * parsed body (the text when it is not JSON). With `exact`, integers beyond 2^53 in the answer are
+ * read as bigints; else as (rounded) numbers, as JSON.parse does.
+ */
 export async function postJson(
   url: string,
   body: unknown,
   init: RequestInit = {},
+  { exact = false }: { readonly exact?: boolean } = {},
   // biome-ignore lint/suspicious/noExplicitAny: callers (tests, benchmarks) read arbitrary JSON answers
 ): Promise<{ status: number; headers: Headers; body: any }> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
+    body: typeof body === 'string' ? body : stringifyJson(body),
     ...init,
   });
   const text = await response.text();
   let parsed: unknown = text;
   try {
-    parsed = JSON.parse(text);
+    parsed = exact ? parseJson(text) : JSON.parse(text);
   } catch {
     // keep the text
   }

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startExecutor } from '../../scripts/lib/executor.js';
 import type { Executor } from '../../src/executor/contract.js';
+import { clockSeedOf } from '../helpers/quickjs-random.js';
 
 let executor: Executor;
 
@@ -32,5 +33,24 @@ describe('Math.random', () => {
       if (result.ok) firsts.add(result.value);
     }
     expect(firsts.size).toBe(100);
+  });
+
+  // Finding: a new instance (made when the memory limit changes) served its first call from the
+  // sandbox the snapshot was taken of, unrestored, with the context's clock seed.
+  // mutation: interpreters/javascript/runner.ts, a new instance's sandbox marked clean
+  // (`dirty: false`) → its first call draws from a clock seed and this fails.
+  it('draws from a crypto seed, not the clock, also in the first call of a new instance', async () => {
+    const since = Date.now() - 60_000;
+    for (const memoryMb of [64, 128, 64, 96]) {
+      const result = await executor.execute({
+        code: 'function main() { return Math.random() }',
+        function: 'main',
+        args: [],
+        limits: { timeoutMs: 2000, memoryMb, outputBytes: 65536 },
+      });
+      expect(result).toMatchObject({ ok: true, value: expect.any(Number) });
+      if (result.ok)
+        expect(clockSeedOf(result.value as number, since, Date.now()), `${memoryMb} MiB`).toBeUndefined();
+    }
   });
 });

@@ -76,17 +76,43 @@ describe('isolation settings', () => {
 describe('engine plumbing', () => {
   const pyodideDir = `${dirname(createRequire(import.meta.url).resolve('pyodide/package.json'))}/`;
 
-  it('patches the WASM memory maximum into a valid module', () => {
+  // mutation: interpreters/python/engine.ts patchMemoryMaximum() writing the old maximum (or none)
+  // instead of maxPages → the read-back maximum and the refused grow fail these two tests.
+  it('patches a memory maximum that the engine then enforces', () => {
+    // (module (memory (export "m") 1 10)), by hand: the smallest module whose memory can be grown.
+    const small = Uint8Array.from([
+      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x05, 0x04, 0x01, 0x01, 0x01, 0x0a, 0x07, 0x05, 0x01,
+      0x01, 0x6d, 0x02, 0x00,
+    ]);
+    const memory = (binary: Uint8Array<ArrayBuffer>) =>
+      new WebAssembly.Instance(new WebAssembly.Module(binary)).exports.m as WebAssembly.Memory;
+    expect(memory(small).grow(5)).toBe(1);
+    const capped = memory(patchMemoryMaximum(small, 3));
+    expect(capped.grow(2)).toBe(1);
+    expect(() => capped.grow(1)).toThrow(RangeError);
+    expect(() => patchMemoryMaximum(small, 0)).toThrow(/below its minimum/);
+  });
+
+  it("patches Pyodide's memory maximum, read back from the patched module", async () => {
     const binary = readFileSync(`${pyodideDir}pyodide.asm.wasm`);
     const patched = patchMemoryMaximum(binary, 2048);
     expect(WebAssembly.validate(patched)).toBe(true);
-    const memory = WebAssembly.Module.exports(new WebAssembly.Module(patched)).find(
-      (e) => e.kind === 'memory',
-    );
-    expect(memory).toBeDefined();
-    expect(() => patchMemoryMaximum(binary, 1)).toThrow(/below its minimum/);
+    // binaryen reads the module independently of the patcher's own section walk.
+    const binaryen = (await import('binaryen')).default;
+    const read = (bytes: Uint8Array) => {
+      const module = binaryen.readBinary(bytes);
+      try {
+        return module.getMemoryInfo();
+      } finally {
+        module.dispose();
+      }
+    };
+    const info = read(patched);
+    expect(info.initial).toBeGreaterThan(0);
+    expect(info.max).toBe(2048);
     expect(2048 * WASM_PAGE).toBe(128 * 2 ** 20);
-  });
+    expect(() => patchMemoryMaximum(binary, info.initial - 1)).toThrow(/below its minimum/);
+  }, 60_000);
 
   it('splits a snapshot into non-zero runs that rebuild it exactly', () => {
     const header = new Uint8Array(64);

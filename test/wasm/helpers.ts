@@ -1,9 +1,9 @@
-// Test helpers for the wasm executor: an executor built by hand (no server), modules assembled from
+// Test helpers for the wasm executor: the executor as the registry builds it (no server), modules assembled from
 // .wat text with wabt (the same tool the executor uses), and calls with the manifest's limits.
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createExecutor } from '../../interpreters/wasm/executor.js';
+import { startExecutor as startLanguageExecutor } from '../../scripts/lib/executor.js';
 import type { Call, ExecutionResult, Executor, Limits } from '../../src/executor/contract.js';
 import type { JsonValue } from '../../src/executor/json-value.js';
 import { manifestSchema } from '../../src/executor/manifest.js';
@@ -23,21 +23,18 @@ export interface TestExecutor extends Executor {
   readonly logs: string[];
 }
 
-/** An executor as the registry would build it, with two sandbox workers. */
+/** The wasm executor as the registry builds it (scripts/lib/executor.ts), two sandbox workers, its logs kept. */
 export async function startExecutor(
   settings: Record<string, string> = {},
   poolSize = 2,
 ): Promise<TestExecutor> {
   const logs: string[] = [];
-  const executor = createExecutor({
-    manifest,
-    languageDir,
+  const executor = await startLanguageExecutor('wasm', {
     poolSize,
     settings,
     ceilings: { timeoutMs: 30_000, memoryMb: 2048, outputBytes: 16_777_216 },
     log: (level, message, fields) => logs.push(`${level}: ${message} ${JSON.stringify(fields ?? {})}`),
   });
-  await executor.start();
   return Object.assign(executor, { logs });
 }
 

@@ -3,8 +3,9 @@
 // both as text and as base64 binaries, deploy-once/run-many through POST /v1/modules.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type JsonValue, parseJson, stringifyJson } from '../../src/executor/json-value.js';
-import { type RunningServer, startServer } from '../helpers/server.js';
+import type { JsonValue } from '../../src/executor/json-value.js';
+import { expectNextCallSucceeds } from '../helpers/calls.js';
+import { postJson, type RunningServer, startServer } from '../helpers/server.js';
 import { watBase64 } from './helpers.js';
 import {
   ARITHMETIC,
@@ -36,13 +37,8 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function post(path: string, body: Record<string, unknown>): Promise<{ status: number; body: any }> {
-  const response = await fetch(`${server.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: stringifyJson(body),
-  });
-  return { status: response.status, body: parseJson(await response.text()) };
+function post(path: string, body: Record<string, unknown>): Promise<{ status: number; body: any }> {
+  return postJson(`${server.url}${path}`, body, {}, { exact: true });
 }
 
 function evaluate(
@@ -58,12 +54,6 @@ function evaluate(
     args,
     ...(limits ? { limits } : {}),
   });
-}
-
-async function expectServing(): Promise<void> {
-  const { status, body } = await evaluate({ code: ARITHMETIC }, 'add', [40, 2]);
-  expect(status).toBe(200);
-  expect(body).toMatchObject({ ok: true, value: 42 });
 }
 
 describe('wasm over HTTP', () => {
@@ -95,20 +85,20 @@ describe('wasm over HTTP', () => {
     expect(loop.body.stats.fuel).toBeGreaterThan(0);
     const start = await evaluate({ code: START_LOOP }, 'f', [], { timeoutMs: 500 });
     expect(start.body).toMatchObject({ ok: false, error: { code: 'TIMEOUT' } });
-    await expectServing();
+    await expectNextCallSucceeds(server.url, 'wasm');
   });
 
   it('stops a module growing its memory to 1 GiB with MEMORY_LIMIT', async () => {
     const { body } = await evaluate({ code: GROW_TO_1GIB }, 'grow');
     expect(body).toMatchObject({ ok: false, error: { code: 'MEMORY_LIMIT' } });
-    await expectServing();
+    await expectNextCallSucceeds(server.url, 'wasm');
   });
 
   it('stops a module writing 100 MB to stdout at the output limit', async () => {
     const { body } = await evaluate({ code: flood(1, 100_000_000) }, 'main', [], { outputBytes: 65536 });
     expect(body).toMatchObject({ ok: false, error: { code: 'OUTPUT_LIMIT' } });
     expect(Buffer.byteLength(body.stdout)).toBe(65536);
-    await expectServing();
+    await expectNextCallSucceeds(server.url, 'wasm');
   });
 
   it('reports proc_exit(42) and lives on', async () => {
@@ -118,7 +108,7 @@ describe('wasm over HTTP', () => {
       error: { code: 'RUNTIME_ERROR', exitCode: 42 },
       stderr: 'bye\n',
     });
-    await expectServing();
+    await expectNextCallSucceeds(server.url, 'wasm');
   });
 
   it('rejects a module importing env.something at registration, naming it', async () => {
@@ -128,7 +118,7 @@ describe('wasm over HTTP', () => {
     expect(deployed.body.error.message).toContain('env.something');
     const called = await evaluate({ code: IMPORTS_ENV }, 'f');
     expect(called.body).toMatchObject({ ok: false, error: { code: 'SYNTAX_ERROR' } });
-    await expectServing();
+    await expectNextCallSucceeds(server.url, 'wasm');
   });
 
   it('fails path_open on /etc/passwd', async () => {
@@ -139,7 +129,7 @@ describe('wasm over HTTP', () => {
   it('calls a garbage binary SYNTAX_ERROR', async () => {
     const { body } = await evaluate({ code: Buffer.from('\0asm garbage').toString('base64') }, 'f');
     expect(body).toMatchObject({ ok: false, error: { code: 'SYNTAX_ERROR' } });
-    await expectServing();
+    await expectNextCallSucceeds(server.url, 'wasm');
   });
 
   it('shares no memory between two calls', async () => {
@@ -157,6 +147,6 @@ describe('wasm over HTTP', () => {
       ok: true,
       value: -1,
     });
-    await expectServing();
+    await expectNextCallSucceeds(server.url, 'wasm');
   });
 });

@@ -12,6 +12,7 @@ import {
 } from '../../src/wikifunctions/avro.js';
 import { decodeRequest, RequestError } from '../../src/wikifunctions/request.js';
 import { normalize, stringifyZObject } from '../../src/wikifunctions/zobject.js';
+import { avroLong, avroString } from '../helpers/avro-bytes.js';
 import { fixture } from './helpers.js';
 
 interface Vector {
@@ -105,21 +106,9 @@ describe('Avro bodies', () => {
     expect(decodeAvroRequest(encodeAvroRequest('0.0.1', z7))).toEqual({ version: '0.0.1', zobject: z7 });
   });
 
-  /** Zig-zag varint of n. */
-  const long = (n: number): number[] => {
-    let v = n >= 0 ? n * 2 : -n * 2 - 1;
-    const out: number[] = [];
-    while (v >= 0x80) {
-      out.push((v % 0x80) | 0x80);
-      v = Math.floor(v / 0x80);
-    }
-    out.push(v);
-    return out;
-  };
-
   it('refuses forged block counts at once instead of looping over them', () => {
     for (const count of [1e3, 1e9, 2 ** 52]) {
-      const body = Buffer.from([...long(3), ...long(count), ...long(2), 65, 66, 2, 0]);
+      const body = Buffer.from([...avroLong(3), ...avroLong(count), ...avroLong(2), 65, 66, 2, 0]);
       const started = performance.now();
       expect(() => decodeAvroRequest(body)).toThrow(AvroDecodeError);
       expect(performance.now() - started).toBeLessThan(1_000); // avsc alone looped for minutes
@@ -131,25 +120,24 @@ describe('Avro bodies', () => {
     expect(decodeAvroRequest(good)).toMatchObject({ reentrant: true });
     expect(() => decodeAvroRequest(good.subarray(0, good.length - 3))).toThrow(/Truncated/);
     expect(() => decodeAvroRequest(Buffer.concat([good, Buffer.from([0])]))).toThrow(/Trailing bytes/);
-    expect(() => decodeAvroRequest(Buffer.from([...long(9)]))).toThrow(/union branch/);
+    expect(() => decodeAvroRequest(Buffer.from([...avroLong(9)]))).toThrow(/union branch/);
     expect(() => decodeAvroRequest(Buffer.from('\u00050.0.2\u0007', 'latin1'))).toThrow(/boolean/);
   });
 
   /** An unversioned body holding a typed list of n strings (n + 1 records deep), built by hand. */
   const deepList = (n: number): Buffer => {
-    const text = (t: string): number[] => [...long(t.length), ...Buffer.from(t)];
-    const out: number[] = [...long(3)]; // outer union branch: Z1
+    const out: number[] = [...avroLong(3)]; // outer union branch: Z1
     const cell = [
-      ...long(3),
-      ...text('Z1K1'),
-      ...long(2),
-      ...text('Z881'),
-      ...text('K1'),
-      ...long(1),
-      ...text('a'),
+      ...avroLong(3),
+      ...avroString('Z1K1'),
+      ...avroLong(2),
+      ...avroString('Z881'),
+      ...avroString('K1'),
+      ...avroLong(1),
+      ...avroString('a'),
     ];
-    for (let i = 0; i < n; i++) out.push(...cell, ...text('K2'), ...long(0)); // inner union branch 0: Z1
-    out.push(...long(1), ...text('Z1K1'), ...long(2), ...text('Z881'), 0);
+    for (let i = 0; i < n; i++) out.push(...cell, ...avroString('K2'), ...avroLong(0)); // inner union branch 0: Z1
+    out.push(...avroLong(1), ...avroString('Z1K1'), ...avroLong(2), ...avroString('Z881'), 0);
     for (let i = 0; i < n; i++) out.push(0); // end of each enclosing map
     return Buffer.from(out);
   };
