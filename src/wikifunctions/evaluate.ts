@@ -29,6 +29,12 @@ export interface EvaluateOptions {
   /** Reported as evaluationHostname; defaults to the machine's host name. */
   readonly hostname?: string;
   readonly signal?: AbortSignal;
+  /**
+   * Decodes the body instead of decodeRequest on this thread (the HTTP route passes one that
+   * decodes large bodies in the parser thread, src/http/body-parser.ts).
+   * @throws RequestError
+   */
+  readonly decode?: (body: Uint8Array, contentType: string | undefined) => Promise<EvaluationRequest>;
   /** The HTTP request making the call (its id, and where the call is recorded for its log line). */
   readonly scope?: RequestScope;
   /** Told about our own failures (never about guest failures). */
@@ -159,7 +165,10 @@ async function evaluate(
 
   let request: EvaluationRequest;
   try {
-    request = clock.measure(() => decodeRequest(body, contentType));
+    request =
+      options.decode === undefined
+        ? clock.measure(() => decodeRequest(body, contentType))
+        : await options.decode(body, contentType);
   } catch (error) {
     if (error instanceof RequestError) return respond(undefined, error.z5);
     throw error;

@@ -6,7 +6,7 @@
 // ZObjects may arrive in canonical or normal form; they are normalized and validated here. A body
 // that cannot be used becomes a RequestError carrying the Z5 the envelope reports.
 
-import { parseJson } from '../executor/json-value.js';
+import { JsonLimitError, parseJson, REQUEST_BOUNDS } from '../executor/json-value.js';
 import { AvroDecodeError, decodeAvroRequest } from './avro.js';
 import { messageError, z5 } from './envelope.js';
 import {
@@ -102,8 +102,10 @@ function decodeJson(body: Uint8Array): EvaluationRequest {
   const text = UTF8.decode(body);
   let parsed: unknown;
   try {
-    parsed = parseJson(text);
+    // Bounded: parsing runs on the HTTP thread (see JsonBounds).
+    parsed = parseJson(text, REQUEST_BOUNDS);
   } catch (error) {
+    if (error instanceof JsonLimitError) throw invalid(`Cannot parse the request: ${error.message}`);
     const message = `The body is not valid JSON: ${(error as Error).message}`;
     const input = text.length > 200 ? `${text.slice(0, 200)}...` : text;
     throw new RequestError(
