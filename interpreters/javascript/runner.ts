@@ -9,6 +9,7 @@
 // and when its memory has grown (WASM memory never shrinks). The interrupt handler is the fast path
 // for time; the pool's watchdog, which terminates this whole thread, is the guarantee.
 
+import { safeName } from '../../src/executor/echo.js';
 import { inspect } from 'node:util';
 import variantExport from '@jitl/quickjs-wasmfile-release-sync';
 import {
@@ -535,7 +536,7 @@ function run(sandbox: Sandbox, call: Call, keep: Keep, stopped: () => Stop): Out
   if (context.typeof(target) !== 'function') {
     return fail({
       code: 'ENTRY_NOT_FOUND',
-      message: `Cannot find function "${call.function}": the code does not define it`,
+      message: `Cannot find function "${safeName(call.function)}": the code does not define it`,
     });
   }
 

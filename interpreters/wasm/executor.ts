@@ -3,6 +3,7 @@
 // (runner.ts) with its memory capped, fuel counted and an in-memory WASI. See README.md for why it
 // is wired this way.
 
+import { safeName } from '../../src/executor/echo.js';
 import { ServiceError } from '../../src/errors.js';
 import type {
   Call,
@@ -158,13 +159,13 @@ export function planCall(
       ? 'it exports no functions'
       : `it exports ${available
           .slice(0, 10)
-          .map((n) => `"${n}"`)
+          .map((n) => `"${safeName(n)}"`)
           .join(', ')}${available.length > 10 ? '…' : ''}`;
   return {
     ok: false,
     error: {
       code: 'ENTRY_NOT_FOUND',
-      message: `Cannot run "${name}": the module has no exported function "${name}" and is not a WASI command (no "_start"); ${list}`,
+      message: `Cannot run "${safeName(name)}": the module has no exported function "${safeName(name)}" and is not a WASI command (no "_start"); ${list}`,
     },
   };
 }

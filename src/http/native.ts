@@ -2,6 +2,7 @@
 // src/http/openapi.ts (schemas from ./schemas.ts).
 
 import { Hono } from 'hono';
+import { safeName } from '../executor/echo.js';
 import {
   JsonLimitError,
   type JsonValue,
@@ -23,7 +24,7 @@ function json(body: unknown, status = 200): Response {
 async function readJson(c: Parameters<typeof readBody>[0], bodyLimit: number): Promise<unknown> {
   const type = c.req.header('content-type') ?? 'application/json';
   if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) {
-    throw problem('unsupported-media-type', `Expected an application/json body, got "${type}"`);
+    throw problem('unsupported-media-type', `Expected an application/json body, got "${safeName(type)}"`);
   }
   const body = await readBody(c, bodyLimit);
   try {

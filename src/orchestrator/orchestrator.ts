@@ -4,6 +4,7 @@
 // HTTP layer (native and Wikifunctions wire formats) talks only to this. Every call that resolved a
 // language is reported to the call listeners (metrics, the per-call log line) with its outcome code.
 
+import { safeGuestError } from '../executor/echo.js';
 import { createRequire } from 'node:module';
 import { type Config, envKey, type LanguageOverrides } from '../config.js';
 import { ConfigError, ServiceError } from '../errors.js';
@@ -352,7 +353,7 @@ export class Orchestrator {
     this.inFlight.add(running);
     let result: RemoteResult;
     try {
-      result = await running;
+      result = safeResult(await running);
     } catch (error) {
       const failure =
         error instanceof ServiceError
@@ -392,7 +393,8 @@ export class Orchestrator {
         `Language "${language.manifest.id}" does not support deployed modules`,
       );
     }
-    return language.executor.deploy(code, forwarded(scope));
+    const deployed = await language.executor.deploy(code, forwarded(scope));
+    return 'error' in deployed ? { error: safeGuestError(deployed.error) } : deployed;
   }
 
   info(): LanguageInfo[] {
@@ -488,4 +490,14 @@ export class Orchestrator {
 
 function shuttingDown(detail = 'The service is shutting down'): ServiceError {
   return new ServiceError('shutting-down', detail, { retryAfterSeconds: 1 });
+}
+
+/**
+ * A result whose error texts are safe to send and to log: engines quote the code and the call in
+ * their messages (a 3 MB import name, a NUL of a Lua string), and every result passes here.
+ */
+function safeResult<T extends ExecutionResult>(result: T): T {
+  if (result.ok) return result;
+  const error = safeGuestError(result.error);
+  return error === result.error ? result : { ...result, error };
 }

@@ -7,6 +7,7 @@
 
 import { hostname as osHostname } from 'node:os';
 import { GUEST_ERRORS, ServiceError } from '../errors.js';
+import { safeName } from '../executor/echo.js';
 import type { ExecutionResult, GuestError, Limits } from '../executor/contract.js';
 import { threadCpuMs } from '../executor/host/thread-cpu.js';
 import type { JsonValue } from '../executor/json-value.js';
@@ -175,7 +176,7 @@ async function evaluate(
   }
 
   const manifest = resolveWikifunctionsLanguage(backend.manifests(), request.language);
-  if (manifest === undefined) return respond(undefined, z5('Z558', zString(request.language)));
+  if (manifest === undefined) return respond(undefined, z5('Z558', zString(safeName(request.language))));
   const language = backend.info().find((l) => l.id === manifest.id);
   const engine = language?.engine.version;
 
@@ -238,7 +239,7 @@ function serviceFailure(
     error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) };
   switch (error.problem) {
     case 'unknown-language':
-      return { error: z5('Z558', zString(request.language)), status: 200, headers: {} };
+      return { error: z5('Z558', zString(safeName(request.language))), status: 200, headers: {} };
     case 'invalid-request':
       return { error: z5('Z561', messageError(error.detail)), status: 200, headers: {} };
     case 'overloaded':

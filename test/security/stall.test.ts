@@ -59,7 +59,7 @@ function avroWide(): Buffer {
 }
 
 function avroQuote(): Buffer {
-  const many = Array.from({ length: 440_000 }, () => 12345678901234567);
+  const many = Array.from({ length: 380_000 }, () => 2 ** 60);
   return encodeAvroRequest('0.0.3', {
     codingLanguage: 'javascript',
     codeString: 'function f(a) { return 1 }',
@@ -141,7 +141,7 @@ const KINDS: readonly Kind[] = [
     refused: z5,
   },
   {
-    name: 'Avro 0.0.3: a quote (Z99) of 440k big integers',
+    name: 'Avro 0.0.3: a quote (Z99) of 380k big integers',
     path: WF,
     contentType: 'application/octet-stream',
     body: avroQuote,
