@@ -9,7 +9,6 @@
 // and when its memory has grown (WASM memory never shrinks). The interrupt handler is the fast path
 // for time; the pool's watchdog, which terminates this whole thread, is the guarantee.
 
-import { safeName } from '../../src/executor/echo.js';
 import { inspect } from 'node:util';
 import variantExport from '@jitl/quickjs-wasmfile-release-sync';
 import {
@@ -22,6 +21,7 @@ import {
   type QuickJSWASMModule,
 } from 'quickjs-emscripten-core';
 import type { Call, GuestError, Outcome } from '../../src/executor/contract.js';
+import { safeName } from '../../src/executor/echo.js';
 import { outputLimitError, timeoutError } from '../../src/executor/host/limit-errors.js';
 import { type CallIo, type RunResult, serveWorker } from '../../src/executor/host/worker-runtime.js';
 import { fromTaggedJson, toTaggedJson } from '../../src/executor/json-value.js';

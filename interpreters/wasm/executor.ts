@@ -3,7 +3,6 @@
 // (runner.ts) with its memory capped, fuel counted and an in-memory WASI. See README.md for why it
 // is wired this way.
 
-import { safeName } from '../../src/executor/echo.js';
 import { ServiceError } from '../../src/errors.js';
 import type {
   Call,
@@ -15,6 +14,7 @@ import type {
   GuestError,
   Readiness,
 } from '../../src/executor/contract.js';
+import { safeName } from '../../src/executor/echo.js';
 import { createWorkerExecutor } from '../../src/executor/host/worker-executor.js';
 import { stringifyJson } from '../../src/executor/json-value.js';
 import { runnableSibling } from '../../src/paths.js';

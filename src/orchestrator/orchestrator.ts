@@ -4,7 +4,6 @@
 // HTTP layer (native and Wikifunctions wire formats) talks only to this. Every call that resolved a
 // language is reported to the call listeners (metrics, the per-call log line) with its outcome code.
 
-import { safeGuestError } from '../executor/echo.js';
 import { createRequire } from 'node:module';
 import { type Config, envKey, type LanguageOverrides } from '../config.js';
 import { ConfigError, ServiceError } from '../errors.js';
@@ -19,6 +18,7 @@ import type {
   Limits,
   Readiness,
 } from '../executor/contract.js';
+import { safeGuestError } from '../executor/echo.js';
 import type { JsonValue } from '../executor/json-value.js';
 import type { Manifest } from '../executor/manifest.js';
 import type { LanguageEntry } from '../executor/registry.js';

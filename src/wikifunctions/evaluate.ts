@@ -7,8 +7,8 @@
 
 import { hostname as osHostname } from 'node:os';
 import { GUEST_ERRORS, ServiceError } from '../errors.js';
-import { safeName } from '../executor/echo.js';
 import type { ExecutionResult, GuestError, Limits } from '../executor/contract.js';
+import { safeName } from '../executor/echo.js';
 import { threadCpuMs } from '../executor/host/thread-cpu.js';
 import type { JsonValue } from '../executor/json-value.js';
 import type { Manifest } from '../executor/manifest.js';
