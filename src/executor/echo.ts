@@ -36,8 +36,8 @@ export function safeText(text: string, max: number = ECHO_MAX_CHARS, keepLines =
   if (out.length > max) {
     cut = true;
     end = max;
-    const escape = out.lastIndexOf('\\u', end - 1);
-    if (escape >= 0 && escape > end - 6) end = escape;
+    const lastEscape = out.lastIndexOf('\\u', end - 1);
+    if (lastEscape >= 0 && lastEscape > end - 6) end = lastEscape;
     else if (/[\ud800-\udbff]/.test(out.charAt(end - 1))) end--;
     out = out.slice(0, end);
   }
