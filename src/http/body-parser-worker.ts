@@ -2,12 +2,12 @@
 // does not. It runs only our own parsers on bytes; no guest code ever runs here.
 
 import { parentPort } from 'node:worker_threads';
-import { type ParseAnswer, type ParseJob, runParseJob } from './body-parser.js';
+import { type ParseAnswer, type ParseJob, runParseJob, toTransferText } from './body-parser.js';
 
 parentPort!.on('message', (job: ParseJob) => {
   let answer: ParseAnswer;
   try {
-    answer = { id: job.id, ok: true, value: runParseJob(job) };
+    answer = { id: job.id, ok: true, text: toTransferText(runParseJob(job)) };
   } catch (error) {
     const e = error instanceof Error ? error : new Error(String(error));
     const z5 = (e as { z5?: unknown }).z5;
@@ -19,5 +19,10 @@ parentPort!.on('message', (job: ParseJob) => {
       ...(z5 === undefined ? {} : { z5: z5 as NonNullable<Extract<ParseAnswer, { ok: false }>['z5']> }),
     };
   }
-  parentPort!.postMessage(answer);
+  try {
+    parentPort!.postMessage(answer);
+  } catch (error) {
+    // Never leave the job unanswered (its request would hang): say why instead.
+    parentPort!.postMessage({ id: job.id, ok: false, name: 'Error', message: (error as Error).message });
+  }
 });

@@ -28,9 +28,12 @@ export type ParseJob =
       readonly contentType?: string;
     };
 
-/** Errors cross the thread boundary as their class name and what the main thread needs to rebuild them. */
+/**
+ * A result crosses the thread boundary as text (see toTransferText), an error as its class name
+ * and what the main thread needs to rebuild it.
+ */
 export type ParseAnswer =
-  | { readonly id: number; readonly ok: true; readonly value: unknown }
+  | { readonly id: number; readonly ok: true; readonly text: string }
   | {
       readonly id: number;
       readonly ok: false;
@@ -46,6 +49,72 @@ const UTF8 = new TextDecoder('utf-8', { fatal: false });
 export function runParseJob(job: ParseJob): unknown {
   if (job.kind === 'json') return parseJson(UTF8.decode(job.body), REQUEST_BOUNDS);
   return decodeRequest(job.body, job.contentType);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The way back. A structured clone would be simplest, but V8's serializer recurses: it overflows
+// the stack near 2,000 levels, and a Wikifunctions list of n items is n levels deep (the body
+// bounds allow 10,000). So the worker writes the value as tagged JSON text (bigints as
+// "\u0000n<digits>", strings that start with NUL with one more, as json-value.ts does) without
+// recursion, and this thread reads it with JSON.parse, which does not recurse either, then
+// untags in a loop. The text is at most about the body's size, and its structure is within the
+// bounds, so reading it costs what parsing a bounded body costs (a few ms at 8 MiB).
+
+const NUL = '\u0000';
+
+/** `value` (plain JSON values and bigints) as tagged JSON text, written without recursion. */
+export function toTransferText(value: unknown): string {
+  const out: string[] = [];
+  const raw = (text: string): { raw: string } => ({ raw: text });
+  const stack: ({ raw: string } | { value: unknown })[] = [{ value }];
+  while (stack.length > 0) {
+    const item = stack.pop()!;
+    if ('raw' in item) {
+      out.push(item.raw);
+      continue;
+    }
+    const v = item.value;
+    if (typeof v === 'bigint') out.push(JSON.stringify(`${NUL}n${v}`));
+    else if (typeof v === 'string') out.push(JSON.stringify(v.startsWith(NUL) ? NUL + v : v));
+    else if (v === null || typeof v !== 'object') out.push(JSON.stringify(v) ?? 'null');
+    else if (Array.isArray(v)) {
+      out.push('[');
+      stack.push(raw(']'));
+      for (let i = v.length - 1; i >= 0; i--) {
+        stack.push({ value: v[i] === undefined ? null : v[i] });
+        if (i > 0) stack.push(raw(','));
+      }
+    } else {
+      const record = v as Record<string, unknown>;
+      const keys = Object.keys(record).filter((k) => record[k] !== undefined);
+      out.push('{');
+      stack.push(raw('}'));
+      for (let i = keys.length - 1; i >= 0; i--) {
+        stack.push({ value: record[keys[i]!] }, raw(`${JSON.stringify(keys[i])}:`));
+        if (i > 0) stack.push(raw(','));
+      }
+    }
+  }
+  return out.join('');
+}
+
+/** The reverse of toTransferText, without recursion. */
+export function fromTransferText(text: string): unknown {
+  const untag = (s: string): unknown => (s[1] === 'n' ? BigInt(s.slice(2)) : s.slice(1));
+  const root: unknown = JSON.parse(text);
+  if (!text.includes('\\u0000')) return root;
+  if (typeof root === 'string') return root.startsWith(NUL) ? untag(root) : root;
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop() as Record<string, unknown>;
+    for (const key of Object.keys(node)) {
+      const v = node[key];
+      if (typeof v === 'string') {
+        if (v.startsWith(NUL)) node[key] = untag(v);
+      } else if (v !== null && typeof v === 'object') stack.push(v);
+    }
+  }
+  return root;
 }
 
 /** Rebuilds an error the worker reported as the class the routes expect. */
@@ -78,8 +147,14 @@ class BodyParser {
       const job = this.pending.get(answer.id);
       if (job === undefined) return;
       this.pending.delete(answer.id);
-      if (answer.ok) job.resolve(answer.value);
-      else job.reject(rebuild(answer));
+      if (!answer.ok) job.reject(rebuild(answer));
+      else {
+        try {
+          job.resolve(fromTransferText(answer.text));
+        } catch (error) {
+          job.reject(error as Error);
+        }
+      }
     });
     const lost = (reason: string): void => {
       if (this.worker !== worker) return;
