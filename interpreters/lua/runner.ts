@@ -11,7 +11,13 @@ import type { Call, GuestError, Outcome } from '../../src/executor/contract.js';
 import { safeName, safeText } from '../../src/executor/echo.js';
 import { outputLimitError, timeoutError } from '../../src/executor/host/limit-errors.js';
 import { type CallIo, type RunResult, serveWorker } from '../../src/executor/host/worker-runtime.js';
-import { type JsonValue, stringifyJson } from '../../src/executor/json-value.js';
+import {
+  checkJsonBounds,
+  JsonLimitError,
+  type JsonValue,
+  REQUEST_BOUNDS,
+  stringifyJson,
+} from '../../src/executor/json-value.js';
 import { GuestAborted, GuestExited, GuestStopped, LUA, LuaVm, type StopReason } from './lua-vm.js';
 import { PRELUDE } from './prelude.js';
 
@@ -170,9 +176,20 @@ function execute(vm: LuaVm, call: Call): Outcome {
   try {
     const budget = { left: call.limits.outputBytes };
     const value = read(vm, lua.lua_gettop(L), '', 0, new Set(), budget, scratch);
-    if (Buffer.byteLength(stringifyJson(value)) > call.limits.outputBytes) throw new TooLarge();
+    const text = stringifyJson(value);
+    if (Buffer.byteLength(text) > call.limits.outputBytes) throw new TooLarge();
+    checkJsonBounds(text, REQUEST_BOUNDS);
     return { ok: true, value };
   } catch (error) {
+    if (error instanceof JsonLimitError) {
+      return {
+        ok: false,
+        error: {
+          code: 'OUTPUT_LIMIT',
+          message: `Cannot return the result of "${safeName(name)}": ${error.message} (results are held to the bounds of requests)`,
+        },
+      };
+    }
     if (error instanceof Refused)
       return { ok: false, error: { code: 'INVALID_RESULT', message: error.message } };
     if (error instanceof TooLarge) {

@@ -4,7 +4,8 @@
 // are the costliest shapes a parser meets: one number of millions of digits, hundreds of thousands
 // of big integers (the lossless path), an object of ~700k keys, millions of levels of nesting, a
 // Wikifunctions call whose argument is that wide, and Avro bodies of the same shapes. Each must
-// also be refused with a typed error, not half-served. The clients run in a worker thread so that
+// also be refused with a typed error, not half-served. Two more kinds test the answer path: a
+// result whose shape would cost the HTTP thread as much as such a body. The clients run in a worker thread so that
 // writing 32 MiB at a time does not delay this thread's probes.
 
 import { Worker } from 'node:worker_threads';
@@ -82,6 +83,19 @@ const problem = (status: number, text: string): boolean =>
 const z5 = (status: number, text: string): boolean =>
   status === 200 && text.includes('"Z22K1":{"Z1K1":"Z9","Z9K1":"Z24"}') && text.includes('"Z561"');
 const WF = '/1/v1/evaluate/';
+const outputLimit = (status: number, text: string): boolean =>
+  status === 200 && text.includes('"code":"OUTPUT_LIMIT"') && text.includes('results are held to the bounds');
+/** A call padded to the body limit (the padding is a comment), so that it also costs its bytes. */
+const answerBody = (language: string, code: string): string => {
+  const comment = language === 'lua' ? '--' : '//';
+  const call = (pad: string): string =>
+    JSON.stringify({
+      language,
+      code: `${code}\n${comment}${pad}`,
+      limits: { outputBytes: 4_194_304, timeoutMs: 20_000, memoryMb: 512 },
+    });
+  return call('p'.repeat(room(call('').length)));
+};
 
 const KINDS: readonly Kind[] = [
   {
@@ -147,6 +161,27 @@ const KINDS: readonly Kind[] = [
     body: avroQuote,
     refused: z5,
   },
+  // The answer path: a result within the output limit's bytes (4 MiB) whose shape would cost the
+  // HTTP thread as much to copy in and write out (330k keys, 2M numbers); refused in its worker.
+  {
+    name: 'answer: a JavaScript result of 330k keys (4 MiB output limit)',
+    path: '/v1/evaluate',
+    contentType: 'application/json',
+    body: () =>
+      answerBody(
+        'javascript',
+        'function main() { const o = {}; for (let i = 0; i < 330000; i++) o["k" + i] = 1; return o; }',
+      ),
+    refused: outputLimit,
+  },
+  {
+    name: 'answer: a Lua result of 2M numbers (4 MiB output limit)',
+    path: '/v1/evaluate',
+    contentType: 'application/json',
+    body: () =>
+      answerBody('lua', 'function main() local t = {} for i = 1, 2000000 do t[i] = 0 end return t end'),
+    refused: outputLimit,
+  },
 ];
 
 /** Four clients, each sending the body again as soon as it has its answer, until told to stop. */
@@ -187,7 +222,7 @@ describe('security: the HTTP thread never stalls on a body within the limits', (
 
   beforeAll(async () => {
     server = await startServer({
-      POLYEVAL_LANGUAGES: 'javascript',
+      POLYEVAL_LANGUAGES: 'javascript,lua',
       POLYEVAL_POOL_SIZE: '1',
       POLYEVAL_BODY_LIMIT_BYTES: String(BODY_LIMIT),
     });
