@@ -21,9 +21,16 @@ import {
   type QuickJSWASMModule,
 } from 'quickjs-emscripten-core';
 import type { Call, GuestError, Outcome } from '../../src/executor/contract.js';
+import { safeName } from '../../src/executor/echo.js';
 import { outputLimitError, timeoutError } from '../../src/executor/host/limit-errors.js';
 import { type CallIo, type RunResult, serveWorker } from '../../src/executor/host/worker-runtime.js';
-import { fromTaggedJson, toTaggedJson } from '../../src/executor/json-value.js';
+import {
+  checkJsonBounds,
+  fromTaggedJson,
+  JsonLimitError,
+  REQUEST_BOUNDS,
+  toTaggedJson,
+} from '../../src/executor/json-value.js';
 import { CAPTURE, CAPTURED, ENCODER, TAGGED_DECODER, ZCLASSES } from './prelude.js';
 import { HeapSnapshot, KNOWN_BUILDS, type Layout, type RawExports, rawExports } from './snapshot.js';
 
@@ -537,7 +544,7 @@ function run(sandbox: Sandbox, call: Call, keep: Keep, stopped: () => Stop): Out
   if (context.typeof(target) !== 'function') {
     return fail({
       code: 'ENTRY_NOT_FOUND',
-      message: `Cannot find function "${call.function}": the code does not define it`,
+      message: `Cannot find function "${safeName(call.function)}": the code does not define it`,
     });
   }
 
@@ -642,7 +649,20 @@ function encode(
   }
   if (text.startsWith('e')) return invalid(text.slice(1));
   if (text === 'o') return tooLarge;
-  return { ok: true, value: fromTaggedJson(text.slice(1)) };
+  const json = text.slice(1);
+  try {
+    checkJsonBounds(json, REQUEST_BOUNDS);
+  } catch (error) {
+    if (!(error instanceof JsonLimitError)) throw error;
+    return {
+      ok: false,
+      error: {
+        code: 'OUTPUT_LIMIT',
+        message: `Cannot return the result of "${safeName(call.function)}": ${error.message} (results are held to the bounds of requests)`,
+      },
+    };
+  }
+  return { ok: true, value: fromTaggedJson(json) };
 }
 
 interface DumpedError {

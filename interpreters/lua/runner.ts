@@ -8,9 +8,16 @@
 // string.find never reach the hook).
 
 import type { Call, GuestError, Outcome } from '../../src/executor/contract.js';
+import { safeName, safeText } from '../../src/executor/echo.js';
 import { outputLimitError, timeoutError } from '../../src/executor/host/limit-errors.js';
 import { type CallIo, type RunResult, serveWorker } from '../../src/executor/host/worker-runtime.js';
-import { type JsonValue, stringifyJson } from '../../src/executor/json-value.js';
+import {
+  checkJsonBounds,
+  JsonLimitError,
+  type JsonValue,
+  REQUEST_BOUNDS,
+  stringifyJson,
+} from '../../src/executor/json-value.js';
 import { GuestAborted, GuestExited, GuestStopped, LUA, LuaVm, type StopReason } from './lua-vm.js';
 import { PRELUDE } from './prelude.js';
 
@@ -149,7 +156,7 @@ function execute(vm: LuaVm, call: Call): Outcome {
       ok: false,
       error: {
         code: 'ENTRY_NOT_FOUND',
-        message: `Cannot find function "${name}": the code does not define it as a global function`,
+        message: `Cannot find function "${safeName(name)}": the code does not define it as a global function`,
       },
     };
   }
@@ -169,9 +176,20 @@ function execute(vm: LuaVm, call: Call): Outcome {
   try {
     const budget = { left: call.limits.outputBytes };
     const value = read(vm, lua.lua_gettop(L), '', 0, new Set(), budget, scratch);
-    if (Buffer.byteLength(stringifyJson(value)) > call.limits.outputBytes) throw new TooLarge();
+    const text = stringifyJson(value);
+    if (Buffer.byteLength(text) > call.limits.outputBytes) throw new TooLarge();
+    checkJsonBounds(text, REQUEST_BOUNDS);
     return { ok: true, value };
   } catch (error) {
+    if (error instanceof JsonLimitError) {
+      return {
+        ok: false,
+        error: {
+          code: 'OUTPUT_LIMIT',
+          message: `Cannot return the result of "${safeName(name)}": ${error.message} (results are held to the bounds of requests)`,
+        },
+      };
+    }
     if (error instanceof Refused)
       return { ok: false, error: { code: 'INVALID_RESULT', message: error.message } };
     if (error instanceof TooLarge) {
@@ -189,14 +207,18 @@ function execute(vm: LuaVm, call: Call): Outcome {
   }
 }
 
-/** The message handler's output at `index`: the message, then (after a NUL) the traceback. */
-function readMessage(vm: LuaVm, index: number): { message: string; traceback: string } {
+/**
+ * The message handler's output at `index`: the message, then (after a NUL) the traceback. A
+ * syntax error has no traceback (the handler did not run), and its message may quote a NUL of the
+ * code: it is not split.
+ */
+function readMessage(vm: LuaVm, index: number, traced = true): { message: string; traceback: string } {
   const { exports: lua, L } = vm;
   if (lua.lua_type(L, index) !== LUA.TSTRING) return { message: '(no error message)', traceback: '' };
   const scratch = lua.malloc(8);
   const text = new TextDecoder().decode(vm.stringBytes(index, scratch));
   lua.free(scratch);
-  const cut = text.lastIndexOf('\0');
+  const cut = traced ? text.lastIndexOf('\0') : -1;
   return cut < 0
     ? { message: text, traceback: '' }
     : { message: text.slice(0, cut), traceback: text.slice(cut + 1) };
@@ -209,7 +231,7 @@ const FRAME = new RegExp(`${USER_CHUNK.replace('.', '\\.')}:(\\d+):`);
 function luaError(vm: LuaVm, call: Call, status: number, action: string): GuestError {
   if (vm.stopped !== undefined) return limitError(call, vm.stopped);
   if (status === LUA.ERRMEM || vm.memoryRefused) return limitError(call, 'memory');
-  const { message: raw, traceback } = readMessage(vm, -1);
+  const { message: raw, traceback } = readMessage(vm, -1, status !== LUA.ERRSYNTAX);
   const name = call.function;
   const own = POSITION.exec(raw);
   const frames = traceback
@@ -223,7 +245,8 @@ function luaError(vm: LuaVm, call: Call, status: number, action: string): GuestE
   const at = line === undefined ? '' : ` (line ${line})`;
   return {
     code: status === LUA.ERRSYNTAX ? 'SYNTAX_ERROR' : 'RUNTIME_ERROR',
-    message: `Cannot ${action} "${name}": ${message}${at}`,
+    // The message quotes the code (a token, a string): made safe to echo (NUL, bidi, size).
+    message: safeText(`Cannot ${action} "${safeName(name)}": ${message}${at}`),
     ...(line === undefined ? {} : { line }),
     ...(frames.length === 0 ? {} : { stack: frames.join('\n') }),
   };

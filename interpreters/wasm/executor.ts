@@ -14,6 +14,7 @@ import type {
   GuestError,
   Readiness,
 } from '../../src/executor/contract.js';
+import { safeName } from '../../src/executor/echo.js';
 import { createWorkerExecutor } from '../../src/executor/host/worker-executor.js';
 import { stringifyJson } from '../../src/executor/json-value.js';
 import { runnableSibling } from '../../src/paths.js';
@@ -158,13 +159,13 @@ export function planCall(
       ? 'it exports no functions'
       : `it exports ${available
           .slice(0, 10)
-          .map((n) => `"${n}"`)
+          .map((n) => `"${safeName(n)}"`)
           .join(', ')}${available.length > 10 ? '…' : ''}`;
   return {
     ok: false,
     error: {
       code: 'ENTRY_NOT_FOUND',
-      message: `Cannot run "${name}": the module has no exported function "${name}" and is not a WASI command (no "_start"); ${list}`,
+      message: `Cannot run "${safeName(name)}": the module has no exported function "${safeName(name)}" and is not a WASI command (no "_start"); ${list}`,
     },
   };
 }

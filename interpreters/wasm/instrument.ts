@@ -27,6 +27,7 @@
 // generic child iterator and lacks wrappers for several), binaryen does not read every module V8
 // accepts, and a byte-level pass is ~100x faster; binaryen remains the optional optimizer.
 
+import { safeName } from '../../src/executor/echo.js';
 import { BinaryFormatError, Reader, Writer } from './binary.js';
 import { formatSignature, WASI_FUNCTIONS, WASI_MODULE } from './wasi-surface.js';
 
@@ -621,7 +622,8 @@ export function functionType(info: ModuleInfo, index: number): FuncType | null {
 export function checkImports(info: ModuleInfo): void {
   const problems: string[] = [];
   for (const imp of info.imports) {
-    const label = `"${imp.module}.${imp.name}"`;
+    // Names come from the module: quoted short and safe (a 3 MB name was once echoed whole).
+    const label = `"${safeName(`${imp.module}.${imp.name}`)}"`;
     if (imp.kind !== 'function') {
       problems.push(
         `${label} (a ${imp.kind}: the sandbox supplies the memory itself and imports nothing else)`,

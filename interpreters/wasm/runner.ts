@@ -10,7 +10,7 @@ import type { GuestError, Outcome } from '../../src/executor/contract.js';
 import { outputLimitError, timeoutError } from '../../src/executor/host/limit-errors.js';
 import type { CallIo, Runner, RunResult } from '../../src/executor/host/worker-runtime.js';
 import { serveWorker } from '../../src/executor/host/worker-runtime.js';
-import { parseJson } from '../../src/executor/json-value.js';
+import { JsonLimitError, parseJson, REQUEST_BOUNDS } from '../../src/executor/json-value.js';
 import { INTERNAL, STATUS_MEMORY_LIMIT } from './instrument.js';
 import type { RunPlan, WasmCall } from './protocol.js';
 import { fromWasmResult } from './values.js';
@@ -239,8 +239,17 @@ function createRunner(data: RunnerData): Runner {
           };
         }
         try {
-          return { ok: true, value: parseJson(text) };
+          return { ok: true, value: parseJson(text, REQUEST_BOUNDS) };
         } catch (error) {
+          if (error instanceof JsonLimitError) {
+            return {
+              ok: false,
+              error: {
+                code: 'OUTPUT_LIMIT',
+                message: `Cannot read the result of "${name}": ${error.message} (results are held to the bounds of requests)`,
+              },
+            };
+          }
           writeStdout(end.stdout);
           const reason = error instanceof Error ? error.message : String(error);
           return {

@@ -2,15 +2,20 @@
 // src/http/openapi.ts (schemas from ./schemas.ts).
 
 import { Hono } from 'hono';
-import { type JsonValue, jsonDepth, parseJson, stringifyJson } from '../executor/json-value.js';
+import { safeName } from '../executor/echo.js';
+import {
+  JsonLimitError,
+  type JsonValue,
+  jsonDepth,
+  REQUEST_BOUNDS,
+  stringifyJson,
+} from '../executor/json-value.js';
 import type { Orchestrator } from '../orchestrator/orchestrator.js';
+import { parseJsonBody, startBodyParser } from './body-parser.js';
 import { readBody } from './incoming.js';
 import { problem } from './problem.js';
 import { callContext, requestScopeOf } from './request-context.js';
 import { deployRequestSchema, describeIssues, evaluateRequestSchema, MAX_ARGS_DEPTH } from './schemas.js';
-
-/** Not fatal: invalid UTF-8 becomes U+FFFD (and then usually a JSON error). Strips a BOM. */
-const UTF8 = new TextDecoder('utf-8', { fatal: false });
 
 function json(body: unknown, status = 200): Response {
   return new Response(stringifyJson(body), { status, headers: { 'content-type': 'application/json' } });
@@ -19,18 +24,24 @@ function json(body: unknown, status = 200): Response {
 async function readJson(c: Parameters<typeof readBody>[0], bodyLimit: number): Promise<unknown> {
   const type = c.req.header('content-type') ?? 'application/json';
   if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) {
-    throw problem('unsupported-media-type', `Expected an application/json body, got "${type}"`);
+    throw problem('unsupported-media-type', `Expected an application/json body, got "${safeName(type)}"`);
   }
-  const text = UTF8.decode(await readBody(c, bodyLimit));
+  const body = await readBody(c, bodyLimit);
   try {
-    return parseJson(text);
+    // Bounded (see JsonBounds), and off the HTTP thread when large (see body-parser.ts).
+    return await parseJsonBody(body);
   } catch (error) {
-    throw problem('invalid-request', `The body is not valid JSON: ${(error as Error).message}`);
+    if (error instanceof JsonLimitError) {
+      throw problem('invalid-request', `Cannot parse the body: ${error.message}`, { bounds: REQUEST_BOUNDS });
+    }
+    if (!(error instanceof SyntaxError)) throw error;
+    throw problem('invalid-request', `The body is not valid JSON: ${error.message}`);
   }
 }
 
 export function nativeRoutes(orchestrator: Orchestrator, options: { bodyLimit: number }): Hono {
   const app = new Hono();
+  startBodyParser();
 
   app.post('/v1/evaluate', async (c) => {
     const body = await readJson(c, options.bodyLimit);

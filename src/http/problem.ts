@@ -1,6 +1,7 @@
 // problem+json (RFC 9457) responses for our failures and bad requests.
 
 import { PROBLEMS, type ProblemType, ServiceError } from '../errors.js';
+import { safeText } from '../executor/echo.js';
 
 export function problemResponse(error: ServiceError, instance?: string): Response {
   const { status, title } = PROBLEMS[error.problem];
@@ -8,7 +9,9 @@ export function problemResponse(error: ServiceError, instance?: string): Respons
     type: `https://polyeval.dev/problems/${error.problem}`,
     title,
     status,
-    detail: error.detail,
+    // The one place every problem passes: details quote the request (a key, a content type, a
+    // name), so they are made safe and short here (src/executor/echo.ts).
+    detail: safeText(error.detail),
     ...(instance === undefined ? {} : { instance }),
     ...error.extra,
   };

@@ -11,6 +11,7 @@ import type { Logger } from '../logger.js';
 import type { Orchestrator } from '../orchestrator/orchestrator.js';
 import { projectRoot } from '../paths.js';
 import { evaluateWikifunctions, type WikifunctionsBackend } from '../wikifunctions/evaluate.js';
+import { decodeWikifunctionsBody, startBodyParser } from './body-parser.js';
 import { readBody } from './incoming.js';
 import { callContext } from './request-context.js';
 
@@ -44,11 +45,13 @@ export function wikifunctionsRoutes(
 ): Hono {
   const app = new Hono();
   const info = packageInfo();
+  startBodyParser();
 
   const evaluate = async (c: Context): Promise<Response> => {
     const body = await readBody(c, options.bodyLimit ?? Number.POSITIVE_INFINITY);
     const response = await evaluateWikifunctions(orchestrator, body, c.req.header('content-type'), {
       ...callContext(c),
+      decode: decodeWikifunctionsBody,
       ...(options.hostname === undefined ? {} : { hostname: options.hostname }),
       onInternalError: (error) =>
         options.log?.error('Wikifunctions evaluation failed', {

@@ -18,6 +18,7 @@ import type {
   Limits,
   Readiness,
 } from '../executor/contract.js';
+import { safeGuestError } from '../executor/echo.js';
 import type { JsonValue } from '../executor/json-value.js';
 import type { Manifest } from '../executor/manifest.js';
 import type { LanguageEntry } from '../executor/registry.js';
@@ -352,7 +353,7 @@ export class Orchestrator {
     this.inFlight.add(running);
     let result: RemoteResult;
     try {
-      result = await running;
+      result = safeResult(await running);
     } catch (error) {
       const failure =
         error instanceof ServiceError
@@ -392,7 +393,8 @@ export class Orchestrator {
         `Language "${language.manifest.id}" does not support deployed modules`,
       );
     }
-    return language.executor.deploy(code, forwarded(scope));
+    const deployed = await language.executor.deploy(code, forwarded(scope));
+    return 'error' in deployed ? { error: safeGuestError(deployed.error) } : deployed;
   }
 
   info(): LanguageInfo[] {
@@ -488,4 +490,14 @@ export class Orchestrator {
 
 function shuttingDown(detail = 'The service is shutting down'): ServiceError {
   return new ServiceError('shutting-down', detail, { retryAfterSeconds: 1 });
+}
+
+/**
+ * A result whose error texts are safe to send and to log: engines quote the code and the call in
+ * their messages (a 3 MB import name, a NUL of a Lua string), and every result passes here.
+ */
+function safeResult<T extends ExecutionResult>(result: T): T {
+  if (result.ok) return result;
+  const error = safeGuestError(result.error);
+  return error === result.error ? result : { ...result, error };
 }

@@ -7,9 +7,12 @@
 // The record layouts follow function-schemata (Z1/Z6/Z9/Z99.avsc); 0.0.3 and 0.0.4 were read off
 // the golden vectors it produced. Before avsc sees a body, scan() walks it with bounds checks: a
 // forged block count would otherwise make avsc loop for billions of iterations, and very deep
-// nesting would exhaust the stack.
+// nesting would exhaust the stack. The walk also holds a body to the bounds JSON bodies have
+// (REQUEST_BOUNDS: entries in all, keys per map, and the JSON inside quotes), because decoding
+// runs on the HTTP thread: a map of 700k entries held it for most of a second.
 
 import avro from 'avsc';
+import { type JsonBounds, JsonLimitError, parseJsonCounted, REQUEST_BOUNDS } from '../executor/json-value.js';
 
 const Z6 = { type: 'record', namespace: 'ztypes', name: 'Z6', fields: [{ name: 'Z6K1', type: 'string' }] };
 const Z9 = { type: 'record', namespace: 'ztypes', name: 'Z9', fields: [{ name: 'Z9K1', type: 'string' }] };
@@ -130,7 +133,8 @@ export function decodeAvroRequest(body: Uint8Array): AvroRequest {
   }
   const v = version as AvroVersion;
   const buffer = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-  scan(buffer, v);
+  const budget = { values: REQUEST_BOUNDS.maxValues - scan(buffer, v, REQUEST_BOUNDS) };
+  const recover = (wrapped: unknown): unknown => recoverZObject(wrapped, budget);
   let raw: unknown;
   try {
     raw = TYPES[v].fromBuffer(buffer);
@@ -161,16 +165,27 @@ export function decodeAvroRequest(body: Uint8Array): AvroRequest {
   }
 }
 
-/** The wrapped union form avsc produces → a normal-form ZObject (as function-schemata does). */
-function recover(wrapped: unknown): unknown {
+/**
+ * The wrapped union form avsc produces → a normal-form ZObject (as function-schemata does).
+ * `budget` is the values the JSON of quotes may still hold (shared by every quote of the body).
+ */
+function recoverZObject(wrapped: unknown, budget: { values: number }): unknown {
+  const recover = (inner: unknown): unknown => recoverZObject(inner, budget);
   const w = wrapped as Record<string, Record<string, unknown>>;
   if (w['ztypes.Z6'] !== undefined) return { Z1K1: 'Z6', Z6K1: w['ztypes.Z6'].Z6K1 };
   if (w['ztypes.Z9'] !== undefined) return { Z1K1: 'Z9', Z9K1: w['ztypes.Z9'].Z9K1 };
   if (w['ztypes.Z99'] !== undefined) {
     let quoted: unknown;
     try {
-      quoted = JSON.parse(w['ztypes.Z99'].Z99K1 as string);
-    } catch {
+      const parsed = parseJsonCounted(w['ztypes.Z99'].Z99K1 as string, {
+        ...REQUEST_BOUNDS,
+        maxValues: budget.values,
+      });
+      budget.values -= parsed.values;
+      quoted = parsed.value;
+    } catch (error) {
+      if (error instanceof JsonLimitError)
+        throw new AvroDecodeError(`Cannot decode a quote (Z99): ${error.message}`);
       throw new AvroDecodeError('A quote (Z99) does not hold JSON');
     }
     return { Z1K1: { Z1K1: 'Z9', Z9K1: 'Z99' }, Z99K1: quoted };
@@ -188,7 +203,24 @@ function recover(wrapped: unknown): unknown {
 
 class Cursor {
   pos = 0;
-  constructor(private readonly buf: Buffer) {}
+  /** Map entries read so far (bounded by `bounds.maxValues`). */
+  entries = 0;
+  constructor(
+    private readonly buf: Buffer,
+    readonly bounds: JsonBounds,
+  ) {}
+
+  /** Counts `count` more entries, of a map that already had `before`; returns the map's new total. */
+  count(before: number, count: number): number {
+    this.entries += count;
+    if (this.entries > this.bounds.maxValues) {
+      throw new AvroDecodeError(`Cannot decode the body: it holds more than ${this.bounds.maxValues} values`);
+    }
+    if (before + count > this.bounds.maxKeys) {
+      throw new AvroDecodeError(`Cannot decode the body: a map has more than ${this.bounds.maxKeys} keys`);
+    }
+    return before + count;
+  }
 
   get remaining(): number {
     return this.buf.length - this.pos;
@@ -227,6 +259,7 @@ class Cursor {
 
 /** Walks a map; `item` reads one value. Block counts are checked against the bytes left. */
 function scanMap(cursor: Cursor, item: () => void): void {
+  let size = 0;
   for (;;) {
     let count = cursor.long();
     if (count === 0) return;
@@ -236,6 +269,7 @@ function scanMap(cursor: Cursor, item: () => void): void {
     }
     // Every entry takes at least two bytes (key length, union index).
     if (count * 2 > cursor.remaining) throw new AvroDecodeError('Avro map block count exceeds the body');
+    size = cursor.count(size, count);
     for (let i = 0; i < count; i++) {
       cursor.string();
       item();
@@ -245,8 +279,9 @@ function scanMap(cursor: Cursor, item: () => void): void {
 
 /** Walks a ZObject union; `order` maps a branch index to its record (they differ by position). */
 function scanZObject(cursor: Cursor, order: readonly string[]): void {
-  // Explicit stack of open maps: [entries left in the current block] per level.
+  // Explicit stack of open maps: entries left in the current block, and entries so far, per level.
   const stack: number[] = [];
+  const sizes: number[] = [];
   const openValue = (names: readonly string[]): void => {
     const branch = names[cursor.long()];
     if (branch === undefined) throw new AvroDecodeError('Invalid Avro union branch');
@@ -257,6 +292,7 @@ function scanZObject(cursor: Cursor, order: readonly string[]): void {
     if (stack.length >= MAX_AVRO_DEPTH)
       throw new AvroDecodeError(`ZObject nested deeper than ${MAX_AVRO_DEPTH} levels`);
     stack.push(0);
+    sizes.push(0);
   };
   const INNER = ['Z1', 'Z6', 'Z9', 'Z99'];
   openValue(order);
@@ -266,6 +302,7 @@ function scanZObject(cursor: Cursor, order: readonly string[]): void {
       let count = cursor.long();
       if (count === 0) {
         stack.pop();
+        sizes.pop();
         continue;
       }
       if (count < 0) {
@@ -273,6 +310,7 @@ function scanZObject(cursor: Cursor, order: readonly string[]): void {
         cursor.long();
       }
       if (count * 2 > cursor.remaining) throw new AvroDecodeError('Avro map block count exceeds the body');
+      sizes[top] = cursor.count(sizes[top] ?? 0, count);
       stack[top] = count;
     }
     stack[top]!--;
@@ -283,8 +321,9 @@ function scanZObject(cursor: Cursor, order: readonly string[]): void {
 
 const OUTER = ['Z6', 'Z9', 'Z99', 'Z1'];
 
-function scan(buf: Buffer, version: AvroVersion): void {
-  const cursor = new Cursor(buf);
+/** Walks a body; returns the map entries it holds. */
+function scan(buf: Buffer, version: AvroVersion, bounds: JsonBounds): number {
+  const cursor = new Cursor(buf, bounds);
   if (version === '0.0.1') {
     scanZObject(cursor, OUTER);
   } else {
@@ -300,6 +339,7 @@ function scan(buf: Buffer, version: AvroVersion): void {
     }
   }
   if (cursor.remaining !== 0) throw new AvroDecodeError('Trailing bytes after the Avro record');
+  return cursor.entries;
 }
 
 // ---------------------------------------------------------------------------------------------

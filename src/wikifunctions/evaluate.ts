@@ -8,6 +8,7 @@
 import { hostname as osHostname } from 'node:os';
 import { GUEST_ERRORS, ServiceError } from '../errors.js';
 import type { ExecutionResult, GuestError, Limits } from '../executor/contract.js';
+import { safeName } from '../executor/echo.js';
 import { threadCpuMs } from '../executor/host/thread-cpu.js';
 import type { JsonValue } from '../executor/json-value.js';
 import type { Manifest } from '../executor/manifest.js';
@@ -29,6 +30,12 @@ export interface EvaluateOptions {
   /** Reported as evaluationHostname; defaults to the machine's host name. */
   readonly hostname?: string;
   readonly signal?: AbortSignal;
+  /**
+   * Decodes the body instead of decodeRequest on this thread (the HTTP route passes one that
+   * decodes large bodies in the parser thread, src/http/body-parser.ts).
+   * @throws RequestError
+   */
+  readonly decode?: (body: Uint8Array, contentType: string | undefined) => Promise<EvaluationRequest>;
   /** The HTTP request making the call (its id, and where the call is recorded for its log line). */
   readonly scope?: RequestScope;
   /** Told about our own failures (never about guest failures). */
@@ -159,14 +166,17 @@ async function evaluate(
 
   let request: EvaluationRequest;
   try {
-    request = clock.measure(() => decodeRequest(body, contentType));
+    request =
+      options.decode === undefined
+        ? clock.measure(() => decodeRequest(body, contentType))
+        : await options.decode(body, contentType);
   } catch (error) {
     if (error instanceof RequestError) return respond(undefined, error.z5);
     throw error;
   }
 
   const manifest = resolveWikifunctionsLanguage(backend.manifests(), request.language);
-  if (manifest === undefined) return respond(undefined, z5('Z558', zString(request.language)));
+  if (manifest === undefined) return respond(undefined, z5('Z558', zString(safeName(request.language))));
   const language = backend.info().find((l) => l.id === manifest.id);
   const engine = language?.engine.version;
 
@@ -229,7 +239,7 @@ function serviceFailure(
     error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) };
   switch (error.problem) {
     case 'unknown-language':
-      return { error: z5('Z558', zString(request.language)), status: 200, headers: {} };
+      return { error: z5('Z558', zString(safeName(request.language))), status: 200, headers: {} };
     case 'invalid-request':
       return { error: z5('Z561', messageError(error.detail)), status: 200, headers: {} };
     case 'overloaded':

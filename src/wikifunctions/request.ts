@@ -6,7 +6,8 @@
 // ZObjects may arrive in canonical or normal form; they are normalized and validated here. A body
 // that cannot be used becomes a RequestError carrying the Z5 the envelope reports.
 
-import { parseJson } from '../executor/json-value.js';
+import { safeName, safeText } from '../executor/echo.js';
+import { JsonLimitError, parseJson, REQUEST_BOUNDS } from '../executor/json-value.js';
 import { AvroDecodeError, decodeAvroRequest } from './avro.js';
 import { messageError, z5 } from './envelope.js';
 import {
@@ -59,10 +60,14 @@ export class RequestError extends Error {
   }
 }
 
-const invalid = (message: string): RequestError =>
-  new RequestError(z5('Z561', messageError(message)), message);
+// Messages and properties quote the request (keys, paths, names): made safe to echo here, the
+// one place every request error is built.
+const invalid = (message: string): RequestError => {
+  const safe = safeText(message);
+  return new RequestError(z5('Z561', messageError(safe)), safe);
+};
 const missing = (property: string, message: string): RequestError =>
-  new RequestError(z5('Z562', zString(property)), message);
+  new RequestError(z5('Z562', zString(safeName(property))), safeText(message));
 
 const AVRO_TYPES = /^(?:application\/(?:octet-stream|avro|x-avro|avro-binary)|avro\/binary)\b/i;
 const IDENTIFIER = /^[A-Za-z_$][\w$]{0,127}$/;
@@ -102,13 +107,14 @@ function decodeJson(body: Uint8Array): EvaluationRequest {
   const text = UTF8.decode(body);
   let parsed: unknown;
   try {
-    parsed = parseJson(text);
+    // Bounded: parsing runs on the HTTP thread (see JsonBounds).
+    parsed = parseJson(text, REQUEST_BOUNDS);
   } catch (error) {
-    const message = `The body is not valid JSON: ${(error as Error).message}`;
-    const input = text.length > 200 ? `${text.slice(0, 200)}...` : text;
+    if (error instanceof JsonLimitError) throw invalid(`Cannot parse the request: ${error.message}`);
+    const reason = safeText((error as Error).message);
     throw new RequestError(
-      z5('Z561', z5('Z501', zString((error as Error).message), zString(input))),
-      message,
+      z5('Z561', z5('Z501', zString(reason), zString(safeText(text, 200)))),
+      `The body is not valid JSON: ${reason}`,
     );
   }
   if (!isObject(parsed))
@@ -162,9 +168,7 @@ function remainingTimeOf(value: unknown): { remainingTime?: number } {
 
 function checkFunctionName(name: string): void {
   if (!IDENTIFIER.test(name)) {
-    throw invalid(
-      `functionName ${JSON.stringify(name.slice(0, 80))} is not an identifier the code can define`,
-    );
+    throw invalid(`functionName "${safeName(name)}" is not an identifier the code can define`);
   }
 }
 

@@ -1,0 +1,28 @@
+// The parser thread (see ./body-parser.ts): parses large request bodies so that the HTTP thread
+// does not. It runs only our own parsers on bytes; no guest code ever runs here.
+
+import { parentPort } from 'node:worker_threads';
+import { type ParseAnswer, type ParseJob, runParseJob, toTransferText } from './body-parser.js';
+
+parentPort!.on('message', (job: ParseJob) => {
+  let answer: ParseAnswer;
+  try {
+    answer = { id: job.id, ok: true, text: toTransferText(runParseJob(job)) };
+  } catch (error) {
+    const e = error instanceof Error ? error : new Error(String(error));
+    const z5 = (e as { z5?: unknown }).z5;
+    answer = {
+      id: job.id,
+      ok: false,
+      name: e.name,
+      message: e.message,
+      ...(z5 === undefined ? {} : { z5: z5 as NonNullable<Extract<ParseAnswer, { ok: false }>['z5']> }),
+    };
+  }
+  try {
+    parentPort!.postMessage(answer);
+  } catch (error) {
+    // Never leave the job unanswered (its request would hang): say why instead.
+    parentPort!.postMessage({ id: job.id, ok: false, name: 'Error', message: (error as Error).message });
+  }
+});
