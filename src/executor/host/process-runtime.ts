@@ -22,6 +22,16 @@ import type {
 } from './process-protocol.js';
 
 /** Generic settings the service sends in the init message (config.host). */
+
+/** Interface names the host can see; none when the seccomp filter denies the netlink socket asked. */
+function visibleInterfaces(): string[] {
+  try {
+    return Object.keys(networkInterfaces());
+  } catch {
+    // getifaddrs() needs a socket: under the OS layer's filter the host cannot open one at all.
+    return [];
+  }
+}
 export interface HostRuntimeConfig {
   /** Interpreters kept warm and waiting. */
   readonly warm: number;
@@ -416,7 +426,7 @@ class HostRuntime {
         pid: process.pid,
         node: process.version,
         permissionModel: (process as unknown as { permission?: unknown }).permission !== undefined,
-        networkInterfaces: Object.keys(networkInterfaces()),
+        networkInterfaces: visibleInterfaces(),
         extra: { ...this.prepared.facts },
       };
       send({ kind: 'ready', facts });
