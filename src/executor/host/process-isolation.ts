@@ -245,8 +245,9 @@ for request in policy["ioctlRequests"].values():
 f.export_bpf(sys.stdout)
 `;
 
+/** Looks a tool up on PATH (the system folders when PATH is unset): PATH decides, so an operator can hide one. */
 function findExecutable(name: string, path = process.env.PATH ?? ''): string | undefined {
-  const dirs = path.split(delimiter).concat(['/usr/bin', '/bin', '/usr/sbin', '/sbin']);
+  const dirs = path === '' ? ['/usr/bin', '/bin', '/usr/sbin', '/sbin'] : path.split(delimiter);
   for (const dir of dirs) {
     if (dir === '') continue;
     const candidate = join(dir, name);
