@@ -78,6 +78,8 @@ export interface IsolationFacts {
   /** The uid of the process inside its user namespace and outside (as the kernel sees it). */
   readonly uid?: { readonly inside: number; readonly outside: number };
   readonly rlimits?: Readonly<Record<string, number>>;
+  /** 'own': the /proc of its PID namespace; 'none': the runtime refused a fresh procfs (masked /proc). */
+  readonly proc?: 'own' | 'none';
   readonly permissionModel: boolean;
   readonly codeGenerationFromStrings: false;
   readonly emptyEnvironment: true;
@@ -273,6 +275,8 @@ interface Tools {
   readonly bwrapError?: string;
   readonly unshareError?: string;
   readonly prlimitError?: string;
+  /** Why the sandbox gets no /proc of its own (it then has none), when it does not. */
+  readonly procError?: string;
 }
 
 let toolsProbe: Tools | undefined;
@@ -350,6 +354,7 @@ function bwrapArgs(
   binds: readonly string[],
   writable: readonly string[],
   seccompFd: number | undefined,
+  proc: boolean,
 ): string[] {
   const args = [
     '--unshare-user',
@@ -371,8 +376,7 @@ function bwrapArgs(
     '--as-pid-1',
     '--cap-drop',
     'ALL',
-    '--proc',
-    '/proc',
+    ...(proc ? ['--proc', '/proc'] : []),
     '--dev',
     '/dev',
     '--size',
@@ -416,6 +420,7 @@ function probeTools(): Tools {
   let bwrapError: string | undefined;
   let unshareError: string | undefined;
   let prlimitError: string | undefined;
+  let procError: string | undefined;
   const work = mkdtempSync(join(tmpdir(), 'polyeval-probe-'));
   try {
     if (prlimit === undefined) prlimitError = 'prlimit (util-linux) is not installed';
@@ -424,34 +429,47 @@ function probeTools(): Tools {
     } else {
       // The real layout with node alone: namespaces, the filter, node starting under it.
       const file = join(work, 'seccomp.bpf');
-      const stdio: SpawnOptions['stdio'] = ['ignore', 'ignore', 'pipe', 'ignore'];
-      let fd: number | undefined;
-      if ('bpf' in seccomp) {
-        writeFileSync(file, seccomp.bpf);
-        fd = openSync(file, 'r');
-        stdio.push(fd);
-      }
+      const hasFilter = 'bpf' in seccomp;
+      if (hasFilter) writeFileSync(file, seccomp.bpf);
       const binds = [process.execPath, ...nodeLibraries()];
       // As root, probe as the uid the sandbox will run as (user namespaces may differ for it).
       const asNobody = serviceIsRoot() && binds.every((p) => readableByOthers(p));
-      const probe = spawnSync(
-        bwrap,
-        [
-          ...bwrapArgs(binds, [], fd === undefined ? undefined : SECCOMP_FD),
-          '--',
-          process.execPath,
-          '-e',
-          '0',
-        ],
-        {
-          env: {},
-          stdio,
-          timeout: 20_000,
-          cwd: '/',
-          ...(asNobody ? { uid: SANDBOX_UID, gid: SANDBOX_UID } : {}),
-        },
-      );
-      if (fd !== undefined) closeSync(fd);
+      const run = (withProc: boolean) => {
+        // A descriptor per run: bubblewrap reads the filter to its end.
+        const fd = hasFilter ? openSync(file, 'r') : undefined;
+        try {
+          return spawnSync(
+            bwrap,
+            [
+              ...bwrapArgs(binds, [], fd === undefined ? undefined : SECCOMP_FD, withProc),
+              '--',
+              process.execPath,
+              '-e',
+              '0',
+            ],
+            {
+              env: {},
+              stdio: ['ignore', 'ignore', 'pipe', 'ignore', ...(fd === undefined ? [] : [fd])],
+              timeout: 20_000,
+              cwd: '/',
+              ...(asNobody ? { uid: SANDBOX_UID, gid: SANDBOX_UID } : {}),
+            },
+          );
+        } finally {
+          if (fd !== undefined) closeSync(fd);
+        }
+      };
+      let probe = run(true);
+      if (probe.status !== 0) {
+        // Container runtimes mask parts of /proc, and the kernel then refuses a fresh procfs to an
+        // unprivileged namespace: the sandbox does without /proc (it only reads its own CPU time
+        // there, and falls back to process.threadCpuUsage or none).
+        const withoutProc = run(false);
+        if (withoutProc.status === 0) {
+          procError = (probe.stderr?.toString() ?? '').trim() || `exit ${probe.status}`;
+          probe = withoutProc;
+        }
+      }
       if (probe.status !== 0)
         bwrapError = `bubblewrap cannot build the sandbox here: ${(probe.stderr?.toString() ?? '').trim() || `exit ${probe.status}`}`;
     }
@@ -477,6 +495,7 @@ function probeTools(): Tools {
     ...(bwrapError === undefined ? {} : { bwrapError }),
     ...(unshareError === undefined ? {} : { unshareError }),
     ...(prlimitError === undefined ? {} : { prlimitError }),
+    ...(procError === undefined ? {} : { procError }),
   };
   return toolsProbe;
 }
@@ -602,7 +621,12 @@ export function planSandboxSpawn(options: SandboxSpawnOptions): SandboxSpawnPlan
     }
     command = tools.bwrap;
     args = [
-      ...bwrapArgs(binds, options.writePaths ?? [], seccompBpf === undefined ? undefined : SECCOMP_FD),
+      ...bwrapArgs(
+        binds,
+        options.writePaths ?? [],
+        seccompBpf === undefined ? undefined : SECCOMP_FD,
+        tools.procError === undefined,
+      ),
       '--',
       process.execPath,
       ...nodeArgs,
@@ -662,6 +686,7 @@ export function planSandboxSpawn(options: SandboxSpawnOptions): SandboxSpawnPlan
       pidNamespace: protections.pid,
       ...(uid === undefined ? {} : { uid }),
       ...(protections.rlimits ? { rlimits: { ...SANDBOX_RLIMITS } } : {}),
+      ...(confinement === 'bubblewrap' ? { proc: tools.procError === undefined ? 'own' : 'none' } : {}),
       ...(absent.length === 0
         ? {}
         : {
