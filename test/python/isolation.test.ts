@@ -15,8 +15,8 @@ import {
 } from '../../interpreters/python/engine.js';
 import {
   disposeWorkDir,
-  parseIsolationMode,
   PROTECTIONS,
+  parseIsolationMode,
   planSandboxSpawn,
   probeNamespaces,
 } from '../../src/executor/host/process-isolation.js';
