@@ -31,7 +31,6 @@ import {
   openSync,
   readFileSync,
   readlinkSync,
-  realpathSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -265,12 +264,26 @@ function findExecutable(name: string, path = process.env.PATH ?? ''): string | u
 
 const UNSHARE_FLAGS = ['--map-root-user', '--net', '--pid', '--fork', '--kill-child=SIGKILL'] as const;
 
+/**
+ * How bubblewrap is started:
+ *   userns      as the service's uid (not root): a user namespace, uid 65534 inside, no capabilities.
+ *   nobody      the service is root and uid 65534 can reach every file: the same, started as 65534.
+ *   privileged  the service is root and uid 65534 cannot traverse the folders above the project
+ *               (a private home or clone folder): bubblewrap runs as root, binds what root can
+ *               reach, and `setpriv` (util-linux) drops to uid 65534 with no capabilities and no
+ *               bounding set before node starts, under the filter already in force.
+ */
+type Launch = 'userns' | 'nobody' | 'privileged';
+
 interface Tools {
   readonly bwrap?: string;
   readonly prlimit?: string;
   readonly unshare?: string;
+  readonly setpriv?: string;
   /** The compiled seccomp filter, or why there is none. */
   readonly seccomp: { bpf: Buffer } | { error: string };
+  /** The launches that built a sandbox here. */
+  readonly launches: ReadonlySet<Launch>;
   /** Why bubblewrap cannot be used, when it cannot. */
   readonly bwrapError?: string;
   readonly unshareError?: string;
@@ -308,39 +321,39 @@ function compileSeccomp(): { bpf: Buffer } | { error: string } {
   return { error: `cannot compile the seccomp filter with libseccomp (install python3-seccomp): ${last}` };
 }
 
-/** The shared libraries node loads (ldd), or undefined when ldd cannot tell (static, musl...). */
-let librariesCache: string[] | undefined;
-function nodeLibraries(): string[] {
-  if (librariesCache !== undefined) return librariesCache;
-  const libraries = new Set<string>();
-  const ldd = spawnSync('ldd', [process.execPath], { env: {}, encoding: 'utf8', timeout: 10_000 });
+/** The shared libraries a binary loads (ldd), or the system library folders when ldd cannot tell. */
+const librariesCache = new Map<string, string[]>();
+function libraries(binary: string): string[] {
+  const cached = librariesCache.get(binary);
+  if (cached !== undefined) return cached;
+  const found = new Set<string>();
+  const ldd = spawnSync('ldd', [binary], { env: {}, encoding: 'utf8', timeout: 10_000 });
   if (ldd.status === 0) {
     for (const line of ldd.stdout.split('\n')) {
       const match = /(?:=>\s*)?(\/\S+)\s+\(0x/.exec(line);
-      if (match?.[1] !== undefined) libraries.add(match[1]);
+      if (match?.[1] !== undefined) found.add(match[1]);
     }
     // With the loader's cache, libraries outside the default folders are found as outside.
-    if (existsSync('/etc/ld.so.cache')) libraries.add('/etc/ld.so.cache');
-    librariesCache = [...libraries];
+    if (existsSync('/etc/ld.so.cache')) found.add('/etc/ld.so.cache');
   } else {
-    // Unknown: give the system library folders (read-only), never the binaries.
-    librariesCache = ['/lib', '/lib64', '/usr/lib', '/usr/lib64'].filter((p) => existsSync(p));
+    // Unknown (static, musl...): the system library folders (read-only), never the binaries.
+    for (const p of ['/lib', '/lib64', '/usr/lib', '/usr/lib64']) if (existsSync(p)) found.add(p);
   }
-  return librariesCache;
+  librariesCache.set(binary, [...found]);
+  return [...found];
 }
 
-/** Every folder above the path, then the path, is open to others (what uid 65534 can read). */
-function readableByOthers(path: string): boolean {
+/** Every folder above the path is open to others, and the path is readable by them (uid 65534). */
+function reachableByOthers(path: string): boolean {
   try {
-    const real = realpathSync(path);
-    let dir = dirname(real);
+    let dir = dirname(path);
     while (true) {
       if ((statSync(dir).mode & 0o001) === 0) return false;
       const parent = dirname(dir);
       if (parent === dir) break;
       dir = parent;
     }
-    const stat = statSync(real);
+    const stat = statSync(path);
     return stat.isDirectory() ? (stat.mode & 0o005) === 0o005 : (stat.mode & 0o004) !== 0;
   } catch {
     return false;
@@ -349,24 +362,37 @@ function readableByOthers(path: string): boolean {
 
 const serviceIsRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
 
+/** The setpriv command that drops to uid 65534 inside a privileged sandbox. */
+function dropPrivileges(setpriv: string): string[] {
+  return [
+    setpriv,
+    `--reuid=${SANDBOX_UID}`,
+    `--regid=${SANDBOX_UID}`,
+    '--clear-groups',
+    '--inh-caps=-all',
+    '--bounding-set=-all',
+    '--no-new-privs',
+    '--',
+  ];
+}
+
 /** The bubblewrap arguments of the sandbox's root (without the command). */
 function bwrapArgs(
+  launch: Launch,
   binds: readonly string[],
   writable: readonly string[],
   seccompFd: number | undefined,
   proc: boolean,
 ): string[] {
   const args = [
-    '--unshare-user',
+    ...(launch === 'privileged'
+      ? []
+      : ['--unshare-user', '--uid', String(SANDBOX_UID), '--gid', String(SANDBOX_UID)]),
     '--unshare-ipc',
     '--unshare-pid',
     '--unshare-net',
     '--unshare-uts',
     '--unshare-cgroup-try',
-    '--uid',
-    String(SANDBOX_UID),
-    '--gid',
-    String(SANDBOX_UID),
     '--hostname',
     'sandbox',
     '--die-with-parent',
@@ -374,23 +400,38 @@ function bwrapArgs(
     // Node is the namespace's PID 1 and bubblewrap's direct child: the service measures and kills
     // that tree. Node's workers are threads, so no zombie needs reaping.
     '--as-pid-1',
-    '--cap-drop',
-    'ALL',
+    // Privileged: setpriv needs CAP_SETUID/SETGID/SETPCAP to drop to 65534, which clears them all.
+    ...(launch === 'privileged' ? [] : ['--cap-drop', 'ALL']),
     ...(proc ? ['--proc', '/proc'] : []),
     '--dev',
     '/dev',
+    // Writable by the sandbox's uid whoever mounts it (root, when privileged).
+    '--perms',
+    '1777',
     '--size',
     String(SANDBOX_TMP_BYTES),
     '--tmpfs',
     '/tmp',
   ];
   const seen = new Set<string>();
+  const folders = new Set<string>();
   for (const path of binds) {
     const clean = path.endsWith('/') && path !== '/' ? path.slice(0, -1) : path;
     if (seen.has(clean) || clean.startsWith('/proc/') || !existsSync(clean)) continue;
     seen.add(clean);
+    // The folders above a bind are made here, open to all (bubblewrap makes them 0700 as root).
+    for (let dir = dirname(clean); dir !== '/' && !folders.has(dir); dir = dirname(dir)) {
+      folders.add(dir);
+    }
     args.push(writable.includes(path) ? '--bind' : '--ro-bind', clean, clean);
   }
+  const parents = [...folders]
+    .filter((dir) => !seen.has(dir) && dir !== '/tmp' && dir !== '/dev' && dir !== '/proc')
+    .sort((a, b) => a.split('/').length - b.split('/').length || a.localeCompare(b))
+    .flatMap((dir) => ['--perms', '0755', '--dir', dir]);
+  // Before the binds: a bind's own folder may sit inside another bind (dist/ inside the project).
+  const firstBind = args.findIndex((a) => a === '--bind' || a === '--ro-bind');
+  if (firstBind >= 0) args.splice(firstBind, 0, ...parents);
   args.push('--remount-ro', '/dev', '--remount-ro', '/', '--chdir', '/tmp');
   if (seccompFd !== undefined) args.push('--seccomp', String(seccompFd));
   return args;
@@ -399,9 +440,8 @@ function bwrapArgs(
 /** The file descriptor the seccomp filter is handed to bubblewrap on (after stdin..ipc). */
 const SECCOMP_FD = 4;
 
-function rlimitArgs(prlimit: string): string[] {
+function rlimitArgs(): string[] {
   return [
-    prlimit,
     `--nproc=${SANDBOX_RLIMITS.nproc}`,
     `--nofile=${SANDBOX_RLIMITS.nofile}`,
     `--fsize=${SANDBOX_RLIMITS.fsize}`,
@@ -410,13 +450,22 @@ function rlimitArgs(prlimit: string): string[] {
   ];
 }
 
+/** What runs inside bubblewrap before node's own arguments. */
+function innerCommand(launch: Launch, setpriv: string | undefined): string[] {
+  return launch === 'privileged' && setpriv !== undefined
+    ? [...dropPrivileges(setpriv), process.execPath]
+    : [process.execPath];
+}
+
 /** Checks once which tools exist and whether they work here (containers often refuse namespaces). */
 function probeTools(): Tools {
   if (toolsProbe !== undefined) return toolsProbe;
   const bwrap = findExecutable('bwrap');
   const prlimit = findExecutable('prlimit');
   const unshare = findExecutable('unshare');
+  const setpriv = findExecutable('setpriv');
   const seccomp = compileSeccomp();
+  const launches = new Set<Launch>();
   let bwrapError: string | undefined;
   let unshareError: string | undefined;
   let prlimitError: string | undefined;
@@ -431,19 +480,21 @@ function probeTools(): Tools {
       const file = join(work, 'seccomp.bpf');
       const hasFilter = 'bpf' in seccomp;
       if (hasFilter) writeFileSync(file, seccomp.bpf);
-      const binds = [process.execPath, ...nodeLibraries()];
-      // As root, probe as the uid the sandbox will run as (user namespaces may differ for it).
-      const asNobody = serviceIsRoot() && binds.every((p) => readableByOthers(p));
-      const run = (withProc: boolean) => {
+      const run = (launch: Launch, withProc: boolean) => {
+        const binds = [
+          process.execPath,
+          ...libraries(process.execPath),
+          ...(launch === 'privileged' && setpriv !== undefined ? [setpriv, ...libraries(setpriv)] : []),
+        ];
         // A descriptor per run: bubblewrap reads the filter to its end.
         const fd = hasFilter ? openSync(file, 'r') : undefined;
         try {
           return spawnSync(
             bwrap,
             [
-              ...bwrapArgs(binds, [], fd === undefined ? undefined : SECCOMP_FD, withProc),
+              ...bwrapArgs(launch, binds, [], fd === undefined ? undefined : SECCOMP_FD, withProc),
               '--',
-              process.execPath,
+              ...innerCommand(launch, setpriv),
               '-e',
               '0',
             ],
@@ -452,26 +503,38 @@ function probeTools(): Tools {
               stdio: ['ignore', 'ignore', 'pipe', 'ignore', ...(fd === undefined ? [] : [fd])],
               timeout: 20_000,
               cwd: '/',
-              ...(asNobody ? { uid: SANDBOX_UID, gid: SANDBOX_UID } : {}),
+              ...(launch === 'nobody' ? { uid: SANDBOX_UID, gid: SANDBOX_UID } : {}),
             },
           );
         } finally {
           if (fd !== undefined) closeSync(fd);
         }
       };
-      let probe = run(true);
-      if (probe.status !== 0) {
-        // Container runtimes mask parts of /proc, and the kernel then refuses a fresh procfs to an
-        // unprivileged namespace: the sandbox does without /proc (it only reads its own CPU time
-        // there, and falls back to process.threadCpuUsage or none).
-        const withoutProc = run(false);
-        if (withoutProc.status === 0) {
-          procError = (probe.stderr?.toString() ?? '').trim() || `exit ${probe.status}`;
-          probe = withoutProc;
+      const candidates: Launch[] = serviceIsRoot()
+        ? [
+            ...(reachableByOthers(process.execPath) ? (['nobody'] as const) : []),
+            ...(setpriv === undefined ? [] : (['privileged'] as const)),
+          ]
+        : ['userns'];
+      let lastError = serviceIsRoot()
+        ? 'as root, neither uid 65534 nor setpriv (util-linux) can be used'
+        : '';
+      for (const launch of candidates) {
+        let probe = run(launch, true);
+        if (probe.status !== 0) {
+          // Container runtimes mask parts of /proc, and the kernel then refuses a fresh procfs to
+          // an unprivileged namespace: the sandbox does without /proc (it reads only its own CPU
+          // time there, and falls back to process.threadCpuUsage or none).
+          const withoutProc = run(launch, false);
+          if (withoutProc.status === 0) {
+            procError = (probe.stderr?.toString() ?? '').trim() || `exit ${probe.status}`;
+            probe = withoutProc;
+          }
         }
+        if (probe.status === 0) launches.add(launch);
+        else lastError = (probe.stderr?.toString() ?? '').trim() || `exit ${probe.status}`;
       }
-      if (probe.status !== 0)
-        bwrapError = `bubblewrap cannot build the sandbox here: ${(probe.stderr?.toString() ?? '').trim() || `exit ${probe.status}`}`;
+      if (launches.size === 0) bwrapError = `bubblewrap cannot build the sandbox here: ${lastError}`;
     }
     if (unshare === undefined) {
       unshareError = 'unshare (util-linux) is not installed';
@@ -491,7 +554,9 @@ function probeTools(): Tools {
     ...(bwrap === undefined ? {} : { bwrap }),
     ...(prlimit === undefined ? {} : { prlimit }),
     ...(unshare === undefined ? {} : { unshare }),
+    ...(setpriv === undefined ? {} : { setpriv }),
     seccomp,
+    launches,
     ...(bwrapError === undefined ? {} : { bwrapError }),
     ...(unshareError === undefined ? {} : { unshareError }),
     ...(prlimitError === undefined ? {} : { prlimitError }),
@@ -501,8 +566,7 @@ function probeTools(): Tools {
 }
 
 /**
- * Checks once whether `unshare` can create the namespaces here.
- * @deprecated kept for callers that only need the network namespace; see planSandboxSpawn's facts.
+ * Checks once whether namespaces can be created here: the tool that creates them, or why not.
  */
 export function probeNamespaces(): { unshare: string } | { error: string } {
   const tools = probeTools();
@@ -579,28 +643,30 @@ export function planSandboxSpawn(options: SandboxSpawnOptions): SandboxSpawnPlan
 
   if (tools.bwrap !== undefined && tools.bwrapError === undefined) {
     confinement = 'bubblewrap';
-    const binds = [
-      process.execPath,
-      ...nodeLibraries(),
-      ...options.readPaths,
-      options.entry,
-      ...(options.writePaths ?? []),
-    ];
-    // As root, start as uid 65534 outside too, when it can read the files the process needs.
+    const writePaths = options.writePaths ?? [];
+    const files = [process.execPath, ...options.readPaths, options.entry, ...writePaths].filter(
+      (p) => !p.startsWith('/proc/') && existsSync(p),
+    );
+    let launch: Launch = 'userns';
     if (serviceIsRoot()) {
-      const unreadable = binds.filter(
-        (p) => !p.startsWith('/proc/') && existsSync(p) && !readableByOthers(p),
-      );
-      if (unreadable.length === 0 && (options.writePaths ?? []).length === 0) {
-        runAs = { uid: SANDBOX_UID, gid: SANDBOX_UID };
-        uid = { inside: SANDBOX_UID, outside: SANDBOX_UID };
+      const unreachable = files.find((p) => !reachableByOthers(p));
+      if (writePaths.length > 0) {
+        // The snapshot builder writes into the service's cache folder and runs no guest code: it
+        // keeps root's uid outside its user namespace.
+        uid = { inside: SANDBOX_UID, outside: 0 };
         protections.uid = true;
+      } else if (unreachable === undefined && tools.launches.has('nobody')) {
+        launch = 'nobody';
+        runAs = { uid: SANDBOX_UID, gid: SANDBOX_UID };
+      } else if (tools.launches.has('privileged')) {
+        launch = 'privileged';
       } else {
         uid = { inside: SANDBOX_UID, outside: 0 };
-        missing.uid =
-          unreadable.length > 0
-            ? `the service runs as root and uid ${SANDBOX_UID} cannot read ${unreadable[0]}: the sandbox keeps root's uid outside its user namespace`
-            : 'this process writes files the service must own: it keeps the service uid outside its user namespace';
+        missing.uid = `the service runs as root, uid ${SANDBOX_UID} cannot reach ${unreachable} and setpriv (util-linux) is not usable: the sandbox keeps root's uid outside its user namespace`;
+      }
+      if (launch !== 'userns') {
+        uid = { inside: SANDBOX_UID, outside: SANDBOX_UID };
+        protections.uid = true;
       }
     } else {
       const outside = typeof process.getuid === 'function' ? process.getuid() : -1;
@@ -609,6 +675,17 @@ export function planSandboxSpawn(options: SandboxSpawnOptions): SandboxSpawnPlan
       // unprivileged service; outside it keeps the service's uid (see docs/security.md).
       protections.uid = true;
     }
+    const inner = innerCommand(launch, tools.setpriv);
+    const binds = [
+      process.execPath,
+      ...libraries(process.execPath),
+      ...(inner.length > 1 && tools.setpriv !== undefined
+        ? [tools.setpriv, ...libraries(tools.setpriv)]
+        : []),
+      ...options.readPaths,
+      options.entry,
+      ...writePaths,
+    ];
     protections.mountNamespace = true;
     protections.network = true;
     protections.pid = true;
@@ -622,13 +699,14 @@ export function planSandboxSpawn(options: SandboxSpawnOptions): SandboxSpawnPlan
     command = tools.bwrap;
     args = [
       ...bwrapArgs(
+        launch,
         binds,
-        options.writePaths ?? [],
+        writePaths,
         seccompBpf === undefined ? undefined : SECCOMP_FD,
         tools.procError === undefined,
       ),
       '--',
-      process.execPath,
+      ...inner,
       ...nodeArgs,
     ];
   } else {
@@ -651,7 +729,7 @@ export function planSandboxSpawn(options: SandboxSpawnOptions): SandboxSpawnPlan
   }
   if (tools.prlimit !== undefined && confinement !== 'none') {
     protections.rlimits = true;
-    args = [...rlimitArgs(tools.prlimit).slice(1), command, ...args];
+    args = [...rlimitArgs(), command, ...args];
     command = tools.prlimit;
   } else {
     missing.rlimits = tools.prlimitError ?? 'the limits are set only together with namespaces';
