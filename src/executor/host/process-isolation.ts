@@ -8,7 +8,7 @@
 //                   /proc of its own PID namespace, a minimal read-only /dev; nothing else.
 //   network, pid    fresh network (no interfaces) and PID namespaces (no outside process is named).
 //   uid             uid 65534 in a user namespace of its own, with no capabilities; when the service
-//                   runs as root the process is also started as uid 65534 outside.
+//                   runs as root, uid 65534 outside too (see Launch for how).
 //   noNewPrivs      PR_SET_NO_NEW_PRIVS (bubblewrap sets it before the filter).
 //   seccomp         a libseccomp filter (Debian's python3-seccomp emits the BPF, see SECCOMP_POLICY)
 //                   that denies sockets, ptrace, mounts, namespaces, keyrings, bpf, perf, io_uring,
