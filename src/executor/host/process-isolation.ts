@@ -9,7 +9,7 @@
 //   network, pid    fresh network (no interfaces) and PID namespaces (no outside process is named).
 //   uid             uid 65534 in a user namespace of its own, with no capabilities; when the service
 //                   runs as root, uid 65534 outside too (see Launch for how).
-//   noNewPrivs      PR_SET_NO_NEW_PRIVS (bubblewrap sets it before the filter).
+//   noNewPrivs      PR_SET_NO_NEW_PRIVS (bubblewrap sets it before the filter; setpriv too).
 //   seccomp         a libseccomp filter (Debian's python3-seccomp emits the BPF, see SECCOMP_POLICY)
 //                   that denies sockets, ptrace, mounts, namespaces, keyrings, bpf, perf, io_uring,
 //                   userfaultfd, module and kexec calls and the like.
