@@ -21,8 +21,6 @@ import type {
   WorkerToHost,
 } from './process-protocol.js';
 
-/** Generic settings the service sends in the init message (config.host). */
-
 /** Interface names the host can see; none when the seccomp filter denies the netlink socket asked. */
 function visibleInterfaces(): string[] {
   try {
@@ -32,6 +30,8 @@ function visibleInterfaces(): string[] {
     return [];
   }
 }
+
+/** Generic settings the service sends in the init message (config.host). */
 export interface HostRuntimeConfig {
   /** Interpreters kept warm and waiting. */
   readonly warm: number;
