@@ -1,6 +1,7 @@
-# Polyeval production image: Node 24 LTS (slim), production dependencies only, non-root, `node` as
-# the entry process (exec form: SIGTERM reaches it and drains in-flight calls; see README
-# "Running in a container" for --init and for what the OS-isolation layer needs from the runtime).
+# Polyeval production image: Node 24 LTS (slim), production dependencies only, non-root, tini as
+# PID 1 (it reaps orphaned processes, as `docker run --init` would, and forwards SIGTERM to node,
+# which drains in-flight calls), bubblewrap and python3-seccomp for the Python sandbox's OS layer
+# (see README "Running in a container" for what that layer needs from the runtime).
 # Two stages, so that TypeScript and the dev tools never reach the runtime image; the engines are
 # warmed at build (`polyeval warm`), so that caches they would otherwise build at every start (the
 # Python memory snapshot) are in the image.
@@ -20,6 +21,11 @@ RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 RUN node dist/src/cli/polyeval.js warm
 
 FROM node:24-bookworm-slim
+# bubblewrap builds the sandbox host's namespaces; python3-seccomp (libseccomp) compiles its seccomp
+# filter at start; tini is PID 1.
+RUN apt-get update -qq \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bubblewrap python3-seccomp tini \
+    && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     PORT=6927
 WORKDIR /app
@@ -36,4 +42,5 @@ EXPOSE 6927
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 6927) + '/livez').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["node", "dist/src/main.js"]

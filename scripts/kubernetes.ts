@@ -13,7 +13,7 @@ mkdirSync(dir, { recursive: true });
 const languages = discoverLanguages();
 const files = renderManifests(languages, packageVersion());
 // Files of languages that are gone go too.
-for (const name of readdirSync(dir)) if (name.endsWith('.yaml')) rmSync(`${dir}${name}`);
+for (const name of readdirSync(dir)) if (/\.(yaml|json)$/.test(name)) rmSync(`${dir}${name}`);
 for (const file of files) writeFileSync(`${dir}${file.name}`, file.text);
 const problems = await validateManifests(
   readManifests(dir),

@@ -5,6 +5,7 @@
 // time: Readiness.counters where an executor reports them under those fixed names, else the
 // same-named numbers in its readiness details (no hook into the executor host is needed); security
 // events (a sandbox that broke its host's protocol and was killed) from details.securityEvents.
+// The OS isolation layer's protections come from the same readiness details (`isolation.protections`).
 // Process metrics (memory, CPU, event-loop lag, GC) are prom-client's defaults.
 
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
@@ -174,6 +175,23 @@ export function createMetrics(
     '1 when the language can serve calls, by language.',
     perLanguage((i) => (i.ready ? 1 : 0)),
   );
+  new Gauge({
+    name: 'polyeval_isolation_protection',
+    help: "1 when a protection of the OS isolation layer (mountNamespace, seccomp, noNewPrivs, rlimits, uid, network, pid) is in force for a language's sandbox processes, 0 when it is missing; only languages that run in separate processes report it.",
+    labelNames: ['language', 'protection'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const info of orchestrator.info()) {
+        const isolation = info.details.isolation;
+        if (typeof isolation !== 'object' || isolation === null) continue;
+        const protections = (isolation as { protections?: unknown }).protections;
+        if (typeof protections !== 'object' || protections === null) continue;
+        for (const [protection, on] of Object.entries(protections))
+          if (typeof on === 'boolean') this.set({ language: info.id, protection }, on ? 1 : 0);
+      }
+    },
+  });
   mirroredCounter(
     registry,
     'polyeval_sandboxes_spawned_total',

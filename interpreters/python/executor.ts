@@ -5,7 +5,7 @@
 // README.md explains why the engine is wired this way.
 //
 // Settings (POLYEVAL_PYTHON_<KEY>):
-//   ISOLATION              required | auto | off — network/PID namespaces for the host (default auto)
+//   ISOLATION              required | auto | off — the OS layer for the host (default auto)
 //   HOSTS                  sandbox host processes (default 1)
 //   WARM                   interpreters kept waiting per host (default: capacity / hosts)
 //   CALLS_PER_INTERPRETER  1 = strict single use (default); more weakens isolation between calls

@@ -4,7 +4,6 @@
 // because all of those are hashed into its file name. The build runs in its own locked-down
 // process (build-snapshot.ts), so a fresh clone needs nothing but `npm ci`.
 
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -14,6 +13,7 @@ import {
   disposeWorkDir,
   type IsolationMode,
   planSandboxSpawn,
+  spawnSandbox,
 } from '../../src/executor/host/process-isolation.js';
 import { interpretersSourceDir, projectRoot, runnableSibling } from '../../src/paths.js';
 import type { BuildReply, BuildRequest } from './build-snapshot.js';
@@ -112,8 +112,7 @@ export async function ensureSnapshot(options: {
   const request: BuildRequest = { kind: 'build', pyodideDir: pyodide.dir, harness, preload: PRELOAD, temp };
   try {
     const reply = await new Promise<BuildReply>((resolve, reject) => {
-      const child = spawn(plan.command, plan.args, {
-        cwd: plan.cwd,
+      const child = spawnSandbox(plan, {
         env: {},
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
         serialization: 'json',

@@ -2,8 +2,12 @@
 // orchestrator deployment that serves the API and routes every language to its own evaluator
 // deployment (POLYEVAL_REMOTE_<ID>), the split Wikifunctions runs. Every deployment has probes
 // (/livez, /readyz), resource requests and limits sized from the language's memory limits, a
-// HorizontalPodAutoscaler and a restricted security context; a NetworkPolicy denies evaluator
-// pods every egress (and all ingress but the orchestrator's and metrics scrapes).
+// HorizontalPodAutoscaler, a PodDisruptionBudget (two replicas at least, so that a node drain
+// never takes a language down) and a restricted security context; a NetworkPolicy denies evaluator
+// pods every egress (and all ingress but the orchestrator's and metrics scrapes). Languages whose
+// sandboxes run under the OS isolation layer (OS_LAYER_LANGUAGES) require it
+// (POLYEVAL_<ID>_ISOLATION=required) and get the Localhost seccomp profile that lets bubblewrap
+// create its namespaces (SANDBOX_SECCOMP_PROFILE, rendered next to the manifests).
 //
 // Written by scripts/kubernetes.ts (npm run deploy:kubernetes); validated against the Kubernetes
 // API schemas (the kubernetes-models package) by validateManifests() below, in CI (.ci/run) and by
@@ -13,6 +17,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { envKey, loadConfig } from '../../src/config.js';
+import { SECCOMP_POLICY } from '../../src/executor/host/process-isolation.js';
 import type { LanguageEntry } from '../../src/executor/registry.js';
 import { limitPolicy } from '../../src/orchestrator/limits.js';
 
@@ -22,6 +27,16 @@ const PART_OF = { 'app.kubernetes.io/part-of': 'polyeval' };
 /** Slots per evaluator pod: one per CPU of its limit. */
 const EVALUATOR_POOL = 2;
 const SHUTDOWN_MS = 20_000;
+/** Where the image is pushed: replace with `kustomize edit set image` (deploy/kubernetes/README.md). */
+export const IMAGE_REPOSITORY = 'registry.example.com/polyeval';
+/** Evaluator replicas at least: one may be evicted (PodDisruptionBudget) while the other serves. */
+const EVALUATOR_MIN_REPLICAS = 2;
+/** Languages whose sandbox hosts run as separate processes under the OS layer (process-isolation.ts). */
+export const OS_LAYER_LANGUAGES: ReadonlySet<string> = new Set(['python']);
+/** The Localhost seccomp profile's path under the kubelet's seccomp root (/var/lib/kubelet/seccomp/). */
+export const SANDBOX_SECCOMP_PROFILE = 'polyeval/sandbox-seccomp.json';
+/** Its file name in deploy/kubernetes/. */
+const SANDBOX_SECCOMP_FILE = 'sandbox-seccomp.json';
 
 export interface RenderedFile {
   readonly name: string;
@@ -42,6 +57,7 @@ function container(options: {
   requests: { cpu: string; memory: string };
   limits: { cpu: string; memory: string };
   startupSeconds: number;
+  seccomp?: Doc;
 }): Doc {
   const probe = (path: string, period: number, failures: number) => ({
     httpGet: { path, port: 'http' },
@@ -73,7 +89,7 @@ function container(options: {
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
       capabilities: { drop: ['ALL'] },
-      seccompProfile: { type: 'RuntimeDefault' },
+      seccompProfile: options.seccomp ?? { type: 'RuntimeDefault' },
     },
     volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
   };
@@ -101,7 +117,12 @@ function deployment(name: string, podLabels: Doc, replicas: number, main: Doc): 
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           terminationGracePeriodSeconds: SHUTDOWN_MS / 1000 + 15,
-          securityContext: { runAsNonRoot: true, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+          securityContext: {
+            runAsNonRoot: true,
+            fsGroup: 1000,
+            // A copy: a shared object would be written as a YAML anchor and alias.
+            seccompProfile: { ...((main.securityContext as Doc).seccompProfile as Doc) },
+          },
           containers: [main],
           volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '256Mi' } }],
         },
@@ -140,6 +161,63 @@ function autoscaler(name: string, min: number, max: number): Doc {
   };
 }
 
+/** At most one pod of the deployment is evicted at a time (drains, upgrades of nodes). */
+function disruptionBudget(name: string, podLabels: Doc): Doc {
+  return {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: { name, namespace: NAMESPACE, labels: PART_OF },
+    spec: { minAvailable: 1, selector: { matchLabels: podLabels } },
+  };
+}
+
+/**
+ * The container-level seccomp profile (OCI format) of evaluators running the OS layer: everything
+ * the runtime's default profile is for stays denied (keyrings, bpf, perf, ptrace, modules, kexec,
+ * io_uring, userfaultfd...), but bubblewrap may create user, mount, network and PID namespaces and
+ * set up its root (clone/unshare with namespace flags, mount, pivot_root, chroot). The sandbox
+ * process then gets the tighter filter of process-isolation.ts on top (filters stack).
+ */
+export function sandboxSeccompProfile(): Doc {
+  const bubblewrapNeeds = new Set([
+    'mount',
+    'umount2',
+    'pivot_root',
+    'chroot',
+    'unshare',
+    // The service itself: its HTTP sockets, and bubblewrap's loopback setup (netlink).
+    'socket',
+    'socketpair',
+    'execveat',
+    'memfd_create',
+    'personality',
+    'mknod',
+    'mknodat',
+  ]);
+  return {
+    defaultAction: 'SCMP_ACT_ALLOW',
+    architectures: [
+      'SCMP_ARCH_X86_64',
+      'SCMP_ARCH_X86',
+      'SCMP_ARCH_X32',
+      'SCMP_ARCH_AARCH64',
+      'SCMP_ARCH_ARM',
+    ],
+    syscalls: [
+      {
+        names: SECCOMP_POLICY.eperm.filter((name) => !bubblewrapNeeds.has(name)),
+        action: 'SCMP_ACT_ERRNO',
+        errnoRet: 1,
+      },
+      {
+        names: [...SECCOMP_POLICY.enosys],
+        action: 'SCMP_ACT_ERRNO',
+        errnoRet: 38,
+      },
+    ],
+  };
+}
+
 const mebibytes = (n: number) => `${Math.ceil(n)}Mi`;
 
 function header(what: string): string {
@@ -159,7 +237,7 @@ function yamlFile(name: string, what: string, docs: Doc[]): RenderedFile {
 }
 
 export function renderManifests(languages: readonly LanguageEntry[], version: string): RenderedFile[] {
-  const image = `polyeval:${version}`;
+  const image = `${IMAGE_REPOSITORY}:${version}`;
   const config = loadConfig({});
   const ids = languages.map((l) => l.manifest.id);
   const evaluatorName = (id: string) => `polyeval-evaluator-${id}`;
@@ -207,12 +285,7 @@ export function renderManifests(languages: readonly LanguageEntry[], version: st
         ),
         service('polyeval', orchestratorLabels),
         autoscaler('polyeval-orchestrator', 2, 6),
-        {
-          apiVersion: 'policy/v1',
-          kind: 'PodDisruptionBudget',
-          metadata: { name: 'polyeval-orchestrator', namespace: NAMESPACE, labels: PART_OF },
-          spec: { minAvailable: 1, selector: { matchLabels: orchestratorLabels } },
-        },
+        disruptionBudget('polyeval-orchestrator', orchestratorLabels),
       ],
     ),
   );
@@ -221,19 +294,24 @@ export function renderManifests(languages: readonly LanguageEntry[], version: st
     const id = manifest.id;
     const policy = limitPolicy(manifest, config.language(id), config.global);
     const podLabels = labels('evaluator', id);
+    const osLayer = OS_LAYER_LANGUAGES.has(id);
     files.push(
       yamlFile(`evaluator-${id}.yaml`, `The ${manifest.displayName} evaluator: runs only this language.`, [
         deployment(
           evaluatorName(id),
           podLabels,
-          1,
+          EVALUATOR_MIN_REPLICAS,
           container({
             image,
             env: {
               POLYEVAL_LANGUAGES: id,
               POLYEVAL_POOL_SIZE: String(EVALUATOR_POOL),
               POLYEVAL_PLAYGROUND: 'off',
+              // A pod where the OS layer cannot be built does not get ready, and says why in /readyz.
+              ...(osLayer ? { [`POLYEVAL_${envKey(id)}_ISOLATION`]: 'required' } : {}),
             },
+            // RuntimeDefault refuses the user namespaces bubblewrap needs: see the profile's doc.
+            ...(osLayer ? { seccomp: { type: 'Localhost', localhostProfile: SANDBOX_SECCOMP_PROFILE } } : {}),
             // The service and engine, plus every slot at the language's default (requests) or
             // ceiling (limits) memory.
             requests: { cpu: '1', memory: mebibytes(256 + EVALUATOR_POOL * policy.defaults.memoryMb) },
@@ -245,7 +323,8 @@ export function renderManifests(languages: readonly LanguageEntry[], version: st
           }),
         ),
         service(evaluatorName(id), podLabels),
-        autoscaler(evaluatorName(id), 1, 10),
+        autoscaler(evaluatorName(id), EVALUATOR_MIN_REPLICAS, 10),
+        disruptionBudget(evaluatorName(id), podLabels),
       ]),
     );
   }
@@ -301,6 +380,8 @@ export function renderManifests(languages: readonly LanguageEntry[], version: st
   );
 
   const resources = files.map((f) => f.name);
+  if (languages.some((l) => OS_LAYER_LANGUAGES.has(l.manifest.id)))
+    files.push({ name: SANDBOX_SECCOMP_FILE, text: `${JSON.stringify(sandboxSeccompProfile(), null, 2)}\n` });
   files.push({
     name: 'kustomization.yaml',
     text:
@@ -310,7 +391,7 @@ export function renderManifests(languages: readonly LanguageEntry[], version: st
           apiVersion: 'kustomize.config.k8s.io/v1beta1',
           kind: 'Kustomization',
           resources,
-          images: [{ name: 'polyeval', newTag: version }],
+          images: [{ name: IMAGE_REPOSITORY, newTag: version }],
         },
         { lineWidth: 0, version: '1.1' },
       ),
@@ -420,12 +501,29 @@ export async function validateManifests(
         p.spec.egress.length === 0,
     );
     if (!denied) problems.push(`Evaluator "${id}" is not covered by a NetworkPolicy denying all egress`);
-    if (
-      !objects.some(
-        (o) => o.kind === 'HorizontalPodAutoscaler' && o.spec.scaleTargetRef.name === evaluator.metadata.name,
-      )
-    ) {
-      problems.push(`Evaluator "${id}" has no HorizontalPodAutoscaler`);
+    const hpa = objects.find(
+      (o) => o.kind === 'HorizontalPodAutoscaler' && o.spec.scaleTargetRef.name === evaluator.metadata.name,
+    );
+    if (hpa === undefined) problems.push(`Evaluator "${id}" has no HorizontalPodAutoscaler`);
+    const budget = objects.find(
+      (o) =>
+        o.kind === 'PodDisruptionBudget' &&
+        Object.entries(o.spec.selector.matchLabels ?? {}).every(([k, v]) => labelsOf[k] === v),
+    );
+    const floor = Math.min(evaluator.spec.replicas ?? 1, hpa?.spec.minReplicas ?? Number.POSITIVE_INFINITY);
+    if (budget === undefined) problems.push(`Evaluator "${id}" has no PodDisruptionBudget`);
+    // minAvailable 1 of one replica blocks every drain; of two it lets one go at a time.
+    else if (floor < 2)
+      problems.push(`Evaluator "${id}" may run one replica: a node drain would take "${id}" down`);
+    if (OS_LAYER_LANGUAGES.has(id)) {
+      const c = evaluator.spec.template.spec.containers[0];
+      const env = new Map((c.env ?? []).map((e: { name: string; value: string }) => [e.name, e.value]));
+      if (env.get(`POLYEVAL_${envKey(id)}_ISOLATION`) !== 'required')
+        problems.push(`Evaluator "${id}" does not require the OS isolation layer`);
+      if (c.securityContext?.seccompProfile?.type !== 'Localhost')
+        problems.push(
+          `Evaluator "${id}" runs under a seccomp profile that refuses the OS layer's namespaces`,
+        );
     }
   }
   return problems;

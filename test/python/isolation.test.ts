@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   patchMemoryMaximum,
@@ -14,10 +15,13 @@ import {
 } from '../../interpreters/python/engine.js';
 import {
   disposeWorkDir,
+  PROTECTIONS,
   parseIsolationMode,
   planSandboxSpawn,
   probeNamespaces,
 } from '../../src/executor/host/process-isolation.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
 
 describe('isolation settings', () => {
   it('parses required | auto | off and refuses anything else', () => {
@@ -45,30 +49,42 @@ describe('isolation settings', () => {
         plan.args.some((a) => a.startsWith('--allow-child-process') || a.startsWith('--allow-addons')),
       ).toBe(false);
       expect(plan.args.some((a) => a === '--permission' || a === '--experimental-permission')).toBe(true);
-      expect(plan.facts).toMatchObject({ network: 'host', permissionModel: true });
+      expect(plan.facts).toMatchObject({ network: 'host', permissionModel: true, confinement: 'none' });
       expect(plan.facts.warning).toBeDefined();
     } finally {
       disposeWorkDir(plan.cwd);
     }
   });
 
-  it('uses namespaces where the OS allows them, and refuses to start without them when required', () => {
+  it('uses the full OS layer where the OS allows it, and refuses to start without it when required', () => {
     const probe = probeNamespaces();
-    if ('unshare' in probe) {
+    const auto = planSandboxSpawn({ entry: '/x/host.js', readPaths: [], allowWorkers: false, mode: 'auto' });
+    disposeWorkDir(auto.cwd);
+    const complete = PROTECTIONS.every((p) => auto.facts.protections[p]);
+    if (complete) {
       const plan = planSandboxSpawn({
         entry: '/x/host.js',
-        readPaths: [],
+        readPaths: [`${here}/`],
         allowWorkers: false,
         mode: 'required',
       });
       disposeWorkDir(plan.cwd);
-      expect(plan.command).toBe(probe.unshare);
-      expect(plan.args).toEqual(expect.arrayContaining(['--net', '--pid', '--map-root-user']));
-      expect(plan.facts).toMatchObject({ network: 'namespace', pidNamespace: true });
+      expect('unshare' in probe).toBe(true);
+      expect(plan.facts.confinement).toBe('bubblewrap');
+      expect(plan.args).toEqual(expect.arrayContaining(['--unshare-net', '--unshare-pid', '--seccomp']));
+      // What the permission model grants is what the mount namespace shows, read-only.
+      const line = plan.args.join(' ');
+      // uid 65534 in a user namespace, or (root, private project folder) setpriv dropping to it.
+      expect(line).toMatch(/--unshare-user --uid 65534|setpriv --reuid=65534/);
+      expect(line).toContain(`--ro-bind ${here} ${here}`);
+      expect(line).not.toMatch(/--bind /);
+      expect(plan.facts).toMatchObject({ network: 'namespace', pidNamespace: true, missing: {} });
+      expect(plan.facts.warning).toBeUndefined();
     } else {
+      expect(auto.facts.warning).toMatch(/runs without/);
       expect(() =>
         planSandboxSpawn({ entry: '/x/host.js', readPaths: [], allowWorkers: false, mode: 'required' }),
-      ).toThrow(/network isolation is required/);
+      ).toThrow(/POLYEVAL_PYTHON_ISOLATION=required but \w+ is missing/);
     }
   });
 });

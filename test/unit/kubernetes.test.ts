@@ -7,7 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { readManifests, renderManifests, validateManifests } from '../../scripts/lib/kubernetes.js';
+import {
+  IMAGE_REPOSITORY,
+  readManifests,
+  renderManifests,
+  sandboxSeccompProfile,
+  validateManifests,
+} from '../../scripts/lib/kubernetes.js';
 import { discoverLanguages } from '../../src/executor/registry.js';
 import { packageVersion } from '../../src/service.js';
 
@@ -27,6 +33,38 @@ describe('deploy/kubernetes', () => {
     expect(await validateManifests(readManifests(dir), ids)).toEqual([]);
   });
 
+  it('names the image with its registry, and the seccomp profile allows what bubblewrap needs only', () => {
+    const docs = readManifests(dir).map((d) => d.doc as { kind: string; spec?: unknown });
+    const images = docs
+      .filter((d) => d.kind === 'Deployment')
+      .map(
+        (d) =>
+          (d.spec as { template: { spec: { containers: { image: string }[] } } }).template.spec.containers[0]!
+            .image,
+      );
+    for (const image of images) expect(image).toMatch(new RegExp(`^${IMAGE_REPOSITORY}:\\d`));
+    expect(IMAGE_REPOSITORY).toMatch(/^[a-z0-9.-]+\.[a-z]+\//);
+    const profile = JSON.parse(readFileSync(join(dir, 'sandbox-seccomp.json'), 'utf8')) as {
+      defaultAction: string;
+      syscalls: { names: string[]; action: string }[];
+    };
+    expect(profile).toEqual(sandboxSeccompProfile());
+    const denied = profile.syscalls.flatMap((s) => s.names);
+    for (const name of [
+      'ptrace',
+      'bpf',
+      'keyctl',
+      'perf_event_open',
+      'userfaultfd',
+      'init_module',
+      'setns',
+      'io_uring_setup',
+    ])
+      expect(denied).toContain(name);
+    for (const name of ['mount', 'unshare', 'pivot_root', 'socket', 'clone'])
+      expect(denied).not.toContain(name);
+  });
+
   it('would catch a broken object, a wrong reference and a missing egress ban', async () => {
     const broken = mkdtempSync(join(tmpdir(), 'polyeval-k8s-'));
     try {
@@ -37,12 +75,28 @@ describe('deploy/kubernetes', () => {
           text = text.replace('containerPort: 6927', 'containerPort: "http"');
         if (f.name === 'network-policies.yaml') text = text.replace('egress: []', 'egress: [{}]');
         if (f.name === `evaluator-${ids[0]}.yaml`) text = text.replace(/value: "off"/, 'value: off');
+        if (f.name === 'evaluator-python.yaml')
+          text = text
+            .replace('value: required', 'value: auto')
+            .replace(/replicas: 2/, 'replicas: 1')
+            .replace(/minReplicas: 2/, 'minReplicas: 1')
+            .replaceAll('type: Localhost', 'type: RuntimeDefault')
+            .replace(/\s+localhostProfile: \S+/g, '');
+        if (f.name === 'evaluator-lua.yaml') text = text.replace(/---\napiVersion: policy\/v1[\s\S]*$/, '');
         writeFileSync(join(broken, f.name), text);
       }
       const problems = await validateManifests(readManifests(broken), ids);
       expect(problems.some((p) => p.includes('containerPort'))).toBe(true);
       expect(problems.some((p) => p.includes('not covered by a NetworkPolicy denying all egress'))).toBe(
         true,
+      );
+      expect(problems).toEqual(
+        expect.arrayContaining([
+          'Evaluator "python" does not require the OS isolation layer',
+          'Evaluator "python" runs under a seccomp profile that refuses the OS layer\'s namespaces',
+          'Evaluator "python" may run one replica: a node drain would take "python" down',
+          'Evaluator "lua" has no PodDisruptionBudget',
+        ]),
       );
       // Unquoted `off` is a boolean to Kubernetes' YAML 1.1 reader: an env value must be a string.
       expect(problems.some((p) => p.includes(`evaluator-${ids[0]}.yaml`) && p.includes('value'))).toBe(true);
@@ -54,6 +108,6 @@ describe('deploy/kubernetes', () => {
 
 function readManifestsText(): [string, string][] {
   return readdirSync(dir)
-    .filter((n) => n.endsWith('.yaml'))
+    .filter((n) => /\.(yaml|json)$/.test(n))
     .map((n) => [n, readFileSync(join(dir, n), 'utf8')]);
 }

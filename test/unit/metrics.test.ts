@@ -95,4 +95,12 @@ describe('metrics', () => {
     ({ body } = await metrics.render());
     expect(sample(body, 'polyeval_sandbox_crashes_total', '{language="demo"}')).toBe(3);
   });
+  it('report each protection of the OS isolation layer, 1 in force and 0 missing', async () => {
+    const metrics = createMetrics({
+      info: () => [info({ isolation: { mode: 'auto', protections: { seccomp: false, network: true } } })],
+    });
+    const { body } = await metrics.render();
+    expect(sample(body, 'polyeval_isolation_protection', '{language="demo",protection="seccomp"}')).toBe(0);
+    expect(sample(body, 'polyeval_isolation_protection', '{language="demo",protection="network"}')).toBe(1);
+  });
 });

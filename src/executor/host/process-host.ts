@@ -12,7 +12,7 @@
 // once; the call it named fails with SANDBOX_CRASH, the others are sent again to a fresh host, and
 // the event is logged and counted (protocol-guard.ts, polyeval_security_events_total).
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runnableUrl } from '../../paths.js';
@@ -34,7 +34,9 @@ import {
   disposeWorkDir,
   type IsolationFacts,
   type IsolationMode,
+  observeSandbox,
   planSandboxSpawn,
+  spawnSandbox,
 } from './process-isolation.js';
 import type { HostFacts, HostToService, ServiceToHost, WireCall, WireOutcome } from './process-protocol.js';
 import type { HostRuntimeConfig } from './process-runtime.js';
@@ -263,13 +265,13 @@ class SandboxProcess {
       ...(this.options.nodeFlags === undefined ? {} : { nodeFlags: this.options.nodeFlags }),
     });
     if (plan.facts.warning !== undefined && this.isolation === undefined) {
-      this.log('warn', `Sandbox hosts run without network isolation: ${plan.facts.warning}`, {
+      this.log('warn', plan.facts.warning, {
         host: this.index,
+        missing: plan.facts.missing,
       });
     }
     this.isolation = plan.facts;
-    const child = spawn(plan.command, plan.args, {
-      cwd: plan.cwd,
+    const child = spawnSandbox(plan, {
       env: {},
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
@@ -612,6 +614,8 @@ export function createProcessExecutor(context: ExecutorContext, options: Process
                   // What the host itself observed, not only what was asked for.
                   observedNetworkInterfaces: facts?.networkInterfaces ?? null,
                   observedPermissionModel: facts?.permissionModel ?? null,
+                  // Read from /proc of the running host, not taken from the plan.
+                  observed: hosts[0]?.pid === undefined ? null : (observeSandbox(hosts[0].pid) ?? null),
                 },
           singleUse: options.host.callsPerWorker === 1,
           workerPerInterpreter: options.host.interpretersPerWorker === 1,

@@ -36,6 +36,16 @@ import {
   violation,
 } from './protocol-guard.js';
 
+/** Interface names the host can see; none when the seccomp filter denies the netlink socket asked. */
+function visibleInterfaces(): string[] {
+  try {
+    return Object.keys(networkInterfaces());
+  } catch {
+    // getifaddrs() needs a socket: under the OS layer's filter the host cannot open one at all.
+    return [];
+  }
+}
+
 /** Generic settings the service sends in the init message (config.host). */
 export interface HostRuntimeConfig {
   /** Interpreters kept warm and waiting. */
@@ -513,7 +523,7 @@ class HostRuntime {
         pid: process.pid,
         node: process.version,
         permissionModel: (process as unknown as { permission?: unknown }).permission !== undefined,
-        networkInterfaces: Object.keys(networkInterfaces()),
+        networkInterfaces: visibleInterfaces(),
         extra: { ...this.prepared.facts },
       };
       send({ kind: 'ready', facts });
