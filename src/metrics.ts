@@ -7,6 +7,7 @@
 // Process metrics (memory, CPU, event-loop lag, GC) are prom-client's defaults.
 
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { droppedLogLines } from './logger.js';
 import type { CallEvent, Orchestrator } from './orchestrator/orchestrator.js';
 
 export interface Metrics {
@@ -197,6 +198,20 @@ export function createMetrics(
     'Sandboxes that died on their own (out of heap, engine fault), by language.',
     perLanguage((i) => i.counters?.crashed ?? num(i.details.crashed) ?? num(i.details.crashes)),
   );
+
+  const logDropped = new Map<string, number>();
+  new Counter({
+    name: 'polyeval_log_lines_dropped_total',
+    help: 'Log lines dropped because the stream (stdout, stderr) was not being read or was closed, by stream.',
+    labelNames: ['stream'],
+    registers: [registry],
+    collect() {
+      for (const [stream, lines] of droppedLogLines()) {
+        this.inc({ stream }, Math.max(0, lines - (logDropped.get(stream) ?? 0)));
+        logDropped.set(stream, lines);
+      }
+    },
+  });
 
   return {
     registry,
