@@ -86,7 +86,8 @@ export async function startService(
   };
   const deadline = performance.now() + readyTimeoutMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`The service exited with code ${child.exitCode} before ready`);
+    if (child.exitCode !== null)
+      throw new Error(`The service exited with code ${child.exitCode} before ready`);
     const ready = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) }).then(
       (r) => r.status === 200,
       () => false,

@@ -85,7 +85,9 @@ describe('stdout not read', () => {
     expect(JSON.parse(warnings[0]!).dropped).toBeGreaterThanOrEqual(dropped);
     // Lines written after the warning arrive whole again.
     expectAllValues((await flood(service.url, CALL, 20, 2)).answers);
-    await expect.poll(() => text.split('\n').filter((l) => l.includes('"route":"/v1/evaluate"')).length).toBeGreaterThan(0);
+    await expect
+      .poll(() => text.split('\n').filter((l) => l.includes('"route":"/v1/evaluate"')).length)
+      .toBeGreaterThan(0);
     console.log(
       `[faults] stdout socket unread: ${CALLS}/${CALLS} answered, ${dropped} lines dropped; ` +
         `${Math.round((CALLS / stalled.ms) * 1000)} calls/s stalled vs ${Math.round((500 / baseline.ms) * 1000)} calls/s while read`,
