@@ -455,9 +455,10 @@ export class Orchestrator {
   }
 
   /**
-   * Graceful stop: refuses new calls (503 shutting-down), lets calls in flight finish for up to
-   * `graceMs` (default: as long as they take, each bounded by its own time limit), then cancels
-   * the rest (their callers get 503 shutting-down) and stops the engines.
+   * Graceful stop: refuses new calls (503 shutting-down), lets calls in flight — running or
+   * waiting in the queue, both were accepted — finish for up to `graceMs` (default: as long as
+   * they take, each bounded by its own time limit), then refuses those still waiting and cancels
+   * those still running (their callers get 503 shutting-down) and stops the engines.
    */
   async close(options: { graceMs?: number } = {}): Promise<void> {
     this.closing = true;
@@ -478,6 +479,7 @@ export class Orchestrator {
           calls: this.inFlight.size,
           graceMs: options.graceMs,
         });
+        for (const l of this.languages) l.admission.refuseWaiting(reason);
         this.shutdown.abort();
         await settled();
       }
