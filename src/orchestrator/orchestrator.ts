@@ -4,6 +4,7 @@
 // HTTP layer (native and Wikifunctions wire formats) talks only to this. Every call that resolved a
 // language is reported to the call listeners (metrics, the per-call log line) with its outcome code.
 
+import { setMaxListeners } from 'node:events';
 import { createRequire } from 'node:module';
 import { type Config, envKey, type LanguageOverrides } from '../config.js';
 import { ConfigError, ServiceError } from '../errors.js';
@@ -146,7 +147,7 @@ export class Orchestrator {
   private readonly listeners = new Set<CallListener>();
   private readonly inFlight = new Set<Promise<unknown>>();
   /** Aborted when shutdown gives up waiting: cancels every call still running. */
-  private readonly shutdown = new AbortController();
+  private readonly shutdown = unboundedController();
   private closing = false;
 
   private constructor(
@@ -486,6 +487,16 @@ export class Orchestrator {
     }
     await Promise.all(this.languages.map((l) => l.executor.close()));
   }
+}
+
+/**
+ * An AbortController whose signal takes one listener per call in flight: without raising the
+ * limit, Node warns of a leak (MaxListenersExceededWarning) from the 11th concurrent call.
+ */
+function unboundedController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }
 
 function shuttingDown(detail = 'The service is shutting down'): ServiceError {
