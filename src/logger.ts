@@ -15,7 +15,7 @@
 // replaces), and in async mode a write to a blocked pipe holds one of libuv's four threadpool
 // threads until the reader comes back.
 
-import { constants, fstatSync, openSync, writeSync } from 'node:fs';
+import { constants, fstatSync, openSync, writeSync, writevSync } from 'node:fs';
 import { pino } from 'pino';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -36,6 +36,8 @@ export interface LoggerOptions {
 
 /** Bytes of log lines kept while the reader is slow; beyond this, new lines are dropped. */
 const SINK_BUFFER_BYTES = 256 * 1024;
+/** Buffers handed to one writev (below IOV_MAX). */
+const IOV_BATCH = 512;
 /** How often kept lines are retried while the pipe is full. */
 const SINK_RETRY_MS = 20;
 
@@ -65,6 +67,12 @@ export class LogSink {
       this.dropped++;
       return;
     }
+    // Lines are waiting: give the reader a chance to have made room first (one non-blocking write).
+    if (this.pending.length > 0) this.flush();
+    if (this.broken) {
+      this.dropped++;
+      return;
+    }
     if (this.pending.length > 0) {
       const bytes = Buffer.byteLength(line);
       if (this.pendingBytes + bytes > this.maxBytes) this.drop(1);
@@ -89,18 +97,22 @@ export class LogSink {
   /** Writes what the stream takes now, without waiting (at exit, and on the retry timer). */
   flush(): void {
     while (this.pending.length > 0 && !this.broken) {
-      const chunk = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
+      // One writev per batch (the kernel takes at most IOV_MAX = 1024 buffers at once).
+      const batch = this.pending.length <= IOV_BATCH ? this.pending : this.pending.slice(0, IOV_BATCH);
       let written: number;
       try {
-        written = writeSync(this.fd, chunk);
+        written = writevSync(this.fd, batch);
       } catch (error) {
-        this.pending = [chunk];
         this.failed(error, 0);
         return;
       }
-      this.pending = written >= chunk.length ? [] : [chunk.subarray(written)];
-      this.pendingBytes = chunk.length - written;
       if (written === 0) return;
+      this.pendingBytes -= written;
+      let i = 0;
+      while (i < this.pending.length && written >= this.pending[i]!.length)
+        written -= this.pending[i++]!.length;
+      this.pending = this.pending.slice(i);
+      if (written > 0) this.pending[0] = this.pending[0]!.subarray(written);
     }
     if (this.pending.length === 0 && this.droppedUnreported > 0 && !this.broken) {
       const dropped = this.droppedUnreported;
