@@ -47,7 +47,16 @@ function abandon(language: keyof typeof ENDLESS, ms: number): Promise<'abandoned
   });
 }
 
-async function poolState(language: string): Promise<Record<string, number>> {
+interface PoolState {
+  readonly inFlight: number;
+  readonly queued: number;
+  readonly slots: number;
+  readonly workersReady: number;
+  readonly cancelled: number;
+  readonly kills: number;
+}
+
+async function poolState(language: string): Promise<PoolState> {
   const text = await metricsText(service.url);
   const labels = { language };
   return {
@@ -113,7 +122,9 @@ describe('a burst of client disconnects mid-call', () => {
           ),
         ),
       );
-      next.forEach((a, i) => expect(a.body, JSON.stringify(a.body)).toMatchObject({ ok: true, value: i }));
+      next.forEach((a, i) => {
+        expect(a.body, JSON.stringify(a.body)).toMatchObject({ ok: true, value: i });
+      });
       console.log(
         `[faults] ${language}: ${abandoned} callers disconnected mid-call; in flight 0 and queue 0 ${Math.round(recoveredMs)} ms after the burst began; ` +
           `${after.cancelled - before.cancelled} counted cancelled, ${after.kills - before.kills} sandboxes killed`,

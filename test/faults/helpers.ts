@@ -4,13 +4,13 @@
 // test in the suite checks the same promise — every accepted call gets an answer (its value or a
 // typed error) and the service keeps serving — with the fault injected from outside the service.
 
-import { type ChildProcess, execFileSync, spawn, type StdioOptions } from 'node:child_process';
+import { type ChildProcess, execFileSync, type StdioOptions, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { descendants } from '../../scripts/lib/proc.js';
 import { send } from '../../scripts/lib/load.js';
+import { descendants } from '../../scripts/lib/proc.js';
 
 export { descendants };
 
@@ -105,7 +105,6 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 
 export interface Answer {
   readonly status: number;
-  // biome-ignore lint/suspicious/noExplicitAny: the tests read arbitrary JSON answers
   readonly body: any;
   /** Set when no HTTP answer came (connection reset, timeout): the promise was broken. */
   readonly failure?: string;

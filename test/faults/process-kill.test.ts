@@ -6,8 +6,8 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  alive,
   type Answer,
+  alive,
   call,
   commandLine,
   descendants,

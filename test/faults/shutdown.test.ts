@@ -5,8 +5,8 @@
 // open); nothing accepted is dropped without an answer; the process exits 0. A second SIGTERM
 // exits at once. (test/e2e/shutdown.test.ts covers the single-call cases.)
 
-import { connect, type Socket } from 'node:net';
 import { Agent } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../helpers/server.js';
 import { type Answer, call, sleep, tally } from './helpers.js';

@@ -11,6 +11,7 @@
 
 import { execFileSync } from 'node:child_process';
 import {
+  closeSync,
   copyFileSync,
   existsSync,
   mkdirSync,
@@ -21,7 +22,6 @@ import {
   rmSync,
   truncateSync,
   writeSync,
-  closeSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
