@@ -169,6 +169,24 @@ describe('SIGKILL of the Python sandbox host mid-call', () => {
   });
 });
 
+describe("the Python host's interpreter threads, through their terminate path", () => {
+  it('an interpreter past its deadline is stopped: TIMEOUT, the host lives on, the next call succeeds', async () => {
+    const before = await counters();
+    const { wrapper } = await hostProcesses();
+    const stuck = await call(service.url, {
+      language: 'python',
+      code: 'def main():\n    while True:\n        pass',
+      limits: { timeoutMs: 300 },
+    });
+    expect(stuck.body).toMatchObject({ ok: false, error: { code: 'TIMEOUT' } });
+    expect(stuck.body.error.message).toMatch(/time limit of 300 ms exceeded/);
+    expect((await call(service.url, quick)).body).toMatchObject({ ok: true, value: 5 });
+    // The thread was stopped inside the host: the host itself was not restarted.
+    expect((await host()).pid).toBe(wrapper);
+    expect((await counters()).restarts).toBe(before.restarts);
+  });
+});
+
 describe('SIGKILL of the Python sandbox host while idle', () => {
   it('the wrapper killed between calls: the next calls succeed', async () => {
     const { wrapper, node } = await hostProcesses();
