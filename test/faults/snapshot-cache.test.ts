@@ -33,7 +33,7 @@ import {
   verifySnapshot,
 } from '../../interpreters/python/snapshot.js';
 import { postJson, type RunningServer, startServer } from '../helpers/server.js';
-import { isRoot } from './helpers.js';
+import { commandLine, descendants, isRoot } from './helpers.js';
 
 let good: SnapshotInfo;
 const work = mkdtempSync(join(tmpdir(), 'polyeval-snapshot-faults-'));
@@ -128,6 +128,33 @@ describe('a cached snapshot that fails its check is rebuilt, never used', () => 
       await expectServes(server);
       expect(warnings(server).join('\n')).toMatch(/failed its check: it cannot be read \(EISDIR/);
       expect(verifySnapshot(path)).toEqual({ sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('a snapshot changed on disk after the service checked it', () => {
+  it('a sandbox host started later refuses it with a message, and never serves from it', async () => {
+    const dir = join(work, 'changed-later');
+    const path = cacheWith(dir, () => undefined); // whole: no rebuild at boot
+    const server = await boot(dir);
+    try {
+      await expectServes(server);
+      expect(server.logs()).not.toContain('Building the Pyodide memory snapshot');
+      flip4KiBAt1MiB(path);
+      // The host restarts (killed from outside) and reads the file again.
+      const host = descendants(server.process.pid!).find((pid) => {
+        const argv = commandLine(pid) ?? '';
+        return /^(\S*\/)?node$/.test(argv.split(' ')[0] ?? '') && argv.includes('sandbox-host.js');
+      });
+      expect(host).toBeDefined();
+      process.kill(host!, 'SIGKILL');
+      await expect
+        .poll(() => server.logs(), { timeout: 20_000 })
+        .toMatch(/A sandbox host could not start.*the snapshot .* changed since it was checked \(SHA-256/);
+      const ready = await fetch(`${server.url}/readyz`).then((r) => r.status);
+      expect(ready).toBe(503);
     } finally {
       await server.close();
     }
