@@ -226,8 +226,9 @@ function wrap(base: pino.Logger): Logger {
 }
 
 export function createLogger(level: LogLevel | 'silent', options: LoggerOptions = {}): Logger {
-  const sink = options.write === undefined ? processSinks().stdout : undefined;
-  const write = options.write ?? ((line: string) => sink!.write(line));
+  // A silent logger writes nothing: it needs no sink (tests create many).
+  const sink = options.write === undefined && level !== 'silent' ? processSinks().stdout : undefined;
+  const write = options.write ?? ((line: string) => sink?.write(line));
   const logger = wrap(
     pino(
       {
