@@ -6,8 +6,8 @@
 //
 // Logging never blocks the service (docs/reliability.md). Lines go to a non-blocking sink
 // (LogSink): a pipe or socket on stdout is made non-blocking (nonBlocking() below) and written with
-// writeSync, which then never waits: a line the pipe cannot take now is kept in a
-// bounded buffer and retried on a timer; once the buffer is full, new lines are dropped and counted
+// writeSync, which then never waits: a line the pipe cannot take now is kept in a 256 KiB buffer,
+// retried on a timer and before the next line; once the buffer is full, new lines are dropped and counted
 // (polyeval_log_lines_dropped_total in /metrics), and when the reader drains the pipe again one
 // warning says how many were lost. A closed pipe (EPIPE) drops every line from then on, counted.
 // A log collector that stalls costs log lines, never calls. Hand-written rather than pino's own

@@ -118,8 +118,8 @@ describe('orchestrator', () => {
     const last = o.evaluate(call(10)).catch((e: unknown) => e);
     const closing = o.close({ graceMs: 400 });
     // Accepted before the close: these finish in the grace, though one was still queued.
-    expect((await running).value).toBe(50);
-    expect((await queued).value).toBe(20);
+    expect(await running).toMatchObject({ ok: true, value: 50 });
+    expect(await queued).toMatchObject({ ok: true, value: 20 });
     // The endless ones are cancelled at the end of the grace, the one still queued refused.
     for (const refused of [stuck, stuckToo, last]) {
       expect(await refused).toMatchObject({ problem: 'shutting-down', retryAfterSeconds: 1 });
