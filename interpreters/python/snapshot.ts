@@ -174,7 +174,14 @@ export async function ensureSnapshot(options: {
   const built = `${work}/${name}`;
   let reply: Extract<BuildReply, { kind: 'built' }>;
   try {
-    reply = await runBuilder(builder, pyodide, harness, `${work}/`, `${built}.tmp`, options.isolation);
+    const build = () => runBuilder(builder, pyodide, harness, `${work}/`, `${built}.tmp`, options.isolation);
+    reply = await build().catch((error: unknown) => {
+      // A builder that died (killed from outside, out of memory) gets one more chance; one that
+      // reported a failure would fail the same way again.
+      if (!(error instanceof BuilderDied)) throw error;
+      options.log?.('warn', `${error.message}; building the Pyodide snapshot again`);
+      return build();
+    });
     renameSync(`${built}.tmp`, built);
   } catch (error) {
     rmSync(work, { recursive: true, force: true });
@@ -238,6 +245,9 @@ function storeSnapshot(dir: string, name: string, bytes: Uint8Array, sha256: str
   }
 }
 
+/** The builder process ended without a reply. */
+class BuilderDied extends Error {}
+
 /** Runs the builder process (build-snapshot.ts), locked down, writing into `dir` only. */
 async function runBuilder(
   builder: URL,
@@ -273,9 +283,13 @@ async function runBuilder(
       });
       const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
       child.on('message', (message: BuildReply) => resolve(message));
-      child.on('exit', (code) => {
+      child.on('exit', (code, signal) => {
         clearTimeout(timer);
-        reject(new Error(`The snapshot builder exited with code ${code}: ${stderr.trim().slice(-2000)}`));
+        reject(
+          new BuilderDied(
+            `The snapshot builder exited (code ${code}, signal ${signal})${stderr.trim() === '' ? '' : `: ${stderr.trim().slice(-2000)}`}`,
+          ),
+        );
       });
       child.send(request);
     });

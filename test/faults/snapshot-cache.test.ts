@@ -5,6 +5,7 @@
 // cache only: the service starts on a temporary copy and serves. Before the check, 4 KiB flipped
 // at 1 MiB were restored into every interpreter without complaint.
 //
+// The builder of a missing snapshot killed mid-build is retried once.
 // The read-only and full folders are tmpfs mounts (root only: skipped otherwise, with the reason).
 // The JavaScript engine keeps no image on disk (its heap snapshot is taken in memory by each
 // worker, interpreters/javascript/snapshot.ts), nor do the wasm and Lua engines.
@@ -33,7 +34,7 @@ import {
   verifySnapshot,
 } from '../../interpreters/python/snapshot.js';
 import { postJson, type RunningServer, startServer } from '../helpers/server.js';
-import { commandLine, descendants, isRoot } from './helpers.js';
+import { alive, commandLine, descendants, isRoot, sleep } from './helpers.js';
 
 let good: SnapshotInfo;
 const work = mkdtempSync(join(tmpdir(), 'polyeval-snapshot-faults-'));
@@ -112,6 +113,41 @@ describe('a cached snapshot that fails its check is rebuilt, never used', () => 
       );
       // Healed: the file in the cache checks again, and it is the image the interpreters use.
       expect(verifySnapshot(path)).toEqual({ sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('the snapshot builder killed mid-build', () => {
+  it('SIGKILL from outside: built again once, with a warning; the service starts and serves', async () => {
+    const dir = join(work, 'builder-killed');
+    const server = await startServer(
+      { POLYEVAL_LANGUAGES: 'python', POLYEVAL_POOL_SIZE: '1', POLYEVAL_PYTHON_SNAPSHOT_DIR: dir },
+      { waitReady: false },
+    );
+    try {
+      let builder: number | undefined;
+      for (let i = 0; i < 300 && builder === undefined; i++) {
+        builder = descendants(server.process.pid!).find((pid) => {
+          const argv = commandLine(pid) ?? '';
+          return /^(\S*\/)?node$/.test(argv.split(' ')[0] ?? '') && argv.includes('build-snapshot.js');
+        });
+        if (builder === undefined) await sleep(50);
+      }
+      expect(builder).toBeDefined();
+      process.kill(builder!, 'SIGKILL');
+      await expect
+        .poll(() => fetch(`${server.url}/readyz`).then((r) => r.status), { timeout: 50_000, interval: 250 })
+        .toBe(200);
+      expect(alive(builder!)).toBe(false);
+      expect(warnings(server).join('\n')).toMatch(
+        /The snapshot builder exited \(code .*; building the Pyodide snapshot again/,
+      );
+      await expectServes(server);
+      expect(verifySnapshot(join(dir, basename(good.path)))).toEqual({
+        sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      });
     } finally {
       await server.close();
     }
