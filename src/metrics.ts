@@ -1,14 +1,17 @@
 // Prometheus metrics (prom-client), served at GET /metrics. Names follow Prometheus' naming guide:
 // a `polyeval_` prefix, base units (seconds, bytes), `_total` for counters. Calls are counted by
 // language and outcome code from the orchestrator's call events; pool sizes, queue depth and the
-// sandbox counters (spawned, recycled, killed, crashed) are read from orchestrator.info() at scrape
-// time: Readiness.counters where an executor reports them under those fixed names, else the
-// same-named numbers in its readiness details (no hook into the executor host is needed); security
-// events (a sandbox that broke its host's protocol and was killed) from details.securityEvents.
-// The OS isolation layer's protections come from the same readiness details (`isolation.protections`).
-// Process metrics (memory, CPU, event-loop lag, GC) are prom-client's defaults.
+// sandbox counters (spawned, recycled, killed, crashed, host restarts, requeued calls) are read
+// from orchestrator.info() at scrape time: Readiness.counters where an executor reports them under
+// those fixed names, else the same-named numbers in its readiness details (no hook into the
+// executor host is needed); security events (a sandbox that broke its host's protocol and was
+// killed) from details.securityEvents. The OS isolation layer's protections come from the same
+// readiness details (`isolation.protections`).
+// Process metrics (memory, CPU, event-loop lag, GC) are prom-client's defaults; log lines dropped
+// because stdout/stderr was not read come from the log sinks (src/logger.ts).
 
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { droppedLogLines } from './logger.js';
 import type { CallEvent, Orchestrator } from './orchestrator/orchestrator.js';
 
 export interface Metrics {
@@ -29,6 +32,14 @@ const MEMORY_BUCKETS = [2 ** 20, 2 ** 22, 2 ** 24, 2 ** 25, 2 ** 26, 2 ** 27, 2 
 
 function num(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+/** Restarts summed over an executor's sandbox hosts (details.hosts[].restarts), if it has hosts. */
+function hostRestarts(hosts: unknown): number | undefined {
+  if (!Array.isArray(hosts)) return undefined;
+  let sum = 0;
+  for (const host of hosts) sum += num((host as { restarts?: unknown } | null)?.restarts) ?? 0;
+  return sum;
 }
 
 /** A counter that mirrors a monotonically growing number read at scrape time. */
@@ -236,6 +247,33 @@ export function createMetrics(
           lastSecurity.set(key, value);
           this.inc({ language: info.id, kind }, value >= before ? value - before : value);
         }
+      }
+    },
+  });
+
+  mirroredCounter(
+    registry,
+    'polyeval_sandbox_host_restarts_total',
+    'Sandbox host processes restarted after they died (killed from outside, crashed, over their memory limit), by language.',
+    perLanguage((i) => hostRestarts(i.details.hosts)),
+  );
+  mirroredCounter(
+    registry,
+    'polyeval_calls_requeued_total',
+    'Calls in flight on a sandbox host that died, sent again to a fresh one (once at most), by language.',
+    perLanguage((i) => num(i.details.requeued)),
+  );
+
+  const logDropped = new Map<string, number>();
+  new Counter({
+    name: 'polyeval_log_lines_dropped_total',
+    help: 'Log lines dropped because the stream (stdout, stderr) was not being read or was closed, by stream.',
+    labelNames: ['stream'],
+    registers: [registry],
+    collect() {
+      for (const [stream, lines] of droppedLogLines()) {
+        this.inc({ stream }, Math.max(0, lines - (logDropped.get(stream) ?? 0)));
+        logDropped.set(stream, lines);
       }
     },
   });

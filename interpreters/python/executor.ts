@@ -143,6 +143,7 @@ export function createExecutor(context: ExecutorContext): Executor {
       const language: PythonHostConfig = {
         pyodideDir: pyodide.dir,
         snapshotPath: snapshot.path,
+        snapshotSha256: snapshot.sha256,
         maxMemoryMb,
         restore,
         fsQuotaBytes: fsQuotaMb * 2 ** 20,
@@ -155,6 +156,8 @@ export function createExecutor(context: ExecutorContext): Executor {
           pyodide: pyodide.version,
           snapshot: {
             key: snapshot.key,
+            sha256: snapshot.sha256,
+            ...(snapshot.temporary === true ? { temporary: true } : {}),
             ...(snapshot.built === undefined ? {} : { builtMs: Math.round(snapshot.built.totalMs) }),
           },
           interpretersPerHost: warm,

@@ -3,8 +3,11 @@
 // once — with the memory maximum patched to the operator's ceiling — and reads the snapshot once,
 // splitting it into its non-zero pages; every interpreter worker receives a copy of both (a
 // compiled module shares only immutable code; the snapshot pages are copied, never shared, so a
-// compromised interpreter cannot alter what the next one restores from).
+// compromised interpreter cannot alter what the next one restores from). The snapshot is checked
+// against the SHA-256 the service verified (snapshot.ts) as it is read: a file changed on disk since
+// then stops the host with a message instead of serving calls from an image nobody verified.
 
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import * as vm from 'node:vm';
@@ -16,6 +19,8 @@ import type { InterpreterWorkerData } from './interpreter-worker.js';
 export interface PythonHostConfig {
   readonly pyodideDir: string;
   readonly snapshotPath: string;
+  /** Its SHA-256 (hex), checked when it is read: the file may have changed since the service checked it. */
+  readonly snapshotSha256: string;
   /** The most memory any call may be given: the WASM memory maximum. */
   readonly maxMemoryMb: number;
   /** 'sparse' writes only the snapshot's non-zero pages; 'dense' is Pyodide's own HEAP8.set. */
@@ -40,6 +45,12 @@ serveSandboxHost({
     // Compiled here once; every worker starts from this code cache instead of parsing 1.2 MB.
     const glueCache = new vm.Script(glue.source, { filename: glue.filename }).createCachedData();
     const file = readFileSync(config.snapshotPath);
+    const sha256 = createHash('sha256').update(file).digest('hex');
+    if (sha256 !== config.snapshotSha256) {
+      throw new Error(
+        `Cannot start the Python sandbox host: the snapshot ${config.snapshotPath} changed since it was checked (SHA-256 ${sha256}, expected ${config.snapshotSha256}); restart the service to rebuild it`,
+      );
+    }
     const snapshot = new Uint8Array(file.buffer, file.byteOffset, file.byteLength);
     const sparse = config.restore === 'sparse' ? toSparse(snapshot) : undefined;
     const workerData: InterpreterWorkerData = {

@@ -37,9 +37,16 @@ export class Admission {
     }
   }
 
-  /** Refuses every waiting and future call (graceful shutdown). */
+  /**
+   * Refuses every future call (graceful shutdown). Calls already waiting keep their place: they
+   * were accepted, and run as slots free up until refuseWaiting() (the end of the grace period).
+   */
   close(reason: ServiceError): void {
     this.closedReason = reason;
+  }
+
+  /** Refuses every call still waiting for a slot. */
+  refuseWaiting(reason: ServiceError): void {
     for (const waiter of this.queue.splice(0)) waiter.refuse(reason);
   }
 

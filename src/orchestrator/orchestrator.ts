@@ -4,6 +4,7 @@
 // HTTP layer (native and Wikifunctions wire formats) talks only to this. Every call that resolved a
 // language is reported to the call listeners (metrics, the per-call log line) with its outcome code.
 
+import { setMaxListeners } from 'node:events';
 import { createRequire } from 'node:module';
 import { type Config, envKey, type LanguageOverrides } from '../config.js';
 import { ConfigError, ServiceError } from '../errors.js';
@@ -147,7 +148,7 @@ export class Orchestrator {
   private readonly listeners = new Set<CallListener>();
   private readonly inFlight = new Set<Promise<unknown>>();
   /** Aborted when shutdown gives up waiting: cancels every call still running. */
-  private readonly shutdown = new AbortController();
+  private readonly shutdown = unboundedController();
   private closing = false;
 
   private constructor(
@@ -457,9 +458,10 @@ export class Orchestrator {
   }
 
   /**
-   * Graceful stop: refuses new calls (503 shutting-down), lets calls in flight finish for up to
-   * `graceMs` (default: as long as they take, each bounded by its own time limit), then cancels
-   * the rest (their callers get 503 shutting-down) and stops the engines.
+   * Graceful stop: refuses new calls (503 shutting-down), lets calls in flight — running or
+   * waiting in the queue, both were accepted — finish for up to `graceMs` (default: as long as
+   * they take, each bounded by its own time limit), then refuses those still waiting and cancels
+   * those still running (their callers get 503 shutting-down) and stops the engines.
    */
   async close(options: { graceMs?: number } = {}): Promise<void> {
     this.closing = true;
@@ -480,12 +482,23 @@ export class Orchestrator {
           calls: this.inFlight.size,
           graceMs: options.graceMs,
         });
+        for (const l of this.languages) l.admission.refuseWaiting(reason);
         this.shutdown.abort();
         await settled();
       }
     }
     await Promise.all(this.languages.map((l) => l.executor.close()));
   }
+}
+
+/**
+ * An AbortController whose signal takes one listener per call in flight: without raising the
+ * limit, Node warns of a leak (MaxListenersExceededWarning) from the 11th concurrent call.
+ */
+function unboundedController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }
 
 function shuttingDown(detail = 'The service is shutting down'): ServiceError {

@@ -1,6 +1,6 @@
 // The orchestrator with a fake executor: every call is reported to listeners with its outcome,
-// a graceful close lets calls finish within the grace period and cancels the rest (503
-// shutting-down), a client that goes away is reported as cancelled, and POLYEVAL_REMOTE_<ID>
+// a graceful close lets calls (running or queued) finish within the grace period and cancels the
+// rest (503 shutting-down), a client that goes away is reported as cancelled, and POLYEVAL_REMOTE_<ID>
 // must name a language.
 
 import { describe, expect, it } from 'vitest';
@@ -106,6 +106,25 @@ describe('orchestrator', () => {
     await closing;
     expect(outcomes.sort()).toEqual(['OK', 'shutting-down', 'shutting-down']);
     expect(o.readiness().ready).toBe(false);
+  });
+
+  it('lets calls waiting in the queue at close run during the grace, and refuses those still waiting at its end', async () => {
+    const o = await orchestrator(); // 2 slots
+    await o.whenStarted();
+    const running = o.evaluate(call(50));
+    const stuck = o.evaluate(call(60_000)).catch((e: unknown) => e);
+    const queued = o.evaluate(call(20));
+    const stuckToo = o.evaluate(call(60_000)).catch((e: unknown) => e);
+    const last = o.evaluate(call(10)).catch((e: unknown) => e);
+    const closing = o.close({ graceMs: 400 });
+    // Accepted before the close: these finish in the grace, though one was still queued.
+    expect(await running).toMatchObject({ ok: true, value: 50 });
+    expect(await queued).toMatchObject({ ok: true, value: 20 });
+    // The endless ones are cancelled at the end of the grace, the one still queued refused.
+    for (const refused of [stuck, stuckToo, last]) {
+      expect(await refused).toMatchObject({ problem: 'shutting-down', retryAfterSeconds: 1 });
+    }
+    await closing;
   });
 
   it('refuses a POLYEVAL_REMOTE_<ID> that names no language, and routes one that does', async () => {

@@ -162,6 +162,10 @@ export class WorkerPool {
         if (signal.aborted) onAbort();
         else signal.addEventListener('abort', onAbort, { once: true });
       }
+      // Cancelled while it waited for this slot: it is answered and the slot's worker is already
+      // being replaced. Posting now would hand the cancelled call to the replacement, which would
+      // run it for nobody and hold the next caller's call behind it until that one's time limit.
+      if (slot.pending !== pending) return;
       const message: HostToWorker = { kind: 'call', id: pending.id, call };
       slot.worker!.postMessage(message);
     });
