@@ -60,7 +60,11 @@ export function createApp(deps: AppDependencies): Hono {
     { routes: healthRoutes(orchestrator), openapi: healthPaths },
     { routes: nativeRoutes(orchestrator, { bodyLimit: limit }), openapi: nativePaths(config) },
     {
-      routes: wikifunctionsRoutes(orchestrator, { bodyLimit: limit, log }),
+      routes: wikifunctionsRoutes(orchestrator, {
+        bodyLimit: limit,
+        log,
+        remainingTime: config.global.POLYEVAL_WIKIFUNCTIONS_REMAINING_TIME,
+      }),
       openapi: wikifunctionsPaths,
     },
     ...(metrics === undefined ? [] : [{ routes: metricsRoutes(metrics), openapi: metricsPaths }]),

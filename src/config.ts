@@ -143,6 +143,13 @@ export const CONFIG_VARIABLES = {
     default: 256,
     doc: 'Calls sent at once to a remote language (beyond: the local queue); remotes have their own queues.',
   },
+  POLYEVAL_WIKIFUNCTIONS_REMAINING_TIME: {
+    schema: z.enum(['ignore', 'honour']),
+    default: 'ignore',
+    doc:
+      "What a Wikifunctions request's remainingTime does. ignore (as the reference evaluator): nothing; the 2023 orchestrator sends a broken value (about -1.8e12). " +
+      'honour: read as milliseconds, it lowers the time limit (never raises it); 0 or less is a Z575 at once; beyond ±1 day it is nonsense and ignored.',
+  },
 } as const satisfies Record<string, VariableSpec>;
 
 type Vars = typeof CONFIG_VARIABLES;

@@ -10,7 +10,11 @@ import { type Context, Hono } from 'hono';
 import type { Logger } from '../logger.js';
 import type { Orchestrator } from '../orchestrator/orchestrator.js';
 import { projectRoot } from '../paths.js';
-import { evaluateWikifunctions, type WikifunctionsBackend } from '../wikifunctions/evaluate.js';
+import {
+  evaluateWikifunctions,
+  type RemainingTimePolicy,
+  type WikifunctionsBackend,
+} from '../wikifunctions/evaluate.js';
 import { readBody } from './incoming.js';
 import { callContext } from './request-context.js';
 
@@ -24,6 +28,8 @@ export interface WikifunctionsRouteOptions {
   readonly log?: Logger;
   /** Reported as evaluationHostname; defaults to the machine's host name. */
   readonly hostname?: string;
+  /** What a request's remainingTime does (POLYEVAL_WIKIFUNCTIONS_REMAINING_TIME; default ignore). */
+  readonly remainingTime?: RemainingTimePolicy;
 }
 
 function packageInfo(): { name: string; version: string } {
@@ -50,6 +56,7 @@ export function wikifunctionsRoutes(
     const response = await evaluateWikifunctions(orchestrator, body, c.req.header('content-type'), {
       ...callContext(c),
       ...(options.hostname === undefined ? {} : { hostname: options.hostname }),
+      ...(options.remainingTime === undefined ? {} : { remainingTime: options.remainingTime }),
       onInternalError: (error) =>
         options.log?.error('Wikifunctions evaluation failed', {
           error: error instanceof Error ? (error.stack ?? error.message) : String(error),

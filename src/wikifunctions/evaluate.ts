@@ -35,6 +35,36 @@ export interface EvaluateOptions {
   readonly onInternalError?: (error: unknown) => void;
   /** Largest envelope returned, in characters (default MAX_RESPONSE_CHARS). */
   readonly maxResponseChars?: number;
+  /** What the request's remainingTime does (default 'ignore'; see remainingLimit). */
+  readonly remainingTime?: RemainingTimePolicy;
+}
+
+/**
+ * 'ignore': remainingTime changes nothing, as in the reference evaluator (which never read it).
+ * 'honour': remainingTime is milliseconds (the orchestrator computes it from a timer) and lowers
+ * the time limit.
+ */
+export type RemainingTimePolicy = 'ignore' | 'honour';
+
+/**
+ * Beyond this (either sign), a remainingTime is not a time budget but a broken computation: the
+ * 2023 orchestrator sends about -1.8e12 (a loop-relative clock minus epoch time).
+ */
+export const REMAINING_TIME_SANE_MS = 86_400_000;
+
+/**
+ * The time limit a remainingTime asks for: undefined to keep the language's own, 0 when nothing is
+ * left, else the remaining milliseconds (at least 1) capped by `fallbackMs`.
+ */
+export function remainingLimit(
+  remainingTime: number | undefined,
+  policy: RemainingTimePolicy,
+  fallbackMs: number,
+): number | undefined {
+  if (policy === 'ignore' || remainingTime === undefined || !Number.isFinite(remainingTime)) return undefined;
+  if (Math.abs(remainingTime) > REMAINING_TIME_SANE_MS) return undefined;
+  if (remainingTime <= 0) return 0;
+  return Math.min(fallbackMs, Math.max(1, Math.floor(remainingTime)));
 }
 
 export interface WireResponse {
@@ -178,13 +208,10 @@ async function evaluate(
     return respond(undefined, z5('Z561', messageError(`Cannot pass the arguments: ${error.message}`)));
   }
 
-  const limits: Partial<Limits> = {};
-  if (request.remainingTime !== undefined) {
-    const remainingMs = Math.floor(request.remainingTime * 1000);
-    if (remainingMs < 1) return respond(undefined, z5('Z575', zString('0 ms')));
-    const fallback = language?.limits.defaults.timeoutMs ?? remainingMs;
-    Object.assign(limits, { timeoutMs: Math.min(fallback, remainingMs) });
-  }
+  const fallback = language?.limits.defaults.timeoutMs ?? REMAINING_TIME_SANE_MS;
+  const timeoutMs = remainingLimit(request.remainingTime, options.remainingTime ?? 'ignore', fallback);
+  if (timeoutMs === 0) return respond(undefined, z5('Z575', zString('0 ms')));
+  const limits: Partial<Limits> = timeoutMs === undefined ? {} : { timeoutMs };
 
   let output: EvaluateOutput;
   try {

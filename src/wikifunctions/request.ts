@@ -41,7 +41,7 @@ export interface EvaluationRequest {
   readonly args: readonly Argument[];
   /** The declared return type (Z8K2), when known. */
   readonly returnType?: ZNode | string;
-  /** Seconds the caller has left (0.0.4 and the flat form); lowers the time limit. */
+  /** Milliseconds the caller says it has left (0.0.4 and the flat form); see evaluate.ts remainingLimit. */
   readonly remainingTime?: number;
   readonly reentrant: boolean;
   /** A compact Z7 of the call (function reference + arguments), quoted in error reports. */
@@ -156,7 +156,7 @@ function fromFlat(request: Readonly<Record<string, unknown>>, form: string): Eva
 function remainingTimeOf(value: unknown): { remainingTime?: number } {
   if (value === undefined || value === null) return {};
   if (typeof value !== 'number' || !Number.isFinite(value))
-    throw invalid('remainingTime must be a number of seconds');
+    throw invalid('remainingTime must be a number (milliseconds)');
   return { remainingTime: value };
 }
 

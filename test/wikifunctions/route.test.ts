@@ -123,18 +123,41 @@ describe('routing', () => {
 });
 
 describe('remainingTime', () => {
-  it('lowers the time limit, and never raises it above the default', async () => {
+  const honour = { remainingTime: 'honour' };
+
+  it('is ignored by default, as the reference ignored it: the broken 2023 value and 0 run normally', async () => {
     const f = fake(() => ({ value: 'ok' }));
-    await run(f, flat('x', { remainingTime: 0.25 }));
-    await run(f, flat('x', { remainingTime: 600 }));
-    expect(f.calls.map((c) => c.limits)).toEqual([{ timeoutMs: 250 }, { timeoutMs: 2000 }]);
+    for (const remainingTime of [-1796604524704, 0, -5, 15, 250]) {
+      const { error } = await run(f, flat('x', { remainingTime }));
+      expect(error).toBeUndefined();
+    }
+    expect(f.calls.map((c) => c.limits)).toEqual([{}, {}, {}, {}, {}]);
   });
 
-  it('with nothing left, is a time-limit error at once', async () => {
-    const f = fake(() => ({}));
-    const { error } = await run(f, flat('x', { remainingTime: 0 }));
-    expect(error).toEqual({ type: 'Z575', text: '0 ms' });
-    expect(f.calls).toHaveLength(0);
+  it('when honoured, is milliseconds: it lowers the time limit and never raises it', async () => {
+    const f = fake(() => ({ value: 'ok' }));
+    await run(f, flat('x', { remainingTime: 250 }), honour);
+    await run(f, flat('x', { remainingTime: 0.4 }), honour);
+    await run(f, flat('x', { remainingTime: 600_000 }), honour);
+    expect(f.calls.map((c) => c.limits)).toEqual([{ timeoutMs: 250 }, { timeoutMs: 1 }, { timeoutMs: 2000 }]);
+  });
+
+  it('when honoured, with nothing left, is a time-limit error at once', async () => {
+    for (const remainingTime of [0, -1, -86_400_000]) {
+      const f = fake(() => ({}));
+      const { error } = await run(f, flat('x', { remainingTime }), honour);
+      expect(error).toEqual({ type: 'Z575', text: '0 ms' });
+      expect(f.calls).toHaveLength(0);
+    }
+  });
+
+  it('when honoured, a value beyond a day either way is nonsense and ignored (the 2023 orchestrator)', async () => {
+    const f = fake(() => ({ value: 'ok' }));
+    for (const remainingTime of [-1796604524704, -86_400_001, 86_400_001, 1e308]) {
+      const { error } = await run(f, flat('x', { remainingTime }), honour);
+      expect(error).toBeUndefined();
+    }
+    expect(f.calls.map((c) => c.limits)).toEqual([{}, {}, {}, {}]);
   });
 });
 
@@ -142,7 +165,8 @@ describe('outcomes', () => {
   it('reports guest failures: time limit as Z575, the rest as Z507 quoting the call', async () => {
     const timeout = await run(
       fake(() => guestError({ code: 'TIMEOUT', message: 'late' })),
-      flat('x', { remainingTime: 0.2 }),
+      flat('x', { remainingTime: 200 }),
+      { remainingTime: 'honour' },
     );
     expect(timeout.error).toEqual({ type: 'Z575', text: '200 ms' });
     const memory = await run(
