@@ -142,8 +142,10 @@ export async function evaluateWikifunctions(
     return await evaluate(backend, body, contentType, options, clock);
   } catch (error) {
     options.onInternalError?.(error);
+    const message = 'Internal error while evaluating the function call';
     const metadata: Metadata = [
-      ['errors', messageError('Internal error while evaluating the function call')],
+      ['errors', messageError(message)],
+      ['errorMessage', zString(message)],
     ];
     return {
       status: 500,
@@ -153,9 +155,24 @@ export async function evaluateWikifunctions(
   }
 }
 
+/**
+ * A failed evaluation: the typed Z5 and the sentence a person (or a tool written against the
+ * reference evaluator) reads, in the reference's words where it had words for the case. The
+ * sentence is also the envelope's `errorMessage`: the catalogue gives some types (Z558, Z562, Z575,
+ * Z571) no place for text.
+ */
+export interface Failure {
+  readonly z5: ZNode;
+  readonly message: string;
+}
+
+/** The reference's text for a language that routes nowhere (its tests look for it). */
+export const noExecutorMessage = (language: string): string =>
+  `No executor found for programming language ${language}.`;
+
 type Respond = (
   value: ZNode | undefined,
-  error: ZNode | undefined,
+  error: Failure | undefined,
   run?: { result: ExecutionResult; engine: string | undefined },
   status?: number,
   headers?: Record<string, string>,
@@ -171,7 +188,7 @@ async function evaluate(
   const host = options.hostname ?? osHostname();
   const respond: Respond = (value, error, run, status = 200, headers = {}) => {
     const metadata: [string, ZNode][] = [];
-    if (error !== undefined) metadata.push(['errors', error]);
+    if (error !== undefined) metadata.push(['errors', error.z5], ['errorMessage', zString(error.message)]);
     metadata.push(...clock.metadata(run?.result));
     metadata.push(['evaluationHostname', zString(host)]);
     if (run !== undefined) {
@@ -191,12 +208,17 @@ async function evaluate(
   try {
     request = clock.measure(() => decodeRequest(body, contentType));
   } catch (error) {
-    if (error instanceof RequestError) return respond(undefined, error.z5);
+    if (error instanceof RequestError) return respond(undefined, { z5: error.z5, message: error.message });
     throw error;
   }
 
   const manifest = resolveWikifunctionsLanguage(backend.manifests(), request.language);
-  if (manifest === undefined) return respond(undefined, z5('Z558', zString(request.language)));
+  if (manifest === undefined) {
+    return respond(undefined, {
+      z5: z5('Z558', zString(request.language)),
+      message: noExecutorMessage(request.language),
+    });
+  }
   const language = backend.info().find((l) => l.id === manifest.id);
   const engine = language?.engine.version;
 
@@ -205,12 +227,16 @@ async function evaluate(
     args = clock.measure(() => request.args.map((a) => toGuestValue(a.value, a.declaredType)));
   } catch (error) {
     if (!(error instanceof CodecError)) throw error;
-    return respond(undefined, z5('Z561', messageError(`Cannot pass the arguments: ${error.message}`)));
+    const message = `Cannot pass the arguments: ${error.message}`;
+    return respond(undefined, { z5: z5('Z561', messageError(message)), message });
   }
 
   const fallback = language?.limits.defaults.timeoutMs ?? REMAINING_TIME_SANE_MS;
   const timeoutMs = remainingLimit(request.remainingTime, options.remainingTime ?? 'ignore', fallback);
-  if (timeoutMs === 0) return respond(undefined, z5('Z575', zString('0 ms')));
+  if (timeoutMs === 0) {
+    const message = 'Function call timed out: the caller has no time left (remainingTime)';
+    return respond(undefined, { z5: z5('Z575', zString('0 ms')), message });
+  }
   const limits: Partial<Limits> = timeoutMs === undefined ? {} : { timeoutMs };
 
   let output: EvaluateOutput;
@@ -232,7 +258,7 @@ async function evaluate(
   }
 
   const run = { result: output as ExecutionResult, engine };
-  if (!output.ok) return respond(undefined, guestErrorZ5(output.error, request, output.limits), run);
+  if (!output.ok) return respond(undefined, guestFailure(output.error, request, output.limits), run);
   try {
     const value = clock.measure(() => fromGuestValue(output.value, request.returnType));
     const response = respond(value, undefined, run);
@@ -240,10 +266,10 @@ async function evaluate(
     if (response.body.length <= max) return response;
     const mb = (chars: number): string => `${Math.round((chars / 1048576) * 100) / 100} MiB`;
     const message = `The result is too large: its envelope takes ${mb(response.body.length)}, more than ${mb(max)}`;
-    return respond(undefined, z5('Z507', quote(request.call), messageError(message)), run);
+    return respond(undefined, { z5: z5('Z507', quote(request.call), messageError(message)), message }, run);
   } catch (error) {
     if (!(error instanceof CodecError)) throw error;
-    return respond(undefined, codecErrorZ5(error, request), run);
+    return respond(undefined, codecFailure(error, request), run);
   }
 }
 
@@ -251,21 +277,26 @@ function serviceFailure(
   error: ServiceError,
   request: EvaluationRequest,
   options: EvaluateOptions,
-): { error: ZNode; status: number; headers: Record<string, string> } {
+): { error: Failure; status: number; headers: Record<string, string> } {
   const headers: Record<string, string> =
     error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) };
+  const message = (z: ZNode, text = error.detail): Failure => ({ z5: z, message: text });
   switch (error.problem) {
     case 'unknown-language':
-      return { error: z5('Z558', zString(request.language)), status: 200, headers: {} };
+      return {
+        error: message(z5('Z558', zString(request.language)), noExecutorMessage(request.language)),
+        status: 200,
+        headers: {},
+      };
     case 'invalid-request':
-      return { error: z5('Z561', messageError(error.detail)), status: 200, headers: {} };
+      return { error: message(z5('Z561', messageError(error.detail))), status: 200, headers: {} };
     case 'overloaded':
-      return { error: z5('Z571', zString(error.detail)), status: 503, headers };
+      return { error: message(z5('Z571', zString(error.detail))), status: 503, headers };
     case 'shutting-down':
-      return { error: messageError(error.detail), status: 503, headers };
+      return { error: message(messageError(error.detail)), status: 503, headers };
     default:
       options.onInternalError?.(error);
-      return { error: messageError(error.detail), status: Math.max(error.status, 500), headers };
+      return { error: message(messageError(error.detail)), status: Math.max(error.status, 500), headers };
   }
 }
 
@@ -287,15 +318,22 @@ export function guestMessage(error: GuestError): string {
   return text;
 }
 
-function guestErrorZ5(error: GuestError, request: EvaluationRequest, limits: Limits): ZNode {
-  if (error.code === 'TIMEOUT') return z5('Z575', zString(`${limits.timeoutMs} ms`));
-  return z5('Z507', quote(request.call), messageError(guestMessage(error)));
+function guestFailure(error: GuestError, request: EvaluationRequest, limits: Limits): Failure {
+  if (error.code === 'TIMEOUT') {
+    // "Function call timed out" is the reference's text for this case.
+    return {
+      z5: z5('Z575', zString(`${limits.timeoutMs} ms`)),
+      message: `Function call timed out: time limit of ${limits.timeoutMs} ms exceeded`,
+    };
+  }
+  const message = guestMessage(error);
+  return { z5: z5('Z507', quote(request.call), messageError(message)), message };
 }
 
-function codecErrorZ5(error: CodecError, request: EvaluationRequest): ZNode {
+function codecFailure(error: CodecError, request: EvaluationRequest): Failure {
   const { expected, actual, value } = error.details;
   if (error.kind === 'mismatch' && expected !== undefined && actual !== undefined && value !== undefined) {
-    return z5('Z517', expected, actual, value, messageError(error.message));
+    return { z5: z5('Z517', expected, actual, value, messageError(error.message)), message: error.message };
   }
-  return z5('Z507', quote(request.call), messageError(error.message));
+  return { z5: z5('Z507', quote(request.call), messageError(error.message)), message: error.message };
 }

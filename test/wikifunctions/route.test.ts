@@ -301,12 +301,70 @@ describe('metadata', () => {
     );
     expect([...metadata.keys()]).toEqual([
       'errors',
+      'errorMessage',
       'evaluationCpuUsage',
       'evaluationStartTime',
       'evaluationEndTime',
       'evaluationDuration',
       'evaluationHostname',
     ]);
+  });
+});
+
+describe("errorMessage: the sentence next to each typed error, in the reference's words", () => {
+  const sentence = (metadata: Map<string, ZNode>): unknown => metadata.get('errorMessage')?.Z6K1;
+
+  it('names a language that routes nowhere as the reference did, the Z5 staying a Z558', async () => {
+    const { error, metadata } = await run(
+      fake(() => ({})),
+      flat('x', { codingLanguage: 'python-1' }),
+    );
+    expect(error).toEqual({ type: 'Z558', text: 'python-1' });
+    expect(sentence(metadata)).toBe('No executor found for programming language python-1.');
+  });
+
+  it('says what is missing from a request, the Z5 staying a Z562', async () => {
+    const noName = await run(
+      fake(() => ({})),
+      bytes({ codingLanguage: 'javascript', codeString: 'x' }),
+    );
+    expect(noName.error).toEqual({ type: 'Z562', text: 'functionName' });
+    expect(sentence(noName.metadata)).toBe('Function call did not provide functionName.');
+    const noFunction = await run(
+      fake(() => ({})),
+      bytes({ Z1K1: 'Z7' }),
+    );
+    expect(noFunction.error).toEqual({ type: 'Z562', text: 'Z7K1' });
+    expect(sentence(noFunction.metadata)).toMatch(/^Unable to find programming language in function call\. /);
+  });
+
+  it('says a call timed out, with the limit, the Z5 staying a Z575', async () => {
+    const { error, metadata } = await run(
+      fake(() => guestError({ code: 'TIMEOUT', message: 'late' })),
+      flat('x'),
+    );
+    expect(error).toEqual({ type: 'Z575', text: '2000 ms' });
+    expect(sentence(metadata)).toBe('Function call timed out: time limit of 2000 ms exceeded');
+  });
+
+  it("repeats a guest failure's message, and comes right after the error", async () => {
+    const { metadata } = await run(
+      fake(() =>
+        guestError({ code: 'RUNTIME_ERROR', type: 'Error', message: 'Hello, this is a good day to die' }),
+      ),
+      flat('x'),
+    );
+    expect(sentence(metadata)).toBe('Error: Hello, this is a good day to die');
+    expect([...metadata.keys()].slice(0, 2)).toEqual(['errors', 'errorMessage']);
+  });
+
+  it('is absent from a success', async () => {
+    const { metadata } = await run(
+      fake(() => ({ value: 'ok' })),
+      flat('x'),
+    );
+    expect(metadata.has('errorMessage')).toBe(false);
+    expect(metadata.has('errors')).toBe(false);
   });
 });
 
