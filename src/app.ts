@@ -27,6 +27,7 @@ import { wikifunctionsRoutes } from './http/wikifunctions.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { Orchestrator } from './orchestrator/orchestrator.js';
+import { Reentrance } from './wikifunctions/reentrance.js';
 
 export interface AppDependencies {
   readonly config: Config;
@@ -64,6 +65,10 @@ export function createApp(deps: AppDependencies): Hono {
         bodyLimit: limit,
         log,
         remainingTime: config.global.POLYEVAL_WIKIFUNCTIONS_REMAINING_TIME,
+        reentrance: new Reentrance({
+          orchestratorUrl: config.global.POLYEVAL_WIKIFUNCTIONS_ORCHESTRATOR_URL,
+          mode: config.global.POLYEVAL_WIKIFUNCTIONS_REENTRANCE,
+        }),
       }),
       openapi: wikifunctionsPaths,
     },

@@ -15,6 +15,7 @@ import {
   type RemainingTimePolicy,
   type WikifunctionsBackend,
 } from '../wikifunctions/evaluate.js';
+import type { Reentrance } from '../wikifunctions/reentrance.js';
 import { readBody } from './incoming.js';
 import { callContext } from './request-context.js';
 
@@ -30,6 +31,8 @@ export interface WikifunctionsRouteOptions {
   readonly hostname?: string;
   /** What a request's remainingTime does (POLYEVAL_WIKIFUNCTIONS_REMAINING_TIME; default ignore). */
   readonly remainingTime?: RemainingTimePolicy;
+  /** Calls guests make back to the orchestrator (one instance for the service). */
+  readonly reentrance?: Reentrance;
 }
 
 function packageInfo(): { name: string; version: string } {
@@ -57,6 +60,7 @@ export function wikifunctionsRoutes(
       ...callContext(c),
       ...(options.hostname === undefined ? {} : { hostname: options.hostname }),
       ...(options.remainingTime === undefined ? {} : { remainingTime: options.remainingTime }),
+      ...(options.reentrance === undefined ? {} : { reentrance: options.reentrance }),
       onInternalError: (error) =>
         options.log?.error('Wikifunctions evaluation failed', {
           error: error instanceof Error ? (error.stack ?? error.message) : String(error),

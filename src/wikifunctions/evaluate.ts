@@ -15,6 +15,7 @@ import type { EvaluateInput, EvaluateOutput, LanguageInfo } from '../orchestrato
 import type { RequestScope } from '../request-scope.js';
 import { CodecError, fromGuestValue, toGuestValue } from './codec.js';
 import { type Metadata, makeEnvelope, messageError, quote, z5 } from './envelope.js';
+import { Reentrance } from './reentrance.js';
 import { decodeRequest, type EvaluationRequest, RequestError } from './request.js';
 import { stringifyZObject, type ZNode, zString } from './zobject.js';
 
@@ -37,7 +38,12 @@ export interface EvaluateOptions {
   readonly maxResponseChars?: number;
   /** What the request's remainingTime does (default 'ignore'; see remainingLimit). */
   readonly remainingTime?: RemainingTimePolicy;
+  /** Calls guests make back to the orchestrator (default: none configured, every call-out refused). */
+  readonly reentrance?: Reentrance;
 }
+
+/** Used when no Reentrance is given: no orchestrator, so call-outs are refused typed. */
+const NO_REENTRANCE = new Reentrance();
 
 /**
  * 'ignore': remainingTime changes nothing, as in the reference evaluator (which never read it).
@@ -239,6 +245,12 @@ async function evaluate(
   }
   const limits: Partial<Limits> = timeoutMs === undefined ? {} : { timeoutMs };
 
+  // Reentrance: the language's runner serves call-outs over a channel of this evaluation's own.
+  const reentrance = options.reentrance ?? NO_REENTRANCE;
+  const channel = manifest.wikifunctions?.reentrant
+    ? reentrance.open(manifest.id, request.reentrant, options.signal)
+    : undefined;
+
   let output: EvaluateOutput;
   try {
     output = await backend.evaluate({
@@ -248,6 +260,7 @@ async function evaluate(
       args,
       codec: ZOBJECT_CODEC,
       limits,
+      ...(channel === undefined ? {} : { callOut: channel.buffer }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       ...(options.scope === undefined ? {} : { scope: options.scope }),
     });
@@ -255,6 +268,8 @@ async function evaluate(
     if (!(error instanceof ServiceError)) throw error;
     const failure = serviceFailure(error, request, options);
     return respond(undefined, failure.error, undefined, failure.status, failure.headers);
+  } finally {
+    channel?.close();
   }
 
   const run = { result: output as ExecutionResult, engine };
