@@ -203,18 +203,16 @@ export const WIKIFUNCTIONS_ATTACKS: readonly Attack[] = [
   // remainingTime at the edges (flat JSON form).
   {
     id: 'wf-remaining-time',
-    title: 'remainingTime 1e308, −1, 0 and a string, with a function that loops',
-    result: 'never more than the default time; ≤ 0 is a time-limit error at once; a string is refused',
+    title: 'remainingTime 1e308, −1.8e12 (the 2023 orchestrator), −1, 0 and a string, with a function that loops',
+    result:
+      'never more than the default time (remainingTime is ignored by default, as the reference did); a string is refused',
     timeoutMs: 60_000,
     async run(h) {
       const loop = 'function f() { for (;;) {} }';
-      const huge = await post(h, flatJson({}, loop, { remainingTime: 1e308 }));
-      expect(summarizeError(huge.body)?.type).toBe('Z575');
-      expect(huge.ms).toBeLessThan(10_000);
-      for (const t of [-1, 0]) {
+      for (const t of [1e308, -1796604524704, -1, 0]) {
         const a = await post(h, flatJson({}, loop, { remainingTime: t }));
         expect(summarizeError(a.body)?.type, String(t)).toBe('Z575');
-        expect(a.ms).toBeLessThan(2_000);
+        expect(a.ms).toBeLessThan(10_000);
       }
       expectZ22Error(await post(h, flatJson({}, loop, { remainingTime: '5' })), 'string');
     },
