@@ -203,7 +203,8 @@ export const WIKIFUNCTIONS_ATTACKS: readonly Attack[] = [
   // remainingTime at the edges (flat JSON form).
   {
     id: 'wf-remaining-time',
-    title: 'remainingTime 1e308, −1.8e12 (the 2023 orchestrator), −1, 0 and a string, with a function that loops',
+    title:
+      'remainingTime 1e308, −1.8e12 (the 2023 orchestrator), −1, 0 and a string, with a function that loops',
     result:
       'never more than the default time (remainingTime is ignored by default, as the reference did); a string is refused',
     timeoutMs: 60_000,
