@@ -93,8 +93,12 @@ export class CallOutChannel {
   }
 
   /**
-   * Answers the worker's requests with `handle` until close(). `handle` resolves with the answer
-   * text, or with a refusal (fatal or not); it must not throw.
+   * Answers the worker's requests with `handle` until close() or a fatal refusal (the evaluation
+   * ends with it: nothing more is served). `handle` resolves with the answer text or a refusal; if
+   * it throws, the request is refused as fatal. The buffer is shared with a thread that runs guest
+   * code, so nothing read from it is trusted: lengths are clamped, texts are parsed by `handle`
+   * with errors caught, and each request waits for a turn of the event loop, so that a worker
+   * flooding the buffer cannot starve the service thread (whose timers enforce the deadlines).
    */
   serve(handle: (text: string) => Promise<CallOutAnswer>): void {
     void this.loop(handle);
@@ -119,15 +123,28 @@ export class CallOutChannel {
         ): { async: false; value: string } | { async: true; value: Promise<string> };
       }
     ).waitAsync;
+    let refused: CallOutAnswer | undefined;
     while (!this.closed) {
       const state = Atomics.load(this.words, STATE);
       if (state === CHANNEL_STATE.REQUEST) {
         const length = Atomics.load(this.words, LENGTH);
         const text = decoder.decode(this.bytes.slice(0, Math.min(length, this.bytes.length)));
         Atomics.store(this.words, STATE, CHANNEL_STATE.WORKING);
-        const answer = await handle(text);
+        let answer: CallOutAnswer;
+        try {
+          // After a fatal refusal the evaluation is over: nothing more reaches `handle`.
+          answer = refused ?? (await handle(text));
+        } catch (error) {
+          answer = {
+            ok: false,
+            message: `the call could not be served (${(error as Error).message})`,
+            fatal: true,
+          };
+        }
         if (this.closed) return;
-        this.answer(answer);
+        const sent = this.answer(answer);
+        if (!sent.ok && sent.fatal) refused = sent;
+        await new Promise((resolve) => setImmediate(resolve));
         continue;
       }
       if (state === CHANNEL_STATE.CLOSED) return;
@@ -136,18 +153,22 @@ export class CallOutChannel {
     }
   }
 
-  private answer(answer: CallOutAnswer): void {
+  /** Writes an answer for the worker; returns what was sent (a refusal when it did not fit). */
+  private answer(answer: CallOutAnswer): CallOutAnswer {
     let text = answer.ok ? answer.text : `${answer.fatal ? 'f' : 'e'}${answer.message}`;
     let state: number = answer.ok ? CHANNEL_STATE.ANSWER : CHANNEL_STATE.REFUSED;
     let encoded = encoder.encode(text);
     if (encoded.length > this.bytes.length) {
       text = `fThe answer takes ${encoded.length} bytes, more than the limit of ${this.bytes.length}`;
       state = CHANNEL_STATE.REFUSED;
-      encoded = encoder.encode(text);
+      // Even the refusal is cut to the buffer (a tiny buffer cannot hold the sentence).
+      encoded = encoder.encode(text).subarray(0, this.bytes.length);
+      answer = { ok: false, message: decoder.decode(encoded).slice(1), fatal: true };
     }
     this.bytes.set(encoded);
     Atomics.store(this.words, LENGTH, encoded.length);
     Atomics.store(this.words, STATE, state);
     Atomics.notify(this.words, STATE);
+    return answer;
   }
 }
