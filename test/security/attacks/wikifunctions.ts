@@ -256,4 +256,28 @@ export const WIKIFUNCTIONS_ATTACKS: readonly Attack[] = [
       expect(summarizeError(a.body)).toBeDefined();
     },
   },
+  // The door to other functions (Wikifunctions.Call) with no orchestrator configured, as the
+  // harness runs: a guest that catches the refusal and keeps calling, calls from inside the
+  // argument encoding, hostile arguments. Each must end with a Z507 quickly, never "ok".
+  {
+    id: 'wf-call-out-refused',
+    title:
+      'Wikifunctions.Call caught and retried 10,000 times, called from a getter while its arguments encode, with cyclic, 10 MB and Proxy arguments, reentrant or not',
+    result: 'Z507 every time (a refused call-out ends the evaluation, caught or not); never "ok"',
+    async run(h) {
+      const codes = [
+        'function f() { for (let i = 0; i < 10000; i++) { try { Wikifunctions.Call("Z801", {Z801K1: "x"}); } catch (e) {} } return "ok"; }',
+        'function f() { const a = {}; Object.defineProperty(a, "Z801K1", { enumerable: true, get() { try { Wikifunctions.Call("Z801", {Z801K1: "in"}); } catch (e) {} return "x"; } }); try { Wikifunctions.Call("Z801", a); } catch (e) {} return "ok"; }',
+        'function f() { const a = {}; a.Z801K1 = a; try { Wikifunctions.Call("Z801", a); } catch (e) {} try { Wikifunctions.Call("Z801", {Z801K1: "y".repeat(10000000)}); } catch (e) {} try { Wikifunctions.Call("Z801", new Proxy({}, { ownKeys() { throw 1; } })); } catch (e) {} Wikifunctions.Call("Z801", {}); return "ok"; }',
+      ];
+      for (const reentrant of [false, true]) {
+        for (const [i, code] of codes.entries()) {
+          const answer = await post(h, flatJson({}, code, { reentrant }));
+          expectZ22Error(answer, `code ${i}, reentrant ${reentrant}`);
+          expect(summarizeError(answer.body)?.type, `code ${i}`).toBe('Z507');
+          expect(answer.ms, `code ${i}`).toBeLessThan(10_000);
+        }
+      }
+    },
+  },
 ];
