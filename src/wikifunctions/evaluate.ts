@@ -248,7 +248,7 @@ async function evaluate(
   // Reentrance: the language's runner serves call-outs over a channel of this evaluation's own.
   const reentrance = options.reentrance ?? NO_REENTRANCE;
   const channel = manifest.wikifunctions?.reentrant
-    ? reentrance.open(manifest.id, request.reentrant, options.signal)
+    ? reentrance.open(request.reentrant, options.signal)
     : undefined;
 
   let output: EvaluateOutput;

@@ -52,9 +52,8 @@ export interface OpenedChannel {
   close(): void;
 }
 
-/** Service-wide: the options, and which evaluations wait on call-outs (per language). */
+/** Service-wide: the options, and how many evaluations wait on call-outs. */
 export class Reentrance {
-  private readonly waiting = new Map<string, number>();
   private waitingTotal = 0;
   private readonly limits: { calls: number; bytes: number; waiting: number };
 
@@ -66,13 +65,8 @@ export class Reentrance {
     };
   }
 
-  /** Evaluations of `language` waiting on call-outs now (for tests and readiness). */
-  waitingIn(language: string): number {
-    return this.waiting.get(language) ?? 0;
-  }
-
-  /** Opens the channel of one evaluation in `language`; close it when the evaluation is over. */
-  open(language: string, reentrant: boolean, signal?: AbortSignal): OpenedChannel {
+  /** Opens the channel of one evaluation; close it when the evaluation is over. */
+  open(reentrant: boolean, signal?: AbortSignal): OpenedChannel {
     const channel = new CallOutChannel(this.limits.bytes);
     const allowed = reentrant || this.options.mode === 'always';
     let calls = 0;
@@ -104,7 +98,6 @@ export class Reentrance {
         throw error;
       }
       this.waitingTotal++;
-      this.waiting.set(language, (this.waiting.get(language) ?? 0) + 1);
       try {
         const signals = [AbortSignal.timeout(Math.max(1, parsed.remainingMs)), closed.signal];
         if (signal !== undefined) signals.push(signal);
@@ -117,7 +110,6 @@ export class Reentrance {
         );
       } finally {
         this.waitingTotal--;
-        this.waiting.set(language, (this.waiting.get(language) ?? 1) - 1);
       }
     });
     return {
