@@ -167,7 +167,7 @@ export const CONFIG_VARIABLES = {
   POLYEVAL_WIKIFUNCTIONS_REENTRANCE: {
     schema: z.enum(['request', 'always']),
     default: 'request',
-    doc: 'Which Wikifunctions calls may call other functions: request (those whose request says reentrant: true; the others get the reference Z507 "Non-reentrant executor tried to call back to the orchestrator") or always (for an orchestrator that cannot mark requests reentrant without a websocket).',
+    doc: 'Which Wikifunctions calls may call other functions: request (those whose request says reentrant: true; the others get the reference Z507 "Non-reentrant executor tried to call back to the orchestrator") or always (for an orchestrator that marks no request reentrant: the 2023 one without FUNCTION_EVALUATOR_WS).',
   },
 } as const satisfies Record<string, VariableSpec>;
 
