@@ -77,7 +77,10 @@ export function acceptWikifunctionsSocket(request: IncomingMessage, socket: Dupl
       const first = pending[0]!;
       const second = pending[1]!;
       const opcode = first & 0x0f;
-      if ((second & 0x80) === 0 || (first & 0x70) !== 0) return close(1002); // unmasked or reserved bits
+      if ((second & 0x80) === 0 || (first & 0x70) !== 0) {
+        close(1002);
+        return;
+      } // unmasked or reserved bits
       let length = second & 0x7f;
       let offset = 2;
       if (length === 126) {
@@ -87,22 +90,37 @@ export function acceptWikifunctionsSocket(request: IncomingMessage, socket: Dupl
       } else if (length === 127) {
         if (pending.length < 10) return;
         const big = pending.readBigUInt64BE(2);
-        if (big > BigInt(MAX_FRAME_BYTES)) return close(1009);
+        if (big > BigInt(MAX_FRAME_BYTES)) {
+          close(1009);
+          return;
+        }
         length = Number(big);
         offset = 10;
       }
-      if (length > MAX_FRAME_BYTES) return close(1009);
+      if (length > MAX_FRAME_BYTES) {
+        close(1009);
+        return;
+      }
       if (pending.length < offset + 4 + length) {
-        if (pending.length > MAX_FRAME_BYTES + 14) return close(1009);
+        if (pending.length > MAX_FRAME_BYTES + 14) {
+          close(1009);
+          return;
+        }
         return;
       }
       const mask = pending.subarray(offset, offset + 4);
       const payload = Buffer.from(pending.subarray(offset + 4, offset + 4 + length));
       for (let i = 0; i < payload.length; i++) payload[i] = payload[i]! ^ mask[i % 4]!;
       pending = pending.subarray(offset + 4 + length);
-      if (opcode === OPCODE.close) return close(1000);
+      if (opcode === OPCODE.close) {
+        close(1000);
+        return;
+      }
       if (opcode === OPCODE.ping) {
-        if (payload.length > 125) return close(1002);
+        if (payload.length > 125) {
+          close(1002);
+          return;
+        }
         socket.write(frame(OPCODE.pong, payload));
       }
       // Text, binary, continuation and pong frames: nothing is ever asked, so nothing is read.
