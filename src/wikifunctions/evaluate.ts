@@ -1,7 +1,9 @@
 // One Wikifunctions evaluation, from request body to Z22 envelope: decode the body, route the
 // programming language through the manifests' `wikifunctions` names and ZIDs, convert the
 // arguments with the zobject codec, run the call through the orchestrator, convert the result back
-// and wrap it with metadata measured from the sandbox. Every evaluation outcome (including bad
+// and wrap it with metadata measured from the sandbox (a failure also says what happened in one
+// sentence, errorMessage). Languages whose manifest says so get a channel for calls the guest
+// makes to other functions (reentrance.ts). Every evaluation outcome (including bad
 // requests and unknown languages) is an HTTP 200 envelope; only "come back later" (overload,
 // shutdown: 503 with Retry-After) and our own failures (500) use other statuses, still with a Z22.
 
