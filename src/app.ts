@@ -27,6 +27,7 @@ import { wikifunctionsRoutes } from './http/wikifunctions.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { Orchestrator } from './orchestrator/orchestrator.js';
+import { Reentrance } from './wikifunctions/reentrance.js';
 
 export interface AppDependencies {
   readonly config: Config;
@@ -60,7 +61,15 @@ export function createApp(deps: AppDependencies): Hono {
     { routes: healthRoutes(orchestrator), openapi: healthPaths },
     { routes: nativeRoutes(orchestrator, { bodyLimit: limit }), openapi: nativePaths(config) },
     {
-      routes: wikifunctionsRoutes(orchestrator, { bodyLimit: limit, log }),
+      routes: wikifunctionsRoutes(orchestrator, {
+        bodyLimit: limit,
+        log,
+        remainingTime: config.global.POLYEVAL_WIKIFUNCTIONS_REMAINING_TIME,
+        reentrance: new Reentrance({
+          orchestratorUrl: config.global.POLYEVAL_WIKIFUNCTIONS_ORCHESTRATOR_URL,
+          mode: config.global.POLYEVAL_WIKIFUNCTIONS_REENTRANCE,
+        }),
+      }),
       openapi: wikifunctionsPaths,
     },
     ...(metrics === undefined ? [] : [{ routes: metricsRoutes(metrics), openapi: metricsPaths }]),

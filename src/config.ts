@@ -23,6 +23,15 @@ export interface VariableSpec {
   readonly ceiling?: string;
 }
 
+/** An http:// or https:// URL (hoisted: the variable table below uses it). */
+function remoteUrlSchema() {
+  return z
+    .string()
+    .trim()
+    .url()
+    .refine((u) => /^https?:\/\//i.test(u), 'must be an http:// or https:// URL');
+}
+
 /** Every global variable: name, schema, default and description. The single source for docs. */
 export const CONFIG_VARIABLES = {
   PORT: { schema: int(0).max(65535), default: 6927, doc: 'TCP port to listen on (0 picks a free port).' },
@@ -142,6 +151,23 @@ export const CONFIG_VARIABLES = {
     schema: int(1),
     default: 256,
     doc: 'Calls sent at once to a remote language (beyond: the local queue); remotes have their own queues.',
+  },
+  POLYEVAL_WIKIFUNCTIONS_REMAINING_TIME: {
+    schema: z.enum(['ignore', 'honour']),
+    default: 'ignore',
+    doc:
+      "What a Wikifunctions request's remainingTime does. ignore (as the reference evaluator): nothing; the 2023 orchestrator sends a broken value (about -1.8e12). " +
+      'honour: read as milliseconds, it lowers the time limit (never raises it); 0 or less is a Z575 at once; beyond ±1 day it is nonsense and ignored.',
+  },
+  POLYEVAL_WIKIFUNCTIONS_ORCHESTRATOR_URL: {
+    schema: z.union([z.literal(''), remoteUrlSchema()]),
+    default: '',
+    doc: "The Wikifunctions orchestrator's evaluate URL (e.g. http://orchestrator:6254/1/v1/evaluate/): where calls that guests make to other functions (reentrance: Wikifunctions.Call) are sent. Empty: such calls are refused (Z507).",
+  },
+  POLYEVAL_WIKIFUNCTIONS_REENTRANCE: {
+    schema: z.enum(['request', 'always']),
+    default: 'request',
+    doc: 'Which Wikifunctions calls may call other functions: request (those whose request says reentrant: true; the others get the reference Z507 "Non-reentrant executor tried to call back to the orchestrator") or always (for an orchestrator that marks no request reentrant: the 2023 one without FUNCTION_EVALUATOR_WS).',
   },
 } as const satisfies Record<string, VariableSpec>;
 

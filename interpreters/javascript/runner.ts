@@ -31,6 +31,8 @@ import {
   REQUEST_BOUNDS,
   toTaggedJson,
 } from '../../src/executor/json-value.js';
+import { requestBlocking } from '../../src/wikifunctions/call-out-channel.js';
+import { formatRequest, NON_REENTRANT_MESSAGE } from '../../src/wikifunctions/reentrance.js';
 import { CAPTURE, CAPTURED, ENCODER, TAGGED_DECODER, ZCLASSES } from './prelude.js';
 import { HeapSnapshot, KNOWN_BUILDS, type Layout, type RawExports, rawExports } from './snapshot.js';
 
@@ -77,6 +79,19 @@ interface Instance {
 /** Why the interrupt handler stopped the guest, if it did. */
 type Stop = 'timeout' | 'output' | undefined;
 
+/** Where the host function behind Wikifunctions.Call sits in the captured array (see prepare). */
+const CALL_OUT_INDEX = 14;
+
+/** The call being run, as the host functions (console, Wikifunctions.Call) see it. */
+interface Session {
+  readonly io: CallIo;
+  stop: Stop;
+  /** Ends the call with this error whatever the guest does next (a refused call-out). */
+  fatal?: GuestError;
+  /** Serves Wikifunctions.Call for this call (zobject codec only). */
+  callOut?: (zid: QuickJSHandle, args: QuickJSHandle | undefined) => QuickJSHandle | { error: QuickJSHandle };
+}
+
 /** A never-used runtime + context with the built-ins captured, waiting for its one call. */
 interface Sandbox {
   readonly instance: Instance;
@@ -86,8 +101,8 @@ interface Sandbox {
   readonly captured: QuickJSHandle;
   /** Every handle to dispose with the sandbox (in snapshot mode: the call's, dropped at restore). */
   readonly handles: QuickJSHandle[];
-  /** The call being run: read by the interrupt handler and console. */
-  session: { readonly io: CallIo; stop: Stop } | undefined;
+  /** The call being run: read by the interrupt handler and the host functions. */
+  session: Session | undefined;
 }
 
 type Keep = (h: QuickJSHandle) => QuickJSHandle;
@@ -110,6 +125,7 @@ function prepare(instance: Instance): Sandbox {
   runtime.setInterruptHandler(() => {
     const session = sandbox.session;
     if (session === undefined) return false;
+    if (session.fatal !== undefined) return true;
     if (session.io.outputExceeded) session.stop = 'output';
     else if (performance.now() > session.io.deadline) session.stop = 'timeout';
     return session.stop !== undefined;
@@ -146,6 +162,17 @@ function prepare(instance: Instance): Sandbox {
       enumerable: false,
     });
     consoleObject.dispose();
+  }
+  // Wikifunctions.Call's host side, kept where only the host holds a handle: each zobject call
+  // exposes it (run), and the call's session decides what it does.
+  {
+    const callOut = context.newFunction('Call', (zid, args) => {
+      const serve = sandbox.session?.callOut;
+      if (serve === undefined) return { error: context.newError('Wikifunctions.Call is not available here') };
+      return serve(zid, args);
+    });
+    context.setProp(captured, CALL_OUT_INDEX, callOut);
+    callOut.dispose();
   }
   return sandbox;
 }
@@ -474,7 +501,7 @@ serveWorker<RunnerData>(async (data) => {
 });
 
 function evaluate(sandbox: Sandbox, call: Call, io: CallIo): Outcome {
-  const session: { readonly io: CallIo; stop: Stop } = { io, stop: undefined };
+  const session: Session = { io, stop: undefined };
   sandbox.session = session;
   // A fast path only (see header): the WebAssembly.Memory maximum is the real cap.
   sandbox.runtime.setMemoryLimit(call.limits.memoryMb * 1024 * 1024);
@@ -484,6 +511,8 @@ function evaluate(sandbox: Sandbox, call: Call, io: CallIo): Outcome {
   };
   try {
     const outcome = run(sandbox, call, keep, () => session.stop);
+    // A refused call-out ends the call even if the guest caught the exception it got.
+    if (session.fatal !== undefined) return { ok: false, error: session.fatal };
     // The interrupt can fire while the engine runs guest code on the host's behalf (a getter or
     // toJSON inside console.log's formatting, an error's message getter read by classify): the
     // host call then swallows QuickJS's uncatchable interrupt and the guest carries on. Once the
@@ -513,11 +542,17 @@ function run(sandbox: Sandbox, call: Call, keep: Keep, stopped: () => Stop): Out
       ? keep(context.unwrapResult(context.evalCode(ZCLASSES, 'polyeval:zclasses')))
       : undefined;
   /** Compiles one of the prelude's optional pieces and applies it to the captured built-ins. */
+  const pieces = new Map<string, QuickJSHandle>();
   const piece = (source: string, name: string): QuickJSHandle => {
+    const known = pieces.get(name);
+    if (known !== undefined) return known;
     const factory = keep(context.unwrapResult(context.evalCode(source, `polyeval:${name}`)));
     const args = zclasses === undefined ? [captured] : [captured, zclasses];
-    return keep(context.unwrapResult(context.callFunction(factory, context.undefined, args)));
+    const made = keep(context.unwrapResult(context.callFunction(factory, context.undefined, args)));
+    pieces.set(name, made);
+    return made;
   };
+  if (zclasses !== undefined) exposeCallOut(sandbox, call, keep, piece);
 
   // Arguments are decoded before user code runs, so that code cannot tamper with the decoding.
   const text = toTaggedJson([...call.args]);
@@ -726,4 +761,95 @@ function describeThrown(value: unknown): string {
   } catch {
     return String(value);
   }
+}
+
+/**
+ * Wikifunctions.Call(zid, args): the door to other functions (reentrance). The guest blocks while
+ * the service asks the orchestrator (call-out-channel.ts); the value comes back decoded exactly
+ * like an argument. Without a channel (the request is not reentrant, or this sandbox cannot share
+ * memory with the service) the call ends with the reference evaluator's Z507 message.
+ */
+function exposeCallOut(
+  sandbox: Sandbox,
+  call: Call,
+  keep: Keep,
+  piece: (source: string, name: string) => QuickJSHandle,
+): void {
+  const { context, captured } = sandbox;
+  const session = sandbox.session!;
+  const namespace = keep(context.newObject());
+  context.setProp(namespace, 'Call', keep(context.getProp(captured, CALL_OUT_INDEX)));
+  context.defineProp(context.global, 'Wikifunctions', {
+    value: namespace,
+    configurable: true,
+    enumerable: false,
+  });
+  const guestError = (name: string, message: string): { error: QuickJSHandle } => ({
+    error: keep(context.newError({ name, message })),
+  });
+  const stop = (error: GuestError): { error: QuickJSHandle } => {
+    session.fatal = error;
+    return guestError('Error', error.message);
+  };
+  session.callOut = (zidHandle, argsHandle) => {
+    if (session.fatal !== undefined) return guestError('Error', session.fatal.message);
+    if (context.typeof(zidHandle) !== 'string') {
+      return guestError('TypeError', 'Wikifunctions.Call: the function must be a ZID string such as "Z801"');
+    }
+    const zid = guestString(context, captured, zidHandle, 40);
+    if (call.callOut === undefined) return stop({ code: 'RUNTIME_ERROR', message: NON_REENTRANT_MESSAGE });
+    let args = '{}';
+    if (argsHandle !== undefined && context.typeof(argsHandle) !== 'undefined') {
+      const encoder = piece(ENCODER, 'encode');
+      const limit = call.limits.outputBytes;
+      const encoded = context.callFunction(
+        encoder,
+        context.undefined,
+        argsHandle,
+        keep(context.newNumber(limit)),
+      );
+      if (encoded.error) return { error: keep(encoded.error) };
+      const text =
+        context.typeof(keep(encoded.value)) === 'string' ? guestString(context, captured, encoded.value) : '';
+      if (text.startsWith('e')) {
+        return guestError(
+          'TypeError',
+          `Wikifunctions.Call(${zid}): cannot pass the arguments: ${text.slice(1).replaceAll('result', 'arguments')}`,
+        );
+      }
+      if (!text.startsWith('v')) {
+        return stop({
+          code: 'OUTPUT_LIMIT',
+          message: `Cannot call ${zid}: its arguments are larger than the output limit of ${limit} bytes`,
+        });
+      }
+      args = text.slice(1);
+    }
+    const answer = requestBlocking(
+      call.callOut,
+      formatRequest(session.io.deadline - performance.now(), zid, args),
+      session.io.deadline,
+    );
+    if (answer.ok) {
+      const decoded = context.callFunction(
+        piece(TAGGED_DECODER, 'decode'),
+        context.undefined,
+        keep(context.newString(answer.text)),
+      );
+      if (decoded.error) return { error: keep(decoded.error) };
+      return keep(decoded.value);
+    }
+    if (answer.timeout === true || performance.now() >= session.io.deadline) {
+      session.stop = 'timeout';
+      return guestError('InternalError', 'interrupted');
+    }
+    if (answer.fatal) {
+      const message =
+        answer.message === NON_REENTRANT_MESSAGE
+          ? answer.message
+          : `Cannot run "${call.function}": ${answer.message}`;
+      return stop({ code: 'RUNTIME_ERROR', message });
+    }
+    return guestError('WikifunctionsError', answer.message);
+  };
 }

@@ -45,6 +45,12 @@ export interface Call {
    * by the HTTP layer.
    */
   readonly payload?: unknown;
+  /**
+   * The channel for calls the guest makes back to its caller (Wikifunctions reentrance; see
+   * src/wikifunctions/call-out-channel.ts). Shared memory: only executors whose sandbox runs in a
+   * thread of this process can use it; others ignore it and the guest's call-outs are refused.
+   */
+  readonly callOut?: SharedArrayBuffer;
 }
 
 export interface GuestError {

@@ -45,7 +45,12 @@ export const manifestSchema = z
     conformanceSkips: z.record(z.string(), z.string().min(10, 'a skip needs a written reason')).default({}),
     /** Wikifunctions programming-language names and ZIDs that route here. */
     wikifunctions: z
-      .object({ names: z.array(z.string()), zids: z.array(z.string()) })
+      .object({
+        names: z.array(z.string()),
+        zids: z.array(z.string()),
+        /** The runner serves Call.callOut: guests may call other functions (reentrance). */
+        reentrant: z.boolean().default(false),
+      })
       .strict()
       .optional(),
   })

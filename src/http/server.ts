@@ -3,13 +3,15 @@
 // concurrent connections, and a body cap that refuses a declared Content-Length above the limit
 // before the app sees the request (the routes' byte-counting reader, src/http/incoming.ts, caps
 // chunked bodies and lying lengths as well). Also counts requests in progress, so that a
-// graceful stop can wait for their answers to be written before closing connections.
+// graceful stop can wait for their answers to be written before closing connections. Upgrades go
+// to the Wikifunctions websocket acceptor (the only websocket there is).
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { GlobalConfig } from '../config.js';
 import { PROBLEMS } from '../errors.js';
+import { acceptWikifunctionsSocket, closeWikifunctionsSockets } from './wikifunctions-socket.js';
 
 export interface HttpServer {
   readonly server: Server;
@@ -64,6 +66,8 @@ export function createHttpServer(app: Hono, g: GlobalConfig): HttpServer {
     },
   );
   server.maxConnections = g.POLYEVAL_MAX_CONNECTIONS;
+  // The 2023 Wikifunctions orchestrator's reentrance websocket: accepted and held (see the module).
+  server.on('upgrade', acceptWikifunctionsSocket);
   return {
     server,
     active: () => active,
@@ -72,6 +76,7 @@ export function createHttpServer(app: Hono, g: GlobalConfig): HttpServer {
       // with a request in progress are closed once it is answered (Connection: close).
       server.close();
       server.closeIdleConnections();
+      closeWikifunctionsSockets();
       return new Promise<void>((resolve) => {
         if (active === 0) return resolve();
         onIdle = () => {

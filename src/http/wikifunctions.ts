@@ -10,7 +10,12 @@ import { type Context, Hono } from 'hono';
 import type { Logger } from '../logger.js';
 import type { Orchestrator } from '../orchestrator/orchestrator.js';
 import { projectRoot } from '../paths.js';
-import { evaluateWikifunctions, type WikifunctionsBackend } from '../wikifunctions/evaluate.js';
+import {
+  evaluateWikifunctions,
+  type RemainingTimePolicy,
+  type WikifunctionsBackend,
+} from '../wikifunctions/evaluate.js';
+import type { Reentrance } from '../wikifunctions/reentrance.js';
 import { decodeWikifunctionsBody, startBodyParser } from './body-parser.js';
 import { readBody } from './incoming.js';
 import { callContext } from './request-context.js';
@@ -25,6 +30,10 @@ export interface WikifunctionsRouteOptions {
   readonly log?: Logger;
   /** Reported as evaluationHostname; defaults to the machine's host name. */
   readonly hostname?: string;
+  /** What a request's remainingTime does (POLYEVAL_WIKIFUNCTIONS_REMAINING_TIME; default ignore). */
+  readonly remainingTime?: RemainingTimePolicy;
+  /** Calls guests make back to the orchestrator (one instance for the service). */
+  readonly reentrance?: Reentrance;
 }
 
 function packageInfo(): { name: string; version: string } {
@@ -53,6 +62,8 @@ export function wikifunctionsRoutes(
       ...callContext(c),
       decode: decodeWikifunctionsBody,
       ...(options.hostname === undefined ? {} : { hostname: options.hostname }),
+      ...(options.remainingTime === undefined ? {} : { remainingTime: options.remainingTime }),
+      ...(options.reentrance === undefined ? {} : { reentrance: options.reentrance }),
       onInternalError: (error) =>
         options.log?.error('Wikifunctions evaluation failed', {
           error: error instanceof Error ? (error.stack ?? error.message) : String(error),

@@ -38,6 +38,8 @@ export interface EvaluateInput {
   readonly args: readonly JsonValue[];
   readonly limits?: LimitRequest;
   readonly codec?: string;
+  /** See Call.callOut. */
+  readonly callOut?: SharedArrayBuffer;
   readonly signal?: AbortSignal;
   /** The HTTP request making the call: its id is forwarded to remote evaluators; listeners may record the call on it. */
   readonly scope?: RequestScope;
@@ -302,6 +304,7 @@ export class Orchestrator {
       ...(input.code === undefined ? {} : { code: input.code }),
       ...(input.module === undefined ? {} : { module: input.module }),
       ...(input.codec === undefined ? {} : { codec: input.codec }),
+      ...(input.callOut === undefined ? {} : { callOut: input.callOut }),
     };
     const started = performance.now();
     let admitted = started;

@@ -3,7 +3,7 @@
 //   0.0.2  1 byte length + "0.0.2", then {reentrant: boolean, zobject: ZObject};
 //   0.0.3  the same prefix, then {reentrant, codingLanguage, codeString, functionName,
 //          functionArguments: map of ZObject};
-//   0.0.4  as 0.0.3 with remainingTime (a double, seconds) after reentrant.
+//   0.0.4  as 0.0.3 with remainingTime (a double, milliseconds) after reentrant.
 // The record layouts follow function-schemata (Z1/Z6/Z9/Z99.avsc); 0.0.3 and 0.0.4 were read off
 // the golden vectors it produced. Before avsc sees a body, scan() walks it with bounds checks: a
 // forged block count would otherwise make avsc loop for billions of iterations, and very deep

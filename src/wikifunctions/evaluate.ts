@@ -1,7 +1,9 @@
 // One Wikifunctions evaluation, from request body to Z22 envelope: decode the body, route the
 // programming language through the manifests' `wikifunctions` names and ZIDs, convert the
 // arguments with the zobject codec, run the call through the orchestrator, convert the result back
-// and wrap it with metadata measured from the sandbox. Every evaluation outcome (including bad
+// and wrap it with metadata measured from the sandbox (a failure also says what happened in one
+// sentence, errorMessage). Languages whose manifest says so get a channel for calls the guest
+// makes to other functions (reentrance.ts). Every evaluation outcome (including bad
 // requests and unknown languages) is an HTTP 200 envelope; only "come back later" (overload,
 // shutdown: 503 with Retry-After) and our own failures (500) use other statuses, still with a Z22.
 
@@ -16,6 +18,7 @@ import type { EvaluateInput, EvaluateOutput, LanguageInfo } from '../orchestrato
 import type { RequestScope } from '../request-scope.js';
 import { CodecError, fromGuestValue, toGuestValue } from './codec.js';
 import { type Metadata, makeEnvelope, messageError, quote, z5 } from './envelope.js';
+import { Reentrance } from './reentrance.js';
 import { decodeRequest, type EvaluationRequest, RequestError } from './request.js';
 import { stringifyZObject, type ZNode, zString } from './zobject.js';
 
@@ -42,6 +45,41 @@ export interface EvaluateOptions {
   readonly onInternalError?: (error: unknown) => void;
   /** Largest envelope returned, in characters (default MAX_RESPONSE_CHARS). */
   readonly maxResponseChars?: number;
+  /** What the request's remainingTime does (default 'ignore'; see remainingLimit). */
+  readonly remainingTime?: RemainingTimePolicy;
+  /** Calls guests make back to the orchestrator (default: none configured, every call-out refused). */
+  readonly reentrance?: Reentrance;
+}
+
+/** Used when no Reentrance is given: no orchestrator, so call-outs are refused typed. */
+const NO_REENTRANCE = new Reentrance();
+
+/**
+ * 'ignore': remainingTime changes nothing, as in the reference evaluator (which never read it).
+ * 'honour': remainingTime is milliseconds (the orchestrator computes it from a timer) and lowers
+ * the time limit.
+ */
+export type RemainingTimePolicy = 'ignore' | 'honour';
+
+/**
+ * Beyond this (either sign), a remainingTime is not a time budget but a broken computation: the
+ * 2023 orchestrator sends about -1.8e12 (a loop-relative clock minus epoch time).
+ */
+export const REMAINING_TIME_SANE_MS = 86_400_000;
+
+/**
+ * The time limit a remainingTime asks for: undefined to keep the language's own, 0 when nothing is
+ * left, else the remaining milliseconds (at least 1) capped by `fallbackMs`.
+ */
+export function remainingLimit(
+  remainingTime: number | undefined,
+  policy: RemainingTimePolicy,
+  fallbackMs: number,
+): number | undefined {
+  if (policy === 'ignore' || remainingTime === undefined || !Number.isFinite(remainingTime)) return undefined;
+  if (Math.abs(remainingTime) > REMAINING_TIME_SANE_MS) return undefined;
+  if (remainingTime <= 0) return 0;
+  return Math.min(fallbackMs, Math.max(1, Math.floor(remainingTime)));
 }
 
 export interface WireResponse {
@@ -119,8 +157,10 @@ export async function evaluateWikifunctions(
     return await evaluate(backend, body, contentType, options, clock);
   } catch (error) {
     options.onInternalError?.(error);
+    const message = 'Internal error while evaluating the function call';
     const metadata: Metadata = [
-      ['errors', messageError('Internal error while evaluating the function call')],
+      ['errors', messageError(message)],
+      ['errorMessage', zString(message)],
     ];
     return {
       status: 500,
@@ -130,9 +170,24 @@ export async function evaluateWikifunctions(
   }
 }
 
+/**
+ * A failed evaluation: the typed Z5 and the sentence a person (or a tool written against the
+ * reference evaluator) reads, in the reference's words where it had words for the case. The
+ * sentence is also the envelope's `errorMessage`: the catalogue gives some types (Z558, Z562, Z575,
+ * Z571) no place for text.
+ */
+export interface Failure {
+  readonly z5: ZNode;
+  readonly message: string;
+}
+
+/** The reference's text for a language that routes nowhere (its tests look for it). */
+export const noExecutorMessage = (language: string): string =>
+  `No executor found for programming language ${safeName(language)}.`;
+
 type Respond = (
   value: ZNode | undefined,
-  error: ZNode | undefined,
+  error: Failure | undefined,
   run?: { result: ExecutionResult; engine: string | undefined },
   status?: number,
   headers?: Record<string, string>,
@@ -148,7 +203,7 @@ async function evaluate(
   const host = options.hostname ?? osHostname();
   const respond: Respond = (value, error, run, status = 200, headers = {}) => {
     const metadata: [string, ZNode][] = [];
-    if (error !== undefined) metadata.push(['errors', error]);
+    if (error !== undefined) metadata.push(['errors', error.z5], ['errorMessage', zString(error.message)]);
     metadata.push(...clock.metadata(run?.result));
     metadata.push(['evaluationHostname', zString(host)]);
     if (run !== undefined) {
@@ -171,12 +226,17 @@ async function evaluate(
         ? clock.measure(() => decodeRequest(body, contentType))
         : await options.decode(body, contentType);
   } catch (error) {
-    if (error instanceof RequestError) return respond(undefined, error.z5);
+    if (error instanceof RequestError) return respond(undefined, { z5: error.z5, message: error.message });
     throw error;
   }
 
   const manifest = resolveWikifunctionsLanguage(backend.manifests(), request.language);
-  if (manifest === undefined) return respond(undefined, z5('Z558', zString(safeName(request.language))));
+  if (manifest === undefined) {
+    return respond(undefined, {
+      z5: z5('Z558', zString(safeName(request.language))),
+      message: noExecutorMessage(request.language),
+    });
+  }
   const language = backend.info().find((l) => l.id === manifest.id);
   const engine = language?.engine.version;
 
@@ -185,16 +245,23 @@ async function evaluate(
     args = clock.measure(() => request.args.map((a) => toGuestValue(a.value, a.declaredType)));
   } catch (error) {
     if (!(error instanceof CodecError)) throw error;
-    return respond(undefined, z5('Z561', messageError(`Cannot pass the arguments: ${error.message}`)));
+    const message = `Cannot pass the arguments: ${error.message}`;
+    return respond(undefined, { z5: z5('Z561', messageError(message)), message });
   }
 
-  const limits: Partial<Limits> = {};
-  if (request.remainingTime !== undefined) {
-    const remainingMs = Math.floor(request.remainingTime * 1000);
-    if (remainingMs < 1) return respond(undefined, z5('Z575', zString('0 ms')));
-    const fallback = language?.limits.defaults.timeoutMs ?? remainingMs;
-    Object.assign(limits, { timeoutMs: Math.min(fallback, remainingMs) });
+  const fallback = language?.limits.defaults.timeoutMs ?? REMAINING_TIME_SANE_MS;
+  const timeoutMs = remainingLimit(request.remainingTime, options.remainingTime ?? 'ignore', fallback);
+  if (timeoutMs === 0) {
+    const message = 'Function call timed out: the caller has no time left (remainingTime)';
+    return respond(undefined, { z5: z5('Z575', zString('0 ms')), message });
   }
+  const limits: Partial<Limits> = timeoutMs === undefined ? {} : { timeoutMs };
+
+  // Reentrance: the language's runner serves call-outs over a channel of this evaluation's own.
+  const reentrance = options.reentrance ?? NO_REENTRANCE;
+  const channel = manifest.wikifunctions?.reentrant
+    ? reentrance.open(request.reentrant, options.signal)
+    : undefined;
 
   let output: EvaluateOutput;
   try {
@@ -205,6 +272,7 @@ async function evaluate(
       args,
       codec: ZOBJECT_CODEC,
       limits,
+      ...(channel === undefined ? {} : { callOut: channel.buffer }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       ...(options.scope === undefined ? {} : { scope: options.scope }),
     });
@@ -212,10 +280,12 @@ async function evaluate(
     if (!(error instanceof ServiceError)) throw error;
     const failure = serviceFailure(error, request, options);
     return respond(undefined, failure.error, undefined, failure.status, failure.headers);
+  } finally {
+    channel?.close();
   }
 
   const run = { result: output as ExecutionResult, engine };
-  if (!output.ok) return respond(undefined, guestErrorZ5(output.error, request, output.limits), run);
+  if (!output.ok) return respond(undefined, guestFailure(output.error, request, output.limits), run);
   try {
     const value = clock.measure(() => fromGuestValue(output.value, request.returnType));
     const response = respond(value, undefined, run);
@@ -223,10 +293,10 @@ async function evaluate(
     if (response.body.length <= max) return response;
     const mb = (chars: number): string => `${Math.round((chars / 1048576) * 100) / 100} MiB`;
     const message = `The result is too large: its envelope takes ${mb(response.body.length)}, more than ${mb(max)}`;
-    return respond(undefined, z5('Z507', quote(request.call), messageError(message)), run);
+    return respond(undefined, { z5: z5('Z507', quote(request.call), messageError(message)), message }, run);
   } catch (error) {
     if (!(error instanceof CodecError)) throw error;
-    return respond(undefined, codecErrorZ5(error, request), run);
+    return respond(undefined, codecFailure(error, request), run);
   }
 }
 
@@ -234,21 +304,26 @@ function serviceFailure(
   error: ServiceError,
   request: EvaluationRequest,
   options: EvaluateOptions,
-): { error: ZNode; status: number; headers: Record<string, string> } {
+): { error: Failure; status: number; headers: Record<string, string> } {
   const headers: Record<string, string> =
     error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) };
+  const message = (z: ZNode, text = error.detail): Failure => ({ z5: z, message: text });
   switch (error.problem) {
     case 'unknown-language':
-      return { error: z5('Z558', zString(safeName(request.language))), status: 200, headers: {} };
+      return {
+        error: message(z5('Z558', zString(safeName(request.language))), noExecutorMessage(request.language)),
+        status: 200,
+        headers: {},
+      };
     case 'invalid-request':
-      return { error: z5('Z561', messageError(error.detail)), status: 200, headers: {} };
+      return { error: message(z5('Z561', messageError(error.detail))), status: 200, headers: {} };
     case 'overloaded':
-      return { error: z5('Z571', zString(error.detail)), status: 503, headers };
+      return { error: message(z5('Z571', zString(error.detail))), status: 503, headers };
     case 'shutting-down':
-      return { error: messageError(error.detail), status: 503, headers };
+      return { error: message(messageError(error.detail)), status: 503, headers };
     default:
       options.onInternalError?.(error);
-      return { error: messageError(error.detail), status: Math.max(error.status, 500), headers };
+      return { error: message(messageError(error.detail)), status: Math.max(error.status, 500), headers };
   }
 }
 
@@ -270,15 +345,22 @@ export function guestMessage(error: GuestError): string {
   return text;
 }
 
-function guestErrorZ5(error: GuestError, request: EvaluationRequest, limits: Limits): ZNode {
-  if (error.code === 'TIMEOUT') return z5('Z575', zString(`${limits.timeoutMs} ms`));
-  return z5('Z507', quote(request.call), messageError(guestMessage(error)));
+function guestFailure(error: GuestError, request: EvaluationRequest, limits: Limits): Failure {
+  if (error.code === 'TIMEOUT') {
+    // "Function call timed out" is the reference's text for this case.
+    return {
+      z5: z5('Z575', zString(`${limits.timeoutMs} ms`)),
+      message: `Function call timed out: time limit of ${limits.timeoutMs} ms exceeded`,
+    };
+  }
+  const message = guestMessage(error);
+  return { z5: z5('Z507', quote(request.call), messageError(message)), message };
 }
 
-function codecErrorZ5(error: CodecError, request: EvaluationRequest): ZNode {
+function codecFailure(error: CodecError, request: EvaluationRequest): Failure {
   const { expected, actual, value } = error.details;
   if (error.kind === 'mismatch' && expected !== undefined && actual !== undefined && value !== undefined) {
-    return z5('Z517', expected, actual, value, messageError(error.message));
+    return { z5: z5('Z517', expected, actual, value, messageError(error.message)), message: error.message };
   }
-  return z5('Z507', quote(request.call), messageError(error.message));
+  return { z5: z5('Z507', quote(request.call), messageError(error.message)), message: error.message };
 }

@@ -42,7 +42,7 @@ export interface EvaluationRequest {
   readonly args: readonly Argument[];
   /** The declared return type (Z8K2), when known. */
   readonly returnType?: ZNode | string;
-  /** Seconds the caller has left (0.0.4 and the flat form); lowers the time limit. */
+  /** Milliseconds the caller says it has left (0.0.4 and the flat form); see evaluate.ts remainingLimit. */
   readonly remainingTime?: number;
   readonly reentrant: boolean;
   /** A compact Z7 of the call (function reference + arguments), quoted in error reports. */
@@ -162,7 +162,7 @@ function fromFlat(request: Readonly<Record<string, unknown>>, form: string): Eva
 function remainingTimeOf(value: unknown): { remainingTime?: number } {
   if (value === undefined || value === null) return {};
   if (typeof value !== 'number' || !Number.isFinite(value))
-    throw invalid('remainingTime must be a number of seconds');
+    throw invalid('remainingTime must be a number (milliseconds)');
   return { remainingTime: value };
 }
 
@@ -192,20 +192,36 @@ function callOf(functionName: string, args: readonly Argument[]): ZNode {
 // ---------------------------------------------------------------------------------------------
 // Function calls (Z7)
 
+/** The reference's words when the function cannot be read (its tests look for them). */
+const NO_LANGUAGE = 'Unable to find programming language in function call.';
+
 function fromZ7(raw: unknown, context: { form: string; reentrant: boolean }): EvaluationRequest {
-  const z7 = normalize(raw);
+  let z7: ZNode;
+  try {
+    z7 = normalize(raw);
+  } catch (error) {
+    if (error instanceof ZObjectFormatError && /^Z7K1\b/.test(error.path))
+      throw invalid(`${NO_LANGUAGE} ${error.message}`);
+    throw error;
+  }
   if (resolveType(z7.Z1K1).zid !== 'Z7') throw invalid('The request is not a function call (Z7)');
   const z8 = z7.Z7K1;
-  if (z8 === undefined) throw missing('Z7K1', 'Function call did not provide a function (Z7K1).');
+  if (z8 === undefined) {
+    throw missing(
+      'Z7K1',
+      `${NO_LANGUAGE} Function call did not provide functionName. It has no function (Z7K1).`,
+    );
+  }
   if (typeof z8 === 'string' || isZReference(z8)) {
     const name = typeof z8 === 'string' ? z8 : z8.Z9K1;
     throw invalid(
       `Z7K1 must be the function itself (a Z8), not a reference to ${name}: the evaluator does not fetch objects`,
     );
   }
-  if (resolveType(z8.Z1K1).zid !== 'Z8') throw invalid('Z7K1 is not a function (Z8)');
+  if (resolveType(z8.Z1K1).zid !== 'Z8') throw invalid(`${NO_LANGUAGE} Z7K1 is not a function (Z8).`);
   const identity = z8.Z8K5;
-  if (!isZReference(identity)) throw missing('Z8K5', 'Function call did not provide functionName (Z8K5).');
+  if (!isZReference(identity))
+    throw missing('Z8K5', 'Function call did not provide functionName. Its function has no identity (Z8K5).');
   const functionName = identity.Z9K1;
   checkFunctionName(functionName);
 

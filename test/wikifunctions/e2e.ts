@@ -3,7 +3,7 @@
 
 import { expect } from 'vitest';
 import { discoverLanguages } from '../../src/executor/registry.js';
-import { errorTypeOf } from '../../src/wikifunctions/envelope.js';
+import { errorTypeOf, readMetadata } from '../../src/wikifunctions/envelope.js';
 import { normalize, type ZNode } from '../../src/wikifunctions/zobject.js';
 import { type RunningServer, startServer } from '../helpers/server.js';
 import { type Case, type Expectation, encodeBody, type Language, type Transport } from './cases.js';
@@ -80,6 +80,14 @@ export function check(answer: Answer, expectation: Expectation): void {
   const error = envelopeError(envelope);
   expect(error, 'an error in Z22K2').toBeDefined();
   const summary = summarizeError(envelope)!;
+  // Every failure also says what happened in one sentence, right after the error.
+  const metadata = [...readMetadata(envelope)];
+  const errorMessage = metadata[1];
+  expect(metadata[0]?.[0]).toBe('errors');
+  expect(errorMessage?.[0]).toBe('errorMessage');
+  const sentence = (errorMessage?.[1] as ZNode | undefined)?.Z6K1;
+  expect(typeof sentence === 'string' && sentence.trim() !== '', 'a non-empty errorMessage').toBe(true);
+  if (expectation.phrase !== undefined) expect(sentence).toContain(expectation.phrase);
   expect(errorTypeOf(error!), summary.text).toBe(expectation.error);
   expect(summary.text.trim()).not.toBe('');
   if (typeof expectation.text === 'string') expect(summary.text).toContain(expectation.text);

@@ -123,18 +123,41 @@ describe('routing', () => {
 });
 
 describe('remainingTime', () => {
-  it('lowers the time limit, and never raises it above the default', async () => {
+  const honour = { remainingTime: 'honour' };
+
+  it('is ignored by default, as the reference ignored it: the broken 2023 value and 0 run normally', async () => {
     const f = fake(() => ({ value: 'ok' }));
-    await run(f, flat('x', { remainingTime: 0.25 }));
-    await run(f, flat('x', { remainingTime: 600 }));
-    expect(f.calls.map((c) => c.limits)).toEqual([{ timeoutMs: 250 }, { timeoutMs: 2000 }]);
+    for (const remainingTime of [-1796604524704, 0, -5, 15, 250]) {
+      const { error } = await run(f, flat('x', { remainingTime }));
+      expect(error).toBeUndefined();
+    }
+    expect(f.calls.map((c) => c.limits)).toEqual([{}, {}, {}, {}, {}]);
   });
 
-  it('with nothing left, is a time-limit error at once', async () => {
-    const f = fake(() => ({}));
-    const { error } = await run(f, flat('x', { remainingTime: 0 }));
-    expect(error).toEqual({ type: 'Z575', text: '0 ms' });
-    expect(f.calls).toHaveLength(0);
+  it('when honoured, is milliseconds: it lowers the time limit and never raises it', async () => {
+    const f = fake(() => ({ value: 'ok' }));
+    await run(f, flat('x', { remainingTime: 250 }), honour);
+    await run(f, flat('x', { remainingTime: 0.4 }), honour);
+    await run(f, flat('x', { remainingTime: 600_000 }), honour);
+    expect(f.calls.map((c) => c.limits)).toEqual([{ timeoutMs: 250 }, { timeoutMs: 1 }, { timeoutMs: 2000 }]);
+  });
+
+  it('when honoured, with nothing left, is a time-limit error at once', async () => {
+    for (const remainingTime of [0, -1, -86_400_000]) {
+      const f = fake(() => ({}));
+      const { error } = await run(f, flat('x', { remainingTime }), honour);
+      expect(error).toEqual({ type: 'Z575', text: '0 ms' });
+      expect(f.calls).toHaveLength(0);
+    }
+  });
+
+  it('when honoured, a value beyond a day either way is nonsense and ignored (the 2023 orchestrator)', async () => {
+    const f = fake(() => ({ value: 'ok' }));
+    for (const remainingTime of [-1796604524704, -86_400_001, 86_400_001, 1e308]) {
+      const { error } = await run(f, flat('x', { remainingTime }), honour);
+      expect(error).toBeUndefined();
+    }
+    expect(f.calls.map((c) => c.limits)).toEqual([{}, {}, {}, {}]);
   });
 });
 
@@ -142,7 +165,8 @@ describe('outcomes', () => {
   it('reports guest failures: time limit as Z575, the rest as Z507 quoting the call', async () => {
     const timeout = await run(
       fake(() => guestError({ code: 'TIMEOUT', message: 'late' })),
-      flat('x', { remainingTime: 0.2 }),
+      flat('x', { remainingTime: 200 }),
+      { remainingTime: 'honour' },
     );
     expect(timeout.error).toEqual({ type: 'Z575', text: '200 ms' });
     const memory = await run(
@@ -277,12 +301,70 @@ describe('metadata', () => {
     );
     expect([...metadata.keys()]).toEqual([
       'errors',
+      'errorMessage',
       'evaluationCpuUsage',
       'evaluationStartTime',
       'evaluationEndTime',
       'evaluationDuration',
       'evaluationHostname',
     ]);
+  });
+});
+
+describe("errorMessage: the sentence next to each typed error, in the reference's words", () => {
+  const sentence = (metadata: Map<string, ZNode>): unknown => metadata.get('errorMessage')?.Z6K1;
+
+  it('names a language that routes nowhere as the reference did, the Z5 staying a Z558', async () => {
+    const { error, metadata } = await run(
+      fake(() => ({})),
+      flat('x', { codingLanguage: 'python-1' }),
+    );
+    expect(error).toEqual({ type: 'Z558', text: 'python-1' });
+    expect(sentence(metadata)).toBe('No executor found for programming language python-1.');
+  });
+
+  it('says what is missing from a request, the Z5 staying a Z562', async () => {
+    const noName = await run(
+      fake(() => ({})),
+      bytes({ codingLanguage: 'javascript', codeString: 'x' }),
+    );
+    expect(noName.error).toEqual({ type: 'Z562', text: 'functionName' });
+    expect(sentence(noName.metadata)).toBe('Function call did not provide functionName.');
+    const noFunction = await run(
+      fake(() => ({})),
+      bytes({ Z1K1: 'Z7' }),
+    );
+    expect(noFunction.error).toEqual({ type: 'Z562', text: 'Z7K1' });
+    expect(sentence(noFunction.metadata)).toMatch(/^Unable to find programming language in function call\. /);
+  });
+
+  it('says a call timed out, with the limit, the Z5 staying a Z575', async () => {
+    const { error, metadata } = await run(
+      fake(() => guestError({ code: 'TIMEOUT', message: 'late' })),
+      flat('x'),
+    );
+    expect(error).toEqual({ type: 'Z575', text: '2000 ms' });
+    expect(sentence(metadata)).toBe('Function call timed out: time limit of 2000 ms exceeded');
+  });
+
+  it("repeats a guest failure's message, and comes right after the error", async () => {
+    const { metadata } = await run(
+      fake(() =>
+        guestError({ code: 'RUNTIME_ERROR', type: 'Error', message: 'Hello, this is a good day to die' }),
+      ),
+      flat('x'),
+    );
+    expect(sentence(metadata)).toBe('Error: Hello, this is a good day to die');
+    expect([...metadata.keys()].slice(0, 2)).toEqual(['errors', 'errorMessage']);
+  });
+
+  it('is absent from a success', async () => {
+    const { metadata } = await run(
+      fake(() => ({ value: 'ok' })),
+      flat('x'),
+    );
+    expect(metadata.has('errorMessage')).toBe(false);
+    expect(metadata.has('errors')).toBe(false);
   });
 });
 

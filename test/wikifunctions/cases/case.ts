@@ -13,8 +13,11 @@ export type Transport = 'json' | 'avro-0.0.1' | 'avro-0.0.2' | 'avro-0.0.3' | 'a
 export type Expectation =
   /** Z22K1 equals this ZObject, compared without Z1K1s (as the reference compares). */
   | { readonly value: unknown }
-  /** Z22K1 is void and the error has this Z5K1; its text matches (a string must be contained). */
-  | { readonly error: string; readonly text?: RegExp | string };
+  /**
+   * Z22K1 is void and the error has this Z5K1; its text matches (a string must be contained);
+   * `phrase`, the words the reference's tests look for, is in the envelope's errorMessage.
+   */
+  | { readonly error: string; readonly text?: RegExp | string; readonly phrase?: string };
 
 export interface Case {
   readonly name: string;

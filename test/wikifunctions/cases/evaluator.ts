@@ -77,17 +77,21 @@ export function fixtureCases(language: Language): Case[] {
         : fixture('python3_no_function_name.json'),
       // (Avro 0.0.3+ cannot even encode a request without a functionName: JSON only.)
       transports: js ? ['json'] : Z7_AND_V002,
-      expect: js ? { error: 'Z562', text: 'functionName' } : { error: 'Z562', text: 'Z7K1' },
+      expect: {
+        error: 'Z562',
+        text: js ? 'functionName' : 'Z7K1',
+        phrase: 'Function call did not provide functionName.',
+      },
       difference:
         'The reference answers "Function call did not provide functionName." in a Z5 without a type; ' +
-        'ours is a Z562 (incomplete evaluation request) naming the missing property.',
+        'ours is a Z562 (incomplete evaluation request) naming the missing property, the words in errorMessage.',
     },
     {
       name: `${prefix}_no_code_string.json`,
       language,
       body: flat(language, `${prefix}_no_code_string.json`),
       transports: ['json'],
-      expect: { error: 'Z562', text: 'codeString' },
+      expect: { error: 'Z562', text: 'codeString', phrase: 'Function call did not provide codeString.' },
       difference: 'As for functionName: a Z562 naming codeString instead of the untyped message.',
     },
     {
@@ -171,21 +175,33 @@ export function fixtureCases(language: Language): Case[] {
         language,
         body: fixture('javascript_throw.json'),
         transports: ALL,
-        expect: { error: 'Z507', text: 'Hello, this is a good day to die' },
+        expect: {
+          error: 'Z507',
+          text: 'Hello, this is a good day to die',
+          phrase: 'Hello, this is a good day to die',
+        },
       },
       {
         name: 'javascript_no_Z8.json',
         language,
         body: fixture('javascript_no_Z8.json'),
         transports: Z7_AND_V002,
-        expect: { error: 'Z561' },
+        expect: {
+          error: 'Z561',
+          text: 'Unable to find programming language',
+          phrase: 'Unable to find programming language',
+        },
       },
       {
         name: 'javascript_no_Z14.json',
         language,
         body: fixture('javascript_no_Z14.json'),
         transports: Z7_AND_V002,
-        expect: { error: 'Z561' },
+        expect: {
+          error: 'Z561',
+          text: 'Unable to find programming language',
+          phrase: 'Unable to find programming language',
+        },
       },
     );
   } else {
@@ -209,14 +225,18 @@ export function fixtureCases(language: Language): Case[] {
         language,
         body: fixture('python3_no_Z8.json'),
         transports: Z7_AND_V002,
-        expect: { error: 'Z562', text: 'Z7K1' },
+        expect: { error: 'Z562', text: 'Z7K1', phrase: 'Unable to find programming language' },
       },
       {
         name: 'python3_no_Z14.json',
         language,
         body: fixture('python3_no_Z14.json'),
         transports: Z7_AND_V002,
-        expect: { error: 'Z561' },
+        expect: {
+          error: 'Z561',
+          text: 'Unable to find programming language',
+          phrase: 'Unable to find programming language',
+        },
       },
       {
         name: 'python3_foo.json (unused by the reference: no functionArguments)',
@@ -248,14 +268,18 @@ export function requestCases(): Case[] {
       language,
       body: fixture('no_implementation_throw.json'),
       transports: Z7_AND_V002,
-      expect: { error: 'Z562', text: 'Z14K3' },
+      expect: { error: 'Z562', text: 'Z14K3', phrase: 'Unable to find programming language' },
     },
     {
       name: 'python_unsupported_version_throw.json',
       language,
       body: fixture('python_unsupported_version_throw.json'),
       transports: ALL,
-      expect: { error: 'Z558', text: 'python-1' },
+      expect: {
+        error: 'Z558',
+        text: 'python-1',
+        phrase: 'No executor found for programming language python-1.',
+      },
       difference:
         'The reference wrote "No executor found for programming language python-1." as text; Z558K1 names the language.',
     },
@@ -264,7 +288,7 @@ export function requestCases(): Case[] {
       language,
       body: fixture('unsupported_language_java_throw.json'),
       transports: ALL,
-      expect: { error: 'Z558', text: 'Java' },
+      expect: { error: 'Z558', text: 'Java', phrase: 'No executor found for programming language Java.' },
     },
     {
       name: 'pair_string_pair_string_string_input.json (unused by the reference: Z8K4 is null)',

@@ -1,0 +1,242 @@
+// Reentrant Wikifunctions calls, the service side: a guest calls another function while it runs
+// (JavaScript: `Wikifunctions.Call("Z801", {Z801K1: "5"})`), its sandbox blocks, and this module
+// asks the orchestrator to evaluate the call over the orchestrator's own HTTP API
+// (POST <url> {"zobject": <Z7>, "doValidate": false}), then hands back the value, converted exactly
+// like an argument. Correlation is by construction: each evaluation has its own channel
+// (call-out-channel.ts), so concurrent reentrant evaluations cannot be cross-wired.
+//
+// Bounds, each refused with a message that becomes a Z507: calls per evaluation, bytes per call
+// and per answer, evaluations waiting on call-outs at once (which bounds the depth of a chain that
+// comes back here). Time: the worker waits only until the caller's deadline (then the call is a
+// Z575 and the HTTP request is aborted), so a chain that needs more sandboxes than the pool has
+// (A waits on B, B queues behind A) cannot hang: A fails typed at its deadline and frees its slot.
+// (Refusing new calls while every slot waits was tried and dropped: the service cannot tell a
+// nested call from an unrelated one, so it refused ordinary load.)
+
+import type { JsonValue } from '../executor/json-value.js';
+import { fromTaggedJson, toTaggedJson } from '../executor/json-value.js';
+import { type CallOutAnswer, CallOutChannel } from './call-out-channel.js';
+import { CodecError, fromGuestValue, toGuestValue } from './codec.js';
+import { errorText, readMetadata } from './envelope.js';
+import { isObject, normalize, REFERENCE_PATTERN, type ZNode, zRef } from './zobject.js';
+
+/** Which requests may call out: those that say `reentrant: true`, or every one. */
+export type ReentranceMode = 'request' | 'always';
+
+export interface ReentranceOptions {
+  /** The orchestrator's evaluate URL; without it, call-outs are refused. */
+  readonly orchestratorUrl?: string;
+  readonly mode?: ReentranceMode;
+  readonly maxCalls?: number;
+  readonly maxBytes?: number;
+  readonly maxWaiting?: number;
+}
+
+export const REENTRANCE_LIMITS = {
+  /** Calls one evaluation may make. */
+  calls: 50,
+  /** Bytes (UTF-8) of one call and of one answer as they cross the channel. */
+  bytes: 1024 * 1024,
+  /** Evaluations of this service waiting on call-outs at once; bounds the depth of a chain. */
+  waiting: 16,
+} as const;
+
+/** The reference evaluator's words (src/maybeRunZ7.js), which its callers look for. */
+export const NON_REENTRANT_MESSAGE = 'Non-reentrant executor tried to call back to the orchestrator';
+
+const fatal = (message: string): CallOutAnswer => ({ ok: false, message, fatal: true });
+const failed = (message: string): CallOutAnswer => ({ ok: false, message, fatal: false });
+
+export interface OpenedChannel {
+  readonly buffer: SharedArrayBuffer;
+  close(): void;
+}
+
+/** Service-wide: the options, and how many evaluations wait on call-outs. */
+export class Reentrance {
+  private waitingTotal = 0;
+  private readonly limits: { calls: number; bytes: number; waiting: number };
+
+  constructor(private readonly options: ReentranceOptions = {}) {
+    this.limits = {
+      calls: options.maxCalls ?? REENTRANCE_LIMITS.calls,
+      bytes: options.maxBytes ?? REENTRANCE_LIMITS.bytes,
+      waiting: options.maxWaiting ?? REENTRANCE_LIMITS.waiting,
+    };
+  }
+
+  /** Opens the channel of one evaluation; close it when the evaluation is over. */
+  open(reentrant: boolean, signal?: AbortSignal): OpenedChannel {
+    const channel = new CallOutChannel(this.limits.bytes);
+    const allowed = reentrant || this.options.mode === 'always';
+    let calls = 0;
+    const closed = new AbortController();
+    channel.serve(async (text) => {
+      calls++;
+      if (!allowed) return fatal(NON_REENTRANT_MESSAGE);
+      const url = this.options.orchestratorUrl;
+      if (url === undefined || url === '') {
+        return fatal(
+          'Cannot call back to the orchestrator: no orchestrator is configured (POLYEVAL_WIKIFUNCTIONS_ORCHESTRATOR_URL)',
+        );
+      }
+      if (calls > this.limits.calls) {
+        return fatal(
+          `Cannot call back to the orchestrator: one evaluation may make at most ${this.limits.calls} calls`,
+        );
+      }
+      if (this.waitingTotal >= this.limits.waiting) {
+        return fatal(
+          `Cannot call back to the orchestrator: ${this.waitingTotal} evaluations already wait on calls they made (the nesting limit)`,
+        );
+      }
+      let parsed: { remainingMs: number; z7: ZNode; zid: string };
+      try {
+        parsed = parseRequest(text);
+      } catch (error) {
+        if (error instanceof CodecError || error instanceof SyntaxError) return failed(error.message);
+        throw error;
+      }
+      this.waitingTotal++;
+      try {
+        const signals = [AbortSignal.timeout(Math.max(1, parsed.remainingMs)), closed.signal];
+        if (signal !== undefined) signals.push(signal);
+        return await callOrchestrator(
+          url,
+          parsed.zid,
+          parsed.z7,
+          this.limits.bytes,
+          AbortSignal.any(signals),
+        );
+      } finally {
+        this.waitingTotal--;
+      }
+    });
+    return {
+      buffer: channel.buffer,
+      close: () => {
+        closed.abort();
+        channel.close();
+      },
+    };
+  }
+}
+
+/**
+ * A request from the worker: "<ms left>\n<ZID>\n<tagged JSON object of argument key → value>",
+ * the values as the guest gave them (encoded by the runner as results are).
+ */
+export function formatRequest(remainingMs: number, zid: string, args: string): string {
+  return `${Math.max(0, Math.floor(remainingMs))}\n${zid}\n${args}`;
+}
+
+function parseRequest(text: string): { remainingMs: number; z7: ZNode; zid: string } {
+  const first = text.indexOf('\n');
+  const second = text.indexOf('\n', first + 1);
+  const remainingMs = Number(text.slice(0, first));
+  const zid = text.slice(first + 1, second);
+  if (!REFERENCE_PATTERN.test(zid)) {
+    throw new CodecError(
+      `Cannot call ${JSON.stringify(zid.slice(0, 40))}: the function must be a ZID such as "Z801"`,
+      'argument',
+    );
+  }
+  const args: JsonValue = fromTaggedJson(text.slice(second + 1));
+  if (!isObject(args) || Array.isArray(args)) {
+    throw new CodecError(
+      `Cannot call ${zid}: the arguments must be an object of argument key → value`,
+      'argument',
+    );
+  }
+  const z7: ZNode = { Z1K1: zRef('Z7'), Z7K1: zRef(zid) };
+  for (const [key, value] of Object.entries(args)) {
+    if (!/^(?:Z[1-9]\d*)?K[1-9]\d*$/.test(key)) {
+      throw new CodecError(
+        `Cannot call ${zid}: ${JSON.stringify(key.slice(0, 40))} is not an argument key`,
+        'argument',
+      );
+    }
+    try {
+      z7[key] = fromGuestValue(value as JsonValue);
+    } catch (error) {
+      if (error instanceof CodecError)
+        throw new CodecError(`Cannot call ${zid}: argument ${key}: ${error.message}`, 'argument');
+      throw error;
+    }
+  }
+  return { remainingMs: Number.isFinite(remainingMs) ? remainingMs : 0, z7, zid };
+}
+
+/** Reads at most `max` bytes of a response body; undefined when it is longer. */
+async function readCapped(response: Response, max: number): Promise<string | undefined> {
+  const reader = response.body?.getReader();
+  if (reader === undefined) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function callOrchestrator(
+  url: string,
+  zid: string,
+  z7: ZNode,
+  maxBytes: number,
+  signal: AbortSignal,
+): Promise<CallOutAnswer> {
+  const cannot = (why: string): CallOutAnswer =>
+    failed(`Cannot call ${zid} through the orchestrator: ${why}`);
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      // useReentrance false: a nested evaluation must not open the 2023 websocket (see docs).
+      body: JSON.stringify({ zobject: z7, doValidate: false, useReentrance: false }),
+      signal,
+      redirect: 'error',
+    });
+  } catch (error) {
+    if (signal.aborted) return fatal(`Cannot call ${zid} through the orchestrator: no time left`);
+    return cannot(`the request failed (${(error as Error).message})`);
+  }
+  let text: string | undefined;
+  try {
+    text = await readCapped(response, maxBytes);
+  } catch {
+    if (signal.aborted) return fatal(`Cannot call ${zid} through the orchestrator: no time left`);
+    return cannot('the answer was cut off');
+  }
+  if (text === undefined) return fatal(`Cannot call ${zid}: its answer is larger than ${maxBytes} bytes`);
+  let z22: ZNode;
+  try {
+    z22 = normalize(JSON.parse(text));
+  } catch (error) {
+    if (!response.ok) return cannot(`it answered HTTP ${response.status}`);
+    return cannot(`its answer is not a ZObject (${(error as Error).message})`);
+  }
+  // An error status with a Z22 (an evaluator's 503, say) still says what went wrong.
+  if (!response.ok && z22.Z22K1 === undefined) return cannot(`it answered HTTP ${response.status}`);
+  const value = z22.Z22K1;
+  const isVoid = typeof value === 'object' && value.Z1K1 === 'Z9' && value.Z9K1 === 'Z24';
+  if (value === undefined || typeof value === 'string' || isVoid) {
+    const error = readMetadata(z22).get('errors');
+    const why = error === undefined ? 'it returned nothing' : errorText(error) || 'it failed';
+    return failed(`${zid} failed: ${why}`);
+  }
+  try {
+    return { ok: true, text: toTaggedJson(toGuestValue(value)) };
+  } catch (error) {
+    if (error instanceof CodecError) return failed(`Cannot read the value ${zid} returned: ${error.message}`);
+    throw error;
+  }
+}
