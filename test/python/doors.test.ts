@@ -1,0 +1,101 @@
+// The doors of a Python interpreter (interpreters/python/doors.ts) against the real module's import
+// table and the gate's own code (engine.ts gateImports), and against the table an operator reads
+// (docs/security.md, "Python doors"). What a guest meets behind the closed gate is tested end to
+// end from Python in test/security/attacks/python.ts (py-jsexception-to-process, py-ffi-doors).
+
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PYTHON_DOORS } from '../../interpreters/python/doors.js';
+import { ClosedDoorError, functionImports, gateImports, ImportGate } from '../../interpreters/python/engine.js';
+
+const pyodideDir = dirname(createRequire(import.meta.url).resolve('pyodide/package.json'));
+const module = new WebAssembly.Module(readFileSync(`${pyodideDir}/pyodide.asm.wasm`));
+const imported = functionImports(module);
+const doors = Object.keys(PYTHON_DOORS);
+
+type Imports = Record<string, Record<string, unknown>>;
+
+/** An import object shaped as Emscripten's: env and wasi are one object, with more than the module imports. */
+function fakeImports(calls: string[]): Imports {
+  const env: Record<string, unknown> = {};
+  for (const name of [...imported, 'emscripten_glClear', 'emscripten_console_log']) {
+    const fn = (...args: unknown[]) => {
+      calls.push(name);
+      return args.length;
+    };
+    fn.sig = 'vi';
+    env[name] = fn;
+  }
+  env.__stack_pointer = new WebAssembly.Global({ value: 'i32', mutable: true }, 0);
+  return { env, wasi_snapshot_preview1: env };
+}
+
+describe('Python doors', () => {
+  it('every door is an import of pyodide.asm.wasm, with a reason', () => {
+    expect(imported.length).toBeGreaterThan(200);
+    for (const name of doors) {
+      expect(imported, name).toContain(name);
+      expect(PYTHON_DOORS[name]!.length, name).toBeGreaterThan(5);
+    }
+  });
+
+  it("keeps Pyodide's JS bridge, EM_ASM, dlopen, libffi, sockets and JSPI off the list", () => {
+    const bridge =
+      /^(_?_?hiwire|Jsv|JsProxy|JsArray|JsMap|JsObjMap|JsBuffer|JsException|JsModule|Jsv?_|pyproxy|_pyproxy|python2js|_python2js|js2python|raw_call_js|create_|destroy_|proxy_cache|emscripten_asm_const|_?_?emscripten_dlopen|_dl|ffi_|_maybe_(connect|recvfrom|sendto)|__syscall_(socket|connect|bind|listen|accept4|sendto|sendmsg|recvfrom|recvmsg|getsockname|getpeername|getsockopt)|getaddrinfo|getnameinfo|_emscripten_system|saveState|restoreState|get_suspender|set_suspender|syncifyHandler|JsvPromise|_setitimer_js|__call_sighandler|emscripten_promise)/;
+    expect(doors.filter((name) => bridge.test(name))).toEqual([]);
+    // The families are really in the module (the pattern is not vacuous).
+    expect(imported.filter((name) => bridge.test(name)).length).toBeGreaterThan(120);
+  });
+
+  it('the gate leaves exactly the doors open and puts every other function behind the switch', () => {
+    const calls: string[] = [];
+    const imports = fakeImports(calls);
+    const gate = new ImportGate();
+    gateImports(imports, gate, PYTHON_DOORS, imported);
+    expect([...gate.open].sort()).toEqual([...doors].sort());
+    const closable = [...imported, 'emscripten_glClear', 'emscripten_console_log'].filter(
+      (name) => !Object.hasOwn(PYTHON_DOORS, name),
+    );
+    expect([...gate.gated].sort()).toEqual(closable.sort());
+    // Wrappers keep what Emscripten's dynamic linker reads (GOT.func entries go through addFunction).
+    expect((imports.env!.emscripten_glClear as { sig?: string }).sig).toBe('vi');
+
+    // Open: everything answers (Pyodide is booting).
+    const env = imports.env as Record<string, (...args: unknown[]) => unknown>;
+    expect(env.JsException_new_helper!(1, 2)).toBe(2);
+    gate.close();
+    let tripped: string | undefined;
+    gate.onTrip = (door) => {
+      tripped = door;
+    };
+    // Closed: a door still answers, anything else throws and is recorded.
+    expect(env.fd_write!(1, 2, 3, 4)).toBe(4);
+    expect(() => env.JsException_new_helper!(1, 2)).toThrow(ClosedDoorError);
+    expect(() => env.emscripten_glClear!(0)).toThrow(/"emscripten_glClear", which is closed/);
+    expect(tripped).toBe('emscripten_glClear');
+    expect(gate.tripped).toBe('JsException_new_helper');
+    expect(calls).toEqual(['JsException_new_helper', 'fd_write']);
+  });
+
+  it('fails closed: a door the module lacks, or an import the gate cannot wrap, stops instantiation', () => {
+    expect(() =>
+      gateImports(fakeImports([]), new ImportGate(), { ...PYTHON_DOORS, no_such_import: 'x' }, imported),
+    ).toThrow(/"no_such_import" is not an import/);
+    const imports = fakeImports([]);
+    imports.env!.raw_call_js = { not: 'a function' };
+    expect(() => gateImports(imports, new ImportGate(), PYTHON_DOORS, imported)).toThrow(
+      /"raw_call_js" is neither a door nor behind the gate/,
+    );
+  });
+
+  it('docs/security.md lists exactly these doors, with their reasons', () => {
+    const text = readFileSync(new URL('../../docs/security.md', import.meta.url), 'utf8');
+    const start = text.indexOf('### Python doors');
+    expect(start).toBeGreaterThan(0);
+    const section = text.slice(start, text.indexOf('\n#', start + 1));
+    const rows = [...section.matchAll(/^\| `([^`]+)` \| (.+) \|$/gm)].map((m) => [m[1], m[2]]);
+    expect(Object.fromEntries(rows)).toEqual(PYTHON_DOORS);
+  });
+});
