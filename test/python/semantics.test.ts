@@ -136,6 +136,24 @@ describe('errors', () => {
   });
 });
 
+describe('the string-hash secret', () => {
+  // Pinned, not wanted: every interpreter is restored from one snapshot, so all share the secret the
+  // snapshot's builder drew (random per build: hash randomisation is on). Changing it after a restore
+  // would break every lookup of the strings already in the heap (they cache their hash). What an
+  // attacker gains is written down in interpreters/python/README.md ("Known gaps") and
+  // docs/security.md ("Side channels"). If this starts failing because each interpreter has its
+  // own secret, update both and turn this into the opposite assertion.
+  it('is the same in every interpreter restored from one snapshot (FNV, 32-bit, randomised at build)', async () => {
+    const code =
+      'import sys\ndef f():\n    return [hash("x"), hash(b"polyeval"), sys.flags.hash_randomization, sys.hash_info.algorithm, sys.hash_info.width]\n';
+    const first = await run(code, 'f');
+    const second = await run(code, 'f');
+    expect(first).toMatchObject({ ok: true, value: [expect.any(Number), expect.any(Number), 1, 'fnv', 32] });
+    if (!first.ok || !second.ok) throw new Error('the calls failed');
+    expect(second.value).toEqual(first.value);
+  });
+});
+
 describe('the sandbox host', () => {
   it('reports itself ready with its isolation', () => {
     const readiness = executor.readiness();
