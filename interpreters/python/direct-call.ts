@@ -55,7 +55,8 @@ export class DirectCaller {
     const c: Record<string, unknown> = { memory: exports.memory };
     for (const name of NAMES) {
       const fn = exports[name];
-      if (typeof fn !== 'function') throw new Error(`Cannot call Python directly: the module does not export ${name}`);
+      if (typeof fn !== 'function')
+        throw new Error(`Cannot call Python directly: the module does not export ${name}`);
       c[name] = fn;
     }
     this.c = c as unknown as CApi;

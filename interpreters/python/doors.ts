@@ -80,9 +80,12 @@ export const PYTHON_DOORS: Readonly<Record<string, string>> = {
   _abort_js: 'abort(): throws, which ends the call (the interpreter is discarded)',
   __assert_fail: 'a failed C assertion: throws, which ends the call',
   exit: 'exit() in C (os._exit): throws ExitStatus, which ends the call',
-  can_run_sync_js: 'replaced by the constant 0 before instantiation (no JS promise integration): time.sleep busy-waits',
-  _try_fcntl64: 'replaced by the constant 0 ("not a JS socket") before instantiation: fcntl() takes the ordinary path',
-  _maybe_poll_async: 'replaced by a constant null ("not a JS socket") before instantiation: poll()/select() take the ordinary path',
+  can_run_sync_js:
+    'replaced by the constant 0 before instantiation (no JS promise integration): time.sleep busy-waits',
+  _try_fcntl64:
+    'replaced by the constant 0 ("not a JS socket") before instantiation: fcntl() takes the ordinary path',
+  _maybe_poll_async:
+    'replaced by a constant null ("not a JS socket") before instantiation: poll()/select() take the ordinary path',
   _PyEM_TrampolineCall_JS:
     "CPython's call of a C function pointer (method tables) through the function table: reaches only what call_indirect reaches",
   _Py_CheckEmscriptenSignals_Helper: 'reads the interrupt buffer: how the deadline raises KeyboardInterrupt',

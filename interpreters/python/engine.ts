@@ -287,7 +287,8 @@ export function gateImports(
   }
   const names = new Set(imported);
   for (const name of Object.keys(doors)) {
-    if (!names.has(name)) throw new Error(`Cannot gate the imports: the door "${name}" is not an import of the module`);
+    if (!names.has(name))
+      throw new Error(`Cannot gate the imports: the door "${name}" is not an import of the module`);
   }
   for (const name of names) {
     const value = imports.env?.[name] ?? imports.wasi_snapshot_preview1?.[name];

@@ -7,9 +7,9 @@
 import { constants as fsConstants } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import * as vm from 'node:vm';
+import type { GuestError } from '../../src/executor/contract.js';
 import { timeoutError } from '../../src/executor/host/limit-errors.js';
 import type { WireCall, WireOutcome } from '../../src/executor/host/process-protocol.js';
-import type { GuestError } from '../../src/executor/contract.js';
 import {
   type SingleUseIo,
   type SingleUseResult,
@@ -154,7 +154,9 @@ class WriteQuota {
 function errorOf(call: WireCall, error: unknown, guards: Guards): WireOutcome {
   // Emscripten's ExitStatus is a plain object with a message, not an Error.
   const message =
-    typeof error === 'object' && error !== null && typeof (error as { message?: unknown }).message === 'string'
+    typeof error === 'object' &&
+    error !== null &&
+    typeof (error as { message?: unknown }).message === 'string'
       ? (error as { message: string }).message
       : String(error);
   if (/Maximum call stack size exceeded|stack overflow/i.test(message) || error instanceof RangeError) {
@@ -276,7 +278,8 @@ serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
   t = performance.now();
   const module = py._module;
   const FS = py.FS;
-  if (instance === undefined) throw new Error('Cannot prepare the interpreter: Pyodide did not instantiate the module');
+  if (instance === undefined)
+    throw new Error('Cannot prepare the interpreter: Pyodide did not instantiate the module');
   // From here on the host speaks to Python only through exported C API functions and linear
   // memory: once the gate is closed, Pyodide's JS FFI (pyimport, PyProxy) would trap.
   const direct = new DirectCaller(instance.exports);
@@ -347,7 +350,8 @@ serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
       } catch (error) {
         outcome = errorOf(call, error, guards);
       }
-      if (gate.tripped !== undefined) return { outcome: { ok: false, error: closedDoor(gate.tripped) }, memoryBytes: heapBytes() };
+      if (gate.tripped !== undefined)
+        return { outcome: { ok: false, error: closedDoor(gate.tripped) }, memoryBytes: heapBytes() };
       if (!outcome.ok && outcome.error.code === 'TIMEOUT') {
         // The harness saw the interrupt but does not know the limit; say it the way the host does.
         outcome = { ok: false, error: timeoutError(call) };

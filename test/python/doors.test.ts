@@ -8,7 +8,12 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PYTHON_DOORS } from '../../interpreters/python/doors.js';
-import { ClosedDoorError, functionImports, gateImports, ImportGate } from '../../interpreters/python/engine.js';
+import {
+  ClosedDoorError,
+  functionImports,
+  gateImports,
+  ImportGate,
+} from '../../interpreters/python/engine.js';
 
 const pyodideDir = dirname(createRequire(import.meta.url).resolve('pyodide/package.json'));
 const module = new WebAssembly.Module(readFileSync(`${pyodideDir}/pyodide.asm.wasm`));

@@ -44,7 +44,6 @@ def reach_js_global():
     return found[0], Object
 `;
 
-
 /** Finds a class by name among every subclass of object: the C types of the bridge stay alive. */
 const FIND_TYPE = `
 def find_type(name):
@@ -90,7 +89,9 @@ function closedDoor(door: string): (body: any) => void {
   return (body) => {
     expect(body.ok, JSON.stringify(body).slice(0, 300)).toBe(false);
     expect(body.error.code).toBe('SANDBOX_CRASH');
-    expect(body.error.message).toContain(`called "${door}", a JavaScript import that is closed in this sandbox`);
+    expect(body.error.message).toContain(
+      `called "${door}", a JavaScript import that is closed in this sandbox`,
+    );
   };
 }
 
