@@ -80,8 +80,6 @@ export const PYTHON_DOORS: Readonly<Record<string, string>> = {
   _abort_js: 'abort(): throws, which ends the call (the interpreter is discarded)',
   __assert_fail: 'a failed C assertion: throws, which ends the call',
   exit: 'exit() in C (os._exit): throws ExitStatus, which ends the call',
-  can_run_sync_js:
-    'replaced by the constant 0 before instantiation (no JS promise integration): time.sleep busy-waits',
   _try_fcntl64:
     'replaced by the constant 0 ("not a JS socket") before instantiation: fcntl() takes the ordinary path',
   _maybe_poll_async:

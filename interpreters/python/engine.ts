@@ -184,9 +184,6 @@ function guardImports(imports: Imports, guards: Guards, memory: () => WebAssembl
     refuse(name, -EACCES);
   }
   refuse('getaddrinfo', EAI_FAIL);
-  // Whether JS promise integration could suspend the stack (it cannot here: no JSPI); a constant,
-  // so that the door time.sleep needs reads no JavaScript state.
-  refuse('can_run_sync_js', 0);
   // Pyodide's hooks for JS-backed sockets, asked first by fcntl() and poll(): "not a socket, take
   // the ordinary path", without reading any JavaScript state.
   refuse('_try_fcntl64', 0);

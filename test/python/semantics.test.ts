@@ -57,6 +57,29 @@ describe('values', () => {
     if (!r.ok) expect(r.error.message).toContain(named);
   });
 
+  it('runs asyncio.run, new_event_loop and call_later behind the closed import gate', async () => {
+    // Pyodide's own loop schedules through JavaScript (closed doors): the harness's loop waits on
+    // the clock instead, and CPython's own asyncio.run and time.sleep are put back.
+    const r = await run(
+      [
+        'import asyncio, time',
+        'async def g(x):',
+        '    await asyncio.sleep(0.01)',
+        '    return x',
+        'def f():',
+        '    loop = asyncio.new_event_loop()',
+        '    out = [asyncio.run(g(1)), loop.run_until_complete(g(2))]',
+        '    loop.call_later(0.01, out.append, 3)',
+        '    loop.run_until_complete(asyncio.sleep(0.02))',
+        '    t = time.monotonic()',
+        '    time.sleep(0.02)',
+        '    return out + [time.monotonic() - t >= 0.02]',
+      ].join('\n'),
+      'f',
+    );
+    expect(r).toMatchObject({ ok: true, value: [1, 2, 3, true] });
+  });
+
   it('awaits async functions', async () => {
     const r = await run(
       'import asyncio\nasync def f(x):\n    await asyncio.sleep(0.01)\n    return x + 1\n',

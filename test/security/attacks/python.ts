@@ -133,7 +133,7 @@ def f():
   {
     id: 'py-ffi-doors',
     title:
-      'the bridge by other doors: WebLoop.call_soon (create_once_callable), the default asyncio loop, a trap caught and ignored, in __del__, in a result generator, JsProxy methods',
+      'the bridge by other doors: WebLoop.call_soon (create_once_callable), a loop from WebLoopPolicy, a trap caught and ignored, in __del__, in a result generator, JsProxy methods',
     result: 'SANDBOX_CRASH naming the closed import every time, whatever the guest does after the throw',
     async run(h) {
       // [door, code, codec]: the "zobject" codec iterates a returned generator (user code runs then).
@@ -148,9 +148,9 @@ def f():
         ],
         [
           'create_once_callable',
-          `import asyncio
+          `${FIND_TYPE}
 def f():
-    loop = asyncio.get_event_loop_policy().new_event_loop()
+    loop = find_type('WebLoopPolicy')().new_event_loop()
     loop.call_later(0.01, print, 'x')
     return 'ran'
 `,
