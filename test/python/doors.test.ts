@@ -1,19 +1,30 @@
 // The doors of a Python interpreter (interpreters/python/doors.ts) against the real module's import
 // table and the gate's own code (engine.ts gateImports), and against the table an operator reads
-// (docs/security.md, "Python doors"). What a guest meets behind the closed gate is tested end to
-// end from Python in test/security/attacks/python.ts (py-jsexception-to-process, py-ffi-doors).
+// (docs/security.md, "Python doors"); then one real interpreter restored in this thread as the
+// worker does it, to check what the gate reaches that Python cannot show (the GOT.func functions
+// in the table) and the host's C API path behind it. What a guest meets behind the closed gate is
+// tested end to end from Python in test/security/attacks/python.ts (py-jsexception-to-process,
+// py-ffi-doors).
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import * as vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
+import { DirectCaller } from '../../interpreters/python/direct-call.js';
 import { PYTHON_DOORS } from '../../interpreters/python/doors.js';
 import {
   ClosedDoorError,
+  evaluateGlue,
   functionImports,
   gateImports,
   ImportGate,
+  moduleFactory,
+  rewriteGlue,
+  toSparse,
 } from '../../interpreters/python/engine.js';
+import { defaultCacheDir, ensureSnapshot } from '../../interpreters/python/snapshot.js';
 
 const pyodideDir = dirname(createRequire(import.meta.url).resolve('pyodide/package.json'));
 const module = new WebAssembly.Module(readFileSync(`${pyodideDir}/pyodide.asm.wasm`));
@@ -103,4 +114,82 @@ describe('Python doors', () => {
     const rows = [...section.matchAll(/^\| `([^`]+)` \| (.+) \|$/gm)].map((m) => [m[1], m[2]]);
     expect(Object.fromEntries(rows)).toEqual(PYTHON_DOORS);
   });
+
+  it('a restored interpreter: every GOT.func function traps once the gate is closed; the C API path still runs calls', async () => {
+    const snapshot = await ensureSnapshot({ cacheDir: defaultCacheDir(), isolation: 'auto' });
+    const file = readFileSync(snapshot.path);
+    const sparse = toSparse(new Uint8Array(file.buffer, file.byteOffset, file.byteLength));
+    const glueUrl = pathToFileURL(`${pyodideDir}/pyodide.asm.mjs`).href;
+    const glue = evaluateGlue(vm, rewriteGlue(readFileSync(new URL(glueUrl), 'utf8'), glueUrl));
+    const gate = new ImportGate();
+    let instance: WebAssembly.Instance | undefined;
+    const { loadPyodide } = (await import(pathToFileURL(`${pyodideDir}/pyodide.mjs`).href)) as {
+      loadPyodide: (options: Record<string, unknown>) => Promise<{ _module: Record<string, any> }>;
+    };
+    const py = await loadPyodide({
+      indexURL: `${pyodideDir}/`,
+      createPyodideModule: moduleFactory({
+        create: glue.create,
+        module,
+        guards: { heapLimitBytes: Number.POSITIVE_INFINITY, heapRefused: false },
+        sparse,
+        gate: { gate, doors: PYTHON_DOORS },
+        onInstance: (created) => {
+          instance = created;
+        },
+      }),
+      _loadSnapshot: sparse.header,
+      jsglobals: Object.create(null),
+      env: {},
+      stdout: () => undefined,
+      stderr: () => undefined,
+    });
+    const direct = new DirectCaller(instance!.exports);
+    const runCall = direct.lookup('_polyeval', 'run_call');
+    gate.close();
+
+    // The host's own path needs none of the closed imports.
+    const text = direct.callForString(runCall, [
+      'def add(a, b):\n    return a + b\n',
+      'add',
+      '[2, 3]',
+      1000,
+      'json',
+    ]);
+    expect(JSON.parse(text)).toEqual({ ok: true, valueJson: '5' });
+    expect(
+      JSON.parse(
+        direct.callForString(runCall, [
+          'def f(s):\n    return s[::-1]\n',
+          'f',
+          '["\\ud83d x"]',
+          1000,
+          'json',
+        ]),
+      ),
+    ).toEqual({ ok: true, valueJson: '"x \\ud83d"' });
+    expect(gate.tripped).toBeUndefined();
+
+    // The dynamic linker resolved these from the (wrapped) import object into the function table:
+    // a guest that could call any table entry would find them closed too.
+    const got = WebAssembly.Module.imports(module).filter((i) => i.module === 'GOT.func');
+    expect(got.length).toBeGreaterThan(200);
+    const table = py._module.wasmTable as WebAssembly.Table;
+    const outcome = (fn: (...args: unknown[]) => unknown): string => {
+      // Try plain numbers, then a BigInt in each position (the few functions that take an i64).
+      for (let position = -1; position < 8; position++) {
+        const args: unknown[] = Array.from({ length: 8 }, (_, i) => (i === position ? 0n : 0));
+        try {
+          fn(...args);
+          return 'returned';
+        } catch (error) {
+          if (error instanceof ClosedDoorError) return 'closed';
+          if (!(error instanceof TypeError && /BigInt/.test(error.message))) return `threw ${String(error)}`;
+        }
+      }
+      return 'no signature fit';
+    };
+    const results = got.map((i) => [i.name, outcome(table.get(py._module.GOT[i.name].value as number))]);
+    expect(results.filter(([, r]) => r !== 'closed')).toEqual([]);
+  }, 60_000);
 });
