@@ -261,6 +261,10 @@ export function gateImports(
   imported: readonly string[],
 ): void {
   const wrappers = new WeakSet<object>();
+  // One wrapper per function, not per name: the dynamic linker gives a function one table slot
+  // however many names it has (GL aliases), and the snapshot's function pointers were made with
+  // that layout (the builder runs without the gate).
+  const wrapperOf = new Map<unknown, Fn>();
   const objects = new Set([imports.env, imports.wasi_snapshot_preview1].filter((o) => o !== undefined));
   for (const object of objects) {
     for (const name of Object.keys(object)) {
@@ -270,14 +274,18 @@ export function gateImports(
         gate.open.add(name);
         continue;
       }
-      const target = original as Fn;
-      const wrapper = function (this: unknown, ...args: unknown[]): unknown {
-        if (gate.closed) gate.trip(name);
-        return Reflect.apply(target, this, args);
-      };
-      // Emscripten reads `sig` (and friends) when it puts a JS function in the table.
-      Object.assign(wrapper, original);
-      wrappers.add(wrapper);
+      let wrapper = wrapperOf.get(original);
+      if (wrapper === undefined) {
+        const target = original as Fn;
+        wrapper = function (this: unknown, ...args: unknown[]): unknown {
+          if (gate.closed) gate.trip(name);
+          return Reflect.apply(target, this, args);
+        };
+        // Emscripten reads `sig` (and friends) when it puts a JS function in the table.
+        Object.assign(wrapper, original);
+        wrappers.add(wrapper);
+        wrapperOf.set(original, wrapper);
+      }
       object[name] = wrapper;
       gate.gated.add(name);
     }
