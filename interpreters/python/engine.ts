@@ -239,6 +239,14 @@ export class ImportGate {
   }
 }
 
+function isWasmObject(value: object): boolean {
+  return (
+    value instanceof WebAssembly.Global ||
+    value instanceof WebAssembly.Memory ||
+    value instanceof WebAssembly.Table
+  );
+}
+
 /** The function imports of a compiled Pyodide module (modules `env` and `wasi_snapshot_preview1`). */
 export function functionImports(module: WebAssembly.Module): string[] {
   return WebAssembly.Module.imports(module)
@@ -269,11 +277,22 @@ export function gateImports(
   for (const object of objects) {
     for (const name of Object.keys(object)) {
       const original = object[name];
-      if (typeof original !== 'function' || wrappers.has(original)) continue;
       if (Object.hasOwn(doors, name)) {
-        gate.open.add(name);
+        if (typeof original === 'function') gate.open.add(name);
         continue;
       }
+      if (typeof original === 'object' && original !== null && !isWasmObject(original)) {
+        // Not a plain function: a JSPI import (`WebAssembly.Suspending`, where the engine has JS
+        // promise integration), which a JS wrapper cannot forward. Pyodide's JSPI serves only its
+        // FFI (awaiting JS promises): closed from the start.
+        const trap = (): never => gate.trip(name);
+        Object.assign(trap, original);
+        wrappers.add(trap);
+        object[name] = trap;
+        gate.gated.add(name);
+        continue;
+      }
+      if (typeof original !== 'function' || wrappers.has(original)) continue;
       let wrapper = wrapperOf.get(original);
       if (wrapper === undefined) {
         const target = original as Fn;

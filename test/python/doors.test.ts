@@ -100,10 +100,24 @@ describe('Python doors', () => {
       gateImports(fakeImports([]), new ImportGate(), { ...PYTHON_DOORS, no_such_import: 'x' }, imported),
     ).toThrow(/"no_such_import" is not an import/);
     const imports = fakeImports([]);
-    imports.env!.raw_call_js = { not: 'a function' };
+    imports.env!.raw_call_js = 42;
     expect(() => gateImports(imports, new ImportGate(), PYTHON_DOORS, imported)).toThrow(
       /"raw_call_js" is neither a door nor behind the gate/,
     );
+  });
+
+  it('closes a JSPI import (an object, not a function) from the start', () => {
+    // Where the engine has JS promise integration, Pyodide hands some imports over as
+    // WebAssembly.Suspending objects, which a JS wrapper cannot forward (Node 20 has none to test).
+    const imports = fakeImports([]);
+    imports.env!.syncifyHandler = { sig: 'eee' };
+    const gate = new ImportGate();
+    gateImports(imports, gate, PYTHON_DOORS, imported);
+    const trap = imports.env!.syncifyHandler as (() => unknown) & { sig?: string };
+    expect(typeof trap).toBe('function');
+    expect(trap.sig).toBe('eee');
+    expect(() => trap()).toThrow(ClosedDoorError);
+    expect(gate.tripped).toBe('syncifyHandler');
   });
 
   it('docs/security.md lists exactly these doors, with their reasons', () => {
