@@ -86,5 +86,7 @@ export const PYTHON_DOORS: Readonly<Record<string, string>> = {
     'replaced by a constant null ("not a JS socket") before instantiation: poll()/select() take the ordinary path',
   _PyEM_TrampolineCall_JS:
     "CPython's call of a C function pointer (method tables) through the function table: reaches only what call_indirect reaches",
+  __call_sighandler:
+    'raise() and signal.raise_signal: calls the C signal handler through the function table (what call_indirect reaches)',
   _Py_CheckEmscriptenSignals_Helper: 'reads the interrupt buffer: how the deadline raises KeyboardInterrupt',
 };

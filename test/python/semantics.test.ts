@@ -80,6 +80,14 @@ describe('values', () => {
     expect(r).toMatchObject({ ok: true, value: [1, 2, 3, true] });
   });
 
+  it('signal.raise_signal(SIGINT) reaches the Python handler behind the closed import gate', async () => {
+    const r = await run(
+      'import signal\ndef f():\n    try:\n        signal.raise_signal(signal.SIGINT)\n    except KeyboardInterrupt:\n        return "KeyboardInterrupt"\n',
+      'f',
+    );
+    expect(r).toMatchObject({ ok: true, value: 'KeyboardInterrupt' });
+  });
+
   it('awaits async functions', async () => {
     const r = await run(
       'import asyncio\nasync def f(x):\n    await asyncio.sleep(0.01)\n    return x + 1\n',
