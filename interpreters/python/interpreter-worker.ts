@@ -1,8 +1,9 @@
 // One Python interpreter in one worker thread, for one call (process-worker.ts serves it). Setup
 // restores Pyodide from the memory snapshot with a precompiled, memory-capped module and guarded
 // imports, reseeds `random`, wires stdout/stderr to the capped stream, installs the interrupt
-// buffer and the filesystem write quota, then makes the Pyodide API objects unreachable before any
-// guest code can run. The call itself is one synchronous call into the harness (harness.py).
+// buffer and the filesystem write quota, makes the Pyodide API objects unreachable, and closes the
+// import gate (doors.ts) before any guest code can run. The call itself is one synchronous call into
+// the harness (harness.py) through CPython's C API (direct-call.ts), not Pyodide's JS FFI.
 
 import { constants as fsConstants } from 'node:fs';
 import { pathToFileURL } from 'node:url';
