@@ -1,6 +1,7 @@
 // Pyodide plumbing shared by the snapshot builder and the interpreter workers: the WASM binary with
 // its memory maximum patched, a createPyodideModule wrapper that instantiates a precompiled module
-// with guarded imports (system(), dlopen() and sockets refused; heap growth bounded per call), the
+// with guarded imports (system(), dlopen() and sockets refused; heap growth bounded per call) and,
+// in the workers, every import that is not a door behind a gate closed after boot (gateImports), the
 // sparse form of a memory snapshot, and the inittab patch that removes dangerous builtin modules.
 // Nothing here imports Pyodide itself: callers pass its factory in, so that this file stays cheap.
 
