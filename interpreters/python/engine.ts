@@ -1,6 +1,7 @@
 // Pyodide plumbing shared by the snapshot builder and the interpreter workers: the WASM binary with
 // its memory maximum patched, a createPyodideModule wrapper that instantiates a precompiled module
-// with guarded imports (system(), dlopen() and sockets refused; heap growth bounded per call), the
+// with guarded imports (system(), dlopen() and sockets refused; heap growth bounded per call) and,
+// in the workers, every import that is not a door behind a gate closed after boot (gateImports), the
 // sparse form of a memory snapshot, and the inittab patch that removes dangerous builtin modules.
 // Nothing here imports Pyodide itself: callers pass its factory in, so that this file stays cheap.
 
@@ -184,6 +185,10 @@ function guardImports(imports: Imports, guards: Guards, memory: () => WebAssembl
     refuse(name, -EACCES);
   }
   refuse('getaddrinfo', EAI_FAIL);
+  // Pyodide's hooks for JS-backed sockets, asked first by fcntl() and poll(): "not a socket, take
+  // the ordinary path", without reading any JavaScript state.
+  refuse('_try_fcntl64', 0);
+  refuse('_maybe_poll_async', null);
   const resize = env.emscripten_resize_heap as Fn | undefined;
   if (resize !== undefined) {
     env.emscripten_resize_heap = (requested: unknown) => {
@@ -195,6 +200,126 @@ function guardImports(imports: Imports, guards: Guards, memory: () => WebAssembl
       }
       return resize(requested);
     };
+  }
+}
+
+/** Thrown (into the WASM code that called it) by an import whose door is closed. */
+export class ClosedDoorError extends Error {
+  constructor(readonly door: string) {
+    super(
+      `The interpreter called the import "${door}", which is closed once the interpreter has booted (Pyodide's JavaScript bridge is not available in this sandbox)`,
+    );
+    this.name = 'ClosedDoorError';
+  }
+}
+
+/**
+ * The switch behind every import of pyodide.asm.wasm that is not a door (doors.ts): open while
+ * Pyodide boots and the host prepares the interpreter, closed before any guest byte runs. A call
+ * through a closed import records the name, tells `onTrip` (which ends the call and discards the
+ * interpreter) and throws; the record stays even if WASM code catches the throw, so that the call
+ * fails whatever the guest does next.
+ */
+export class ImportGate {
+  closed = false;
+  /** The first closed import called, if any. */
+  tripped: string | undefined;
+  onTrip: ((door: string) => void) | undefined;
+  /** What gateImports did: the imports left open (doors) and the ones behind the switch. */
+  readonly open = new Set<string>();
+  readonly gated = new Set<string>();
+
+  close(): void {
+    this.closed = true;
+  }
+
+  trip(door: string): never {
+    this.tripped ??= door;
+    this.onTrip?.(door);
+    throw new ClosedDoorError(door);
+  }
+}
+
+function isWasmObject(value: object): boolean {
+  return (
+    value instanceof WebAssembly.Global ||
+    value instanceof WebAssembly.Memory ||
+    value instanceof WebAssembly.Table
+  );
+}
+
+/** The function imports of a compiled Pyodide module (modules `env` and `wasi_snapshot_preview1`). */
+export function functionImports(module: WebAssembly.Module): string[] {
+  return WebAssembly.Module.imports(module)
+    .filter((i) => i.kind === 'function')
+    .map((i) => i.name);
+}
+
+/**
+ * Puts every function of Emscripten's import object (`env` and `wasi_snapshot_preview1` are the
+ * same object, `wasmImports`) that is not a door behind `gate`. The whole object is wrapped, not only
+ * what the module imports: the dynamic linker resolves the module's `GOT.func` imports (GL and
+ * console functions) from it after instantiation, and those become function-table entries. Fails
+ * closed: an import of the module that is neither a door nor wrapped (e.g. not a plain function),
+ * or a door the module does not import, stops the instantiation.
+ */
+export function gateImports(
+  imports: Imports,
+  gate: ImportGate,
+  doors: Readonly<Record<string, string>>,
+  imported: readonly string[],
+): void {
+  const wrappers = new WeakSet<object>();
+  // One wrapper per function, not per name: the dynamic linker gives a function one table slot
+  // however many names it has (GL aliases), and the snapshot's function pointers were made with
+  // that layout (the builder runs without the gate).
+  const wrapperOf = new Map<unknown, Fn>();
+  const objects = new Set([imports.env, imports.wasi_snapshot_preview1].filter((o) => o !== undefined));
+  for (const object of objects) {
+    for (const name of Object.keys(object)) {
+      const original = object[name];
+      if (Object.hasOwn(doors, name)) {
+        if (typeof original === 'function') gate.open.add(name);
+        continue;
+      }
+      if (typeof original === 'object' && original !== null && !isWasmObject(original)) {
+        // Not a plain function: a JSPI import (`WebAssembly.Suspending`, where the engine has JS
+        // promise integration), which a JS wrapper cannot forward. Pyodide's JSPI serves only its
+        // FFI (awaiting JS promises): closed from the start.
+        const trap = (): never => gate.trip(name);
+        Object.assign(trap, original);
+        wrappers.add(trap);
+        object[name] = trap;
+        gate.gated.add(name);
+        continue;
+      }
+      if (typeof original !== 'function' || wrappers.has(original)) continue;
+      let wrapper = wrapperOf.get(original);
+      if (wrapper === undefined) {
+        const target = original as Fn;
+        wrapper = function (this: unknown, ...args: unknown[]): unknown {
+          if (gate.closed) gate.trip(name);
+          return Reflect.apply(target, this, args);
+        };
+        // Emscripten reads `sig` (and friends) when it puts a JS function in the table.
+        Object.assign(wrapper, original);
+        wrappers.add(wrapper);
+        wrapperOf.set(original, wrapper);
+      }
+      object[name] = wrapper;
+      gate.gated.add(name);
+    }
+  }
+  const names = new Set(imported);
+  for (const name of Object.keys(doors)) {
+    if (!names.has(name))
+      throw new Error(`Cannot gate the imports: the door "${name}" is not an import of the module`);
+  }
+  for (const name of names) {
+    const value = imports.env?.[name] ?? imports.wasi_snapshot_preview1?.[name];
+    if (!Object.hasOwn(doors, name) && !(typeof value === 'function' && wrappers.has(value))) {
+      throw new Error(`Cannot gate the imports: "${name}" is neither a door nor behind the gate`);
+    }
   }
 }
 
@@ -216,6 +341,10 @@ export function moduleFactory(options: {
   readonly guards: Guards;
   readonly sparse?: SparseSnapshot;
   readonly marks?: Record<string, number>;
+  /** When given, every import that is not a door is put behind this gate (see gateImports). */
+  readonly gate?: { readonly gate: ImportGate; readonly doors: Readonly<Record<string, string>> };
+  /** Receives the instance (its exports are the C API the host calls once the gate is closed). */
+  readonly onInstance?: (instance: WebAssembly.Instance) => void;
 }): CreatePyodideModule {
   return async (settings) => {
     let memory: WebAssembly.Memory | undefined;
@@ -228,10 +357,16 @@ export function moduleFactory(options: {
       imports.env!.Jsv_GetError_import = () => marker;
       imports.env!.JsvError_Check = (value: unknown) => value === marker;
       guardImports(imports, options.guards, () => memory);
+      if (options.gate !== undefined) {
+        const gating = performance.now();
+        gateImports(imports, options.gate.gate, options.gate.doors, functionImports(options.module));
+        if (options.marks !== undefined) options.marks.gateMs = performance.now() - gating;
+      }
       const started = performance.now();
       WebAssembly.instantiate(options.module, imports as WebAssembly.Imports).then(
         (instance) => {
           memory = instance.exports.memory as WebAssembly.Memory;
+          options.onInstance?.(instance);
           if (options.marks !== undefined) options.marks.instantiateMs = performance.now() - started;
           done(instance, options.module);
         },

