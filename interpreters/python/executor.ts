@@ -170,6 +170,7 @@ export function createExecutor(context: ExecutorContext): Executor {
     hosts,
     capacity,
     isolation,
+    isolationSetting: 'POLYEVAL_PYTHON_ISOLATION',
     hostRssLimitBytes: Math.round(rssLimitMb * 1.5) * 2 ** 20,
   });
   // The "zobject" codec (Wikifunctions) needs a little help on this side: see codec.ts.

@@ -267,6 +267,7 @@ async function runBuilder(
     writePaths: [dir],
     allowWorkers: false,
     mode: isolation === 'required' ? 'required' : isolation === 'off' ? 'off' : 'auto',
+    setting: 'POLYEVAL_PYTHON_ISOLATION',
   });
   const request: BuildRequest = { kind: 'build', pyodideDir: pyodide.dir, harness, preload: PRELOAD, temp };
   try {

@@ -84,7 +84,7 @@ describe('isolation settings', () => {
       expect(auto.facts.warning).toMatch(/runs without/);
       expect(() =>
         planSandboxSpawn({ entry: '/x/host.js', readPaths: [], allowWorkers: false, mode: 'required' }),
-      ).toThrow(/POLYEVAL_PYTHON_ISOLATION=required but \w+ is missing/);
+      ).toThrow(/isolation mode=required but \w+ is missing/);
     }
   });
 });

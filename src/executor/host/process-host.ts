@@ -73,6 +73,8 @@ export interface ProcessExecutorOptions {
   /** Calls run at once (the orchestrator queues the rest). */
   readonly capacity: number;
   readonly isolation: IsolationMode;
+  /** The operator's setting that chose `isolation`, named in messages. */
+  readonly isolationSetting?: string;
   /** How long past deadline + grace the service waits for a host before killing it. */
   readonly hostGraceMs?: number;
   /** The service kills a host whose resident memory (with its children) goes over this. */
@@ -262,6 +264,7 @@ class SandboxProcess {
       readPaths: [...this.options.codePaths, ...this.prepared.readPaths],
       allowWorkers: true,
       mode: this.options.isolation,
+      ...(this.options.isolationSetting === undefined ? {} : { setting: this.options.isolationSetting }),
       ...(this.options.nodeFlags === undefined ? {} : { nodeFlags: this.options.nodeFlags }),
     });
     if (plan.facts.warning !== undefined && this.isolation === undefined) {

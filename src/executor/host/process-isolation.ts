@@ -96,6 +96,8 @@ export interface SandboxSpawnOptions {
   /** The host runs its interpreters in worker threads. */
   readonly allowWorkers: boolean;
   readonly mode: IsolationMode;
+  /** The operator's setting that chose the mode, named in messages (e.g. POLYEVAL_<ID>_ISOLATION). */
+  readonly setting?: string;
   /** Extra V8/Node flags (e.g. --stack-size). */
   readonly nodeFlags?: readonly string[];
 }
@@ -629,8 +631,7 @@ export function planSandboxSpawn(options: SandboxSpawnOptions): SandboxSpawnPlan
         confinement: 'none',
         network: 'host',
         pidNamespace: false,
-        warning:
-          'The OS isolation layer is off by operator setting (POLYEVAL_PYTHON_ISOLATION=off): the sandbox host shares the host network, filesystem view and uid',
+        warning: `The OS isolation layer is off by operator setting (${options.setting ?? 'isolation mode'}=off): the sandbox host shares the host network, filesystem view and uid`,
       },
     };
   }
@@ -742,7 +743,7 @@ export function planSandboxSpawn(options: SandboxSpawnOptions): SandboxSpawnPlan
   const absent = PROTECTIONS.filter((p) => !protections[p]);
   if (absent.length > 0 && options.mode === 'required') {
     throw new Error(
-      `Cannot start a sandbox host: POLYEVAL_PYTHON_ISOLATION=required but ${absent
+      `Cannot start a sandbox host: ${options.setting ?? 'isolation mode'}=required but ${absent
         .map((p) => `${p} is missing (${missing[p]})`)
         .join('; ')}`,
     );
