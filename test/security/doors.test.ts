@@ -85,6 +85,31 @@ describe('doors: each language table in docs/security.md equals what the code ha
         members.join(', '),
       ).toBe(true);
       const doors = members.map((m) => `console.${m.slice(0, m.indexOf(':'))}`);
+      // A Wikifunctions ("zobject" codec) call has one more door, Wikifunctions.Call (reentrance);
+      // ZPair and ZObject are classes written in JavaScript inside the guest, not host functions.
+      const zobject = await executor.execute(
+        {
+          code,
+          function: 'main',
+          args: [],
+          codec: 'zobject',
+          limits: { timeoutMs: 10_000, memoryMb: 64, outputBytes: 1_000_000 },
+        },
+        {},
+      );
+      expect(zobject.ok, JSON.stringify(zobject)).toBe(true);
+      const zGlobals = (zobject as { value: Map<string, unknown> | Record<string, string[]> }).value;
+      const zEntries = zGlobals instanceof Map ? [...zGlobals.entries()] : Object.entries(zGlobals);
+      const zAdded = zEntries
+        .map(([n]) => String(n))
+        .filter((n) => !bareGlobals.has(n) && !Object.hasOwn(globals, n));
+      expect(sorted(zAdded), 'globals a zobject call adds').toEqual(['Wikifunctions', 'ZObject', 'ZPair']);
+      const wf = zEntries.find(([n]) => n === 'Wikifunctions')?.[1] as unknown[];
+      for (const member of wf) {
+        const text = String(member);
+        expect(text.endsWith(':function'), text).toBe(true);
+        doors.push(`Wikifunctions.${text.slice(0, text.indexOf(':'))}`);
+      }
       expect(sorted(doorsTable('JavaScript doors').keys())).toEqual(sorted(doors));
     } finally {
       await executor.close();
