@@ -17,7 +17,10 @@ import { httpCall } from './harness.js';
 
 const BODY_LIMIT = 8 * 1024 * 1024;
 const CLIENTS = 4;
-const LOAD_MS = 3_000;
+// Long enough for a few hundred /livez probes per kind, so that the p99 is a percentile and not the
+// single worst probe (one old-generation GC of the service's heap can take ~50 ms on its own).
+const LOAD_MS = 7_000;
+const MIN_PROBES = 150;
 const P99_LIMIT_MS = 50;
 
 /** Fills `n` bytes of JSON by repeating `item` with commas (the count that fits). */
@@ -172,11 +175,11 @@ const KINDS: readonly Kind[] = [
     small: true,
   },
   {
-    name: 'answer: a Lua result of 500k numbers (4 MiB output limit)',
+    name: 'answer: a Lua result of 300k numbers (4 MiB output limit)',
     path: '/v1/evaluate',
     contentType: 'application/json',
     body: () =>
-      answerBody('lua', 'function main() local t = {} for i = 1, 500000 do t[i] = 0 end return t end'),
+      answerBody('lua', 'function main() local t = {} for i = 1, 300000 do t[i] = 0 end return t end'),
     refused: outputLimit,
     small: true,
   },
@@ -292,6 +295,7 @@ describe('security: the HTTP thread never stalls on a body within the limits', (
           `HTTP thread CPU ${(cpu / seen.length).toFixed(1)} ms per body`,
       );
       expect(seen.length).toBeGreaterThanOrEqual(CLIENTS);
+      expect(samples.length).toBeGreaterThanOrEqual(MIN_PROBES);
       for (const [status, text] of seen)
         expect(kind.refused(status, text), `${status} ${text.slice(0, 300)}`).toBe(true);
       expect(p99, `/livez p99 over ${samples.length} probes`).toBeLessThanOrEqual(P99_LIMIT_MS);
