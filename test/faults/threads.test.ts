@@ -17,7 +17,7 @@ beforeAll(async () => {
   service = await startService({
     POLYEVAL_LANGUAGES: 'javascript,lua,wasm',
     POLYEVAL_POOL_SIZE: '2',
-    // A 30 MB .wat module (below) takes ~2 s to compile, a small binary module ~1 ms plus the
+    // A 60 MB .wat module (below) takes 2-4 s to compile (1.5 s on a quiet machine at 30 MB), a small binary module ~1 ms plus the
     // compile worker's start.
     POLYEVAL_WASM_COMPILE_TIMEOUT_MS: '1000',
     POLYEVAL_BODY_LIMIT_BYTES: String(64 * 2 ** 20),
@@ -73,10 +73,12 @@ describe('the wasm compile worker terminated at its compile time limit', () => {
     const binary = await watBase64(
       '(module (func (export "main") (param i32) (result i32) local.get 0 i32.const 1 i32.add))',
     );
-    const body = Array.from({ length: 1_000_000 }, (_, i) => `i32.const ${i % 1000}\ndrop`).join('\n');
+    // 2,000 functions of 1,000 instructions (one function that large passes V8's body size limit).
+    const fn = `(func ${Array.from({ length: 1_000 }, (_, i) => `i32.const ${i}\ndrop`).join('\n')})`;
+    const functions = Array.from({ length: 2_000 }, () => fn).join('\n');
     const killed = await call(service.url, {
       language: 'wasm',
-      code: `(module (func (export "main") (result i32)\n${body}\ni32.const 7))`,
+      code: `(module (func (export "main") (result i32) i32.const 7)\n${functions})`,
     });
     expect(killed.body).toMatchObject({ ok: false, error: { code: 'TIMEOUT' } });
     expect(killed.body.error.message).toMatch(
