@@ -34,6 +34,7 @@ export const PROBLEMS = {
   'body-too-large': { status: 413, title: 'The request body is larger than the limit' },
   'unsupported-media-type': { status: 415, title: 'The request body has an unsupported content type' },
   overloaded: { status: 503, title: 'The service is at capacity; retry later' },
+  'language-unavailable': { status: 503, title: 'The language failed to start and cannot run calls' },
   'shutting-down': { status: 503, title: 'The service is shutting down' },
   'upstream-failed': { status: 502, title: 'A remote evaluator could not be reached' },
   internal: { status: 500, title: 'Internal error' },

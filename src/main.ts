@@ -1,18 +1,12 @@
 // Boot: `node dist/src/main.js` starts the service (src/service.ts) with signal handling: SIGTERM
 // or SIGINT stops accepting, answers 503 to new calls, lets calls in flight finish (cancelling
 // those still running after POLYEVAL_SHUTDOWN_TIMEOUT_MS), then exits. A configuration error stops
-// the service at once with a message naming the variable.
+// the service at once with a message naming the variable, exit code 2 (as `polyeval serve`).
 
-import { ConfigError } from './errors.js';
-import { startService } from './service.js';
+import { startService, startupFailure } from './service.js';
 
 startService({ handleSignals: true }).catch((error: unknown) => {
-  const message =
-    error instanceof ConfigError
-      ? error.message
-      : error instanceof Error
-        ? (error.stack ?? error.message)
-        : String(error);
+  const { message, exitCode } = startupFailure(error);
   process.stderr.write(`polyeval: cannot start: ${message}\n`);
-  process.exit(1);
+  process.exit(exitCode);
 });

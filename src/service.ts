@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createApp } from './app.js';
 import { type Config, loadConfig } from './config.js';
+import { ConfigError } from './errors.js';
 import { discoverLanguages, type LanguageEntry } from './executor/registry.js';
 import { createHttpServer, type HttpServer } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
@@ -47,6 +48,20 @@ export function packageVersion(): string {
   } catch {
     return '0.0.0';
   }
+}
+
+/**
+ * Exit codes of a service that could not start, the same for `npm start` (main.ts) and
+ * `polyeval serve`: 2 for bad configuration (a variable, a setting, a manifest: the operator's to
+ * fix), 1 for any other failure (the port is taken, an engine is missing…).
+ */
+export const STARTUP_EXIT = { config: 2, failed: 1 } as const;
+
+/** The message and exit code for a failure of startService(). */
+export function startupFailure(error: unknown): { message: string; exitCode: number } {
+  if (error instanceof ConfigError) return { message: error.message, exitCode: STARTUP_EXIT.config };
+  const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  return { message, exitCode: STARTUP_EXIT.failed };
 }
 
 export async function startService(options: ServiceOptions = {}): Promise<RunningService> {

@@ -300,14 +300,22 @@ async function serve(argv: string[]): Promise<number> {
     args: argv,
     options: { port: { type: 'string' }, host: { type: 'string' }, languages: { type: 'string' } },
   });
-  const { startService } = await import('../service.js');
+  const { startService, startupFailure } = await import('../service.js');
   const env = {
     ...process.env,
     ...(values.port === undefined ? {} : { PORT: values.port }),
     ...(values.host === undefined ? {} : { POLYEVAL_HOST: values.host }),
     ...(values.languages === undefined ? {} : { POLYEVAL_LANGUAGES: values.languages }),
   };
-  const service = await startService({ env, handleSignals: true });
+  let service: Awaited<ReturnType<typeof startService>>;
+  try {
+    service = await startService({ env, handleSignals: true });
+  } catch (error) {
+    // The same message and exit code as `npm start` (src/main.ts).
+    const { message, exitCode } = startupFailure(error);
+    process.stderr.write(`polyeval: cannot start: ${message}\n`);
+    return exitCode;
+  }
   process.stderr.write(`polyeval: serving on ${service.url} (playground: ${service.url}/playground)\n`);
   // Runs until a signal stops it (the handler exits the process).
   return new Promise<number>(() => {});

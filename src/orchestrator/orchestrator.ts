@@ -13,6 +13,7 @@ import type {
   DeployOptions,
   ExecutionResult,
   Executor,
+  ExecutorContext,
   GuestError,
   LimitRequest,
   Limits,
@@ -183,6 +184,21 @@ export class Orchestrator {
     return orchestrator;
   }
 
+  /**
+   * Loads and builds a language's executor. A failure here (a bad POLYEVAL_<ID>_* setting, a
+   * missing engine) is a boot failure: it stops the service before it listens, naming the language.
+   */
+  private static async load(entry: LanguageEntry, context: ExecutorContext): Promise<Executor> {
+    try {
+      return await (await entry.loadFactory())(context);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const failure = new ConfigError(`Cannot start language "${entry.manifest.id}": ${message}`);
+      failure.cause = error;
+      throw failure;
+    }
+  }
+
   /** Calls `listener` after every call that resolved a language; returns the unsubscribe function. */
   onCall(listener: CallListener): () => void {
     this.listeners.add(listener);
@@ -212,7 +228,7 @@ export class Orchestrator {
             maxInFlight: g.POLYEVAL_REMOTE_MAX_IN_FLIGHT,
             log,
           })
-        : await (await entry.loadFactory())({
+        : await Orchestrator.load(entry, {
             manifest,
             languageDir: entry.sourceDir,
             poolSize,
@@ -323,6 +339,10 @@ export class Orchestrator {
         }
       }
     };
+    if (language.startError !== undefined) {
+      report('language-unavailable');
+      throw unavailable(language);
+    }
     if (this.closing) {
       report('shutting-down');
       throw shuttingDown();
@@ -359,7 +379,10 @@ export class Orchestrator {
           ? this.shutdown.signal.aborted && !(input.signal?.aborted ?? false)
             ? shuttingDown()
             : error
-          : error;
+          : // A call that waited for a language whose start then failed: say which and why.
+            language.startError !== undefined
+            ? unavailable(language)
+            : error;
       report(
         input.signal?.aborted ? 'cancelled' : failure instanceof ServiceError ? failure.problem : 'internal',
       );
@@ -386,6 +409,7 @@ export class Orchestrator {
     scope?: RequestScope,
   ): Promise<Deployment | { error: GuestError }> {
     const language = this.get(languageName);
+    if (language.startError !== undefined) throw unavailable(language);
     if (language.executor.deploy === undefined) {
       throw new ServiceError(
         'invalid-request',
@@ -484,6 +508,15 @@ export class Orchestrator {
     }
     await Promise.all(this.languages.map((l) => l.executor.close()));
   }
+}
+
+/** 503 for a language whose executor failed to start: the answer names the language and the reason. */
+function unavailable(language: Language): ServiceError {
+  return new ServiceError(
+    'language-unavailable',
+    `Language "${language.manifest.id}" is unavailable: it failed to start: ${language.startError ?? 'unknown reason'}`,
+    { extra: { language: language.manifest.id }, retryAfterSeconds: 30 },
+  );
 }
 
 function shuttingDown(detail = 'The service is shutting down'): ServiceError {
