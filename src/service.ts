@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createApp } from './app.js';
-import { type Config, loadConfig } from './config.js';
+import { type Config, loadConfig, unknownVariables } from './config.js';
 import { ConfigError } from './errors.js';
 import { discoverLanguages, type LanguageEntry } from './executor/registry.js';
 import { createHttpServer, type HttpServer } from './http/server.js';
@@ -68,7 +68,21 @@ export async function startService(options: ServiceOptions = {}): Promise<Runnin
   const config = loadConfig(options.env);
   const g = config.global;
   const log = options.log ?? createLogger(g.POLYEVAL_LOG_LEVEL);
-  const orchestrator = await Orchestrator.create(config, options.languages ?? discoverLanguages(), log);
+  const entries = options.languages ?? discoverLanguages();
+  // A mistyped variable would be silently ignored: say so, with the name it probably meant.
+  for (const unknown of unknownVariables(
+    options.env ?? process.env,
+    entries.map((e) => e.manifest.id),
+  )) {
+    log.warn(
+      `Unknown configuration variable ${unknown.name} is ignored${unknown.suggestion === undefined ? '' : `; did you mean ${unknown.suggestion}?`}`,
+      {
+        variable: unknown.name,
+        ...(unknown.suggestion === undefined ? {} : { suggestion: unknown.suggestion }),
+      },
+    );
+  }
+  const orchestrator = await Orchestrator.create(config, entries, log);
   const version = packageVersion();
   const metrics = g.POLYEVAL_METRICS === 'on' ? createMetrics(orchestrator, { version }) : undefined;
   const app = createApp({

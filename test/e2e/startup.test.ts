@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { startServer } from '../helpers/server.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -39,6 +40,29 @@ describe('bad configuration at start', () => {
       const r = start(entry, { POLYEVAL_POOL_SIZE: 'many' });
       expect(r.code).toBe(2);
       expect(r.stderr).toContain('Invalid POLYEVAL_POOL_SIZE="many"');
+    }
+  });
+});
+
+describe('a mistyped variable', () => {
+  it('is reported at start with the closest known name, and the service still starts', async () => {
+    const server = await startServer(
+      { POLYEVAL_LANGUAGES: 'lua', POLYEVAL_POOLSIZE: '4' },
+      { waitReady: false },
+    );
+    try {
+      const line = server
+        .logs()
+        .split('\n')
+        .find((l) => l.includes('POLYEVAL_POOLSIZE'));
+      expect(line).toBeDefined();
+      expect(JSON.parse(line!)).toMatchObject({
+        level: 'warn',
+        msg: 'Unknown configuration variable POLYEVAL_POOLSIZE is ignored; did you mean POLYEVAL_POOL_SIZE?',
+        suggestion: 'POLYEVAL_POOL_SIZE',
+      });
+    } finally {
+      await server.close();
     }
   });
 });
