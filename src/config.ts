@@ -350,7 +350,7 @@ export function unknownVariables(
       const d = distance(name, candidate);
       if (best === undefined || d < best.d) best = { name: candidate, d };
     }
-    // A misspelt language id with a setting after it (POLYEVAL_JAVASCRPT_SNAPSHOTS).
+    // A misspelt language id with a setting after it (JAVASCRPT for JAVASCRIPT).
     for (const id of languageIds) {
       const prefix = envPrefix(id);
       for (let at = prefix.length - 2; at <= prefix.length + 2 && at < name.length; at++) {
