@@ -44,6 +44,33 @@ export interface Mount {
   readonly openapi: PathsDoc;
 }
 
+/** The methods each registered path takes (GET implies HEAD), by matching the route patterns. */
+function allowedMethods(app: Hono): (path: string) => string[] {
+  const patterns = app.routes
+    .filter((r) => r.method !== 'ALL')
+    .map((r) => ({
+      method: r.method,
+      // Hono patterns: ":name" is one segment, "*" anything.
+      regex: new RegExp(
+        `^${r.path
+          .split('/')
+          .map((segment) =>
+            segment.startsWith(':')
+              ? '[^/]+'
+              : segment === '*'
+                ? '.*'
+                : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+          )
+          .join('/')}$`,
+      ),
+    }));
+  return (path) => {
+    const methods = new Set(patterns.filter((p) => p.regex.test(path)).map((p) => p.method));
+    if (methods.has('GET')) methods.add('HEAD');
+    return [...methods].sort();
+  };
+}
+
 export function createApp(deps: AppDependencies): Hono {
   const { config, orchestrator, log, metrics } = deps;
   const app = new Hono();
@@ -81,9 +108,27 @@ export function createApp(deps: AppDependencies): Hono {
   };
   for (const mount of [...mounts, docs]) app.route('/', mount.routes);
 
-  app.notFound((c) =>
-    problemResponse(problem('not-found', `No route for ${c.req.method} ${c.req.path}`), c.req.path),
-  );
+  // A known path asked with a method it does not take is 405 with Allow, not 404.
+  const allowed = allowedMethods(app);
+  app.notFound((c) => {
+    const allow = allowed(c.req.path);
+    // A route that takes this method and found nothing (an unknown asset) is a plain 404.
+    if (allow.length > 0 && !allow.includes(c.req.method)) {
+      const response = problemResponse(
+        problem(
+          'method-not-allowed',
+          `${c.req.path} does not take ${c.req.method}; it takes ${allow.join(', ')}`,
+          {
+            allow,
+          },
+        ),
+        c.req.path,
+      );
+      response.headers.set('allow', allow.join(', '));
+      return response;
+    }
+    return problemResponse(problem('not-found', `No route for ${c.req.method} ${c.req.path}`), c.req.path);
+  });
   app.onError((error, c) => {
     if (error instanceof ServiceError) return problemResponse(error, c.req.path);
     log.error('Request failed', { path: c.req.path, error: error.message, stack: error.stack });

@@ -7,7 +7,7 @@ import type { Orchestrator } from '../orchestrator/orchestrator.js';
 import { readBody } from './incoming.js';
 import { problem } from './problem.js';
 import { callContext, requestScopeOf } from './request-context.js';
-import { deployRequestSchema, describeIssues, evaluateRequestSchema, MAX_ARGS_DEPTH } from './schemas.js';
+import { deployRequestSchema, evaluateRequestSchema, invalidRequest, MAX_ARGS_DEPTH } from './schemas.js';
 
 /** Not fatal: invalid UTF-8 becomes U+FFFD (and then usually a JSON error). Strips a BOM. */
 const UTF8 = new TextDecoder('utf-8', { fatal: false });
@@ -35,7 +35,7 @@ export function nativeRoutes(orchestrator: Orchestrator, options: { bodyLimit: n
   app.post('/v1/evaluate', async (c) => {
     const body = await readJson(c, options.bodyLimit);
     const parsed = evaluateRequestSchema.safeParse(body);
-    if (!parsed.success) throw problem('invalid-request', `Invalid request: ${describeIssues(parsed.error)}`);
+    if (!parsed.success) throw invalidRequest(parsed.error);
     const request = parsed.data;
     if (jsonDepth(request.args, MAX_ARGS_DEPTH) > MAX_ARGS_DEPTH) {
       throw problem(
@@ -59,7 +59,7 @@ export function nativeRoutes(orchestrator: Orchestrator, options: { bodyLimit: n
   app.post('/v1/modules', async (c) => {
     const body = await readJson(c, options.bodyLimit);
     const parsed = deployRequestSchema.safeParse(body);
-    if (!parsed.success) throw problem('invalid-request', `Invalid request: ${describeIssues(parsed.error)}`);
+    if (!parsed.success) throw invalidRequest(parsed.error);
     const deployed = await orchestrator.deploy(parsed.data.language, parsed.data.code, requestScopeOf(c));
     if ('error' in deployed) return json({ ok: false, error: deployed.error }, 422);
     return json(

@@ -4,7 +4,7 @@
 // schemas are documentation only: answers are built by the orchestrator from typed results.
 
 import { z } from 'zod';
-import { GUEST_ERROR_CODES, GUEST_ERRORS, PROBLEMS, type ProblemType } from '../errors.js';
+import { GUEST_ERROR_CODES, GUEST_ERRORS, PROBLEMS, type ProblemType, ServiceError } from '../errors.js';
 
 /** Every schema that becomes a named OpenAPI component (`id` is its name). */
 export const apiSchemas = z.registry<{ id: string; description?: string }>();
@@ -195,6 +195,19 @@ export const problemSchema = z
     status: z.number().int(),
     detail: z.string().describe('What exactly was wrong, naming the field or limit.'),
     instance: z.string().optional().describe('The request path.'),
+    errors: z
+      .array(
+        z.object({
+          pointer: z.string().describe('The field, as a JSON Pointer into the body ("/limits/timeoutMs").'),
+          message: z.string(),
+        }),
+      )
+      .optional()
+      .describe('invalid-request: one entry per field that failed validation.'),
+    allow: z
+      .array(z.string())
+      .optional()
+      .describe('method-not-allowed: the methods the path takes (also in Allow).'),
   })
   .catchall(z.unknown())
   .register(apiSchemas, {
@@ -211,6 +224,7 @@ export const OPERATION_PROBLEMS: Readonly<Record<string, readonly ProblemType[]>
     'body-too-large',
     'unsupported-media-type',
     'overloaded',
+    'language-unavailable',
     'shutting-down',
     'upstream-failed',
     'internal',
@@ -220,10 +234,29 @@ export const OPERATION_PROBLEMS: Readonly<Record<string, readonly ProblemType[]>
     'unknown-language',
     'body-too-large',
     'unsupported-media-type',
+    'language-unavailable',
     'upstream-failed',
     'internal',
   ],
 };
+
+/** One entry per field that failed validation, in `errors` of an invalid-request problem. */
+export interface FieldError {
+  /** The field, as a JSON Pointer (RFC 6901) into the body: "/limits/timeoutMs"; "" for the body itself. */
+  readonly pointer: string;
+  readonly message: string;
+}
+
+/** The invalid-request problem for a body that failed the schema: a sentence, and one entry per field. */
+export function invalidRequest(error: z.ZodError): ServiceError {
+  const errors: FieldError[] = error.issues.map((issue) => ({
+    pointer: issue.path.map((p) => `/${String(p).replace(/~/g, '~0').replace(/\//g, '~1')}`).join(''),
+    message: issue.message,
+  }));
+  return new ServiceError('invalid-request', `Invalid request: ${describeIssues(error)}`, {
+    extra: { errors },
+  });
+}
 
 /** Turns zod issues into one readable sentence naming each field. */
 export function describeIssues(error: z.ZodError): string {

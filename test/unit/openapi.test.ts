@@ -108,7 +108,11 @@ describe('GET /openapi.json', () => {
     const described = doc.components.schemas.Problem.properties.type.description as string;
     for (const type of Object.keys(PROBLEMS)) expect(described).toContain(`\`${type}\``);
     const evaluate = doc.paths['/v1/evaluate'].post.responses;
-    expect(evaluate['503']['x-problem-types']).toEqual(['overloaded', 'shutting-down']);
+    expect(evaluate['503']['x-problem-types']).toEqual([
+      'overloaded',
+      'language-unavailable',
+      'shutting-down',
+    ]);
     expect(evaluate['503'].headers['Retry-After']).toBeDefined();
     expect(evaluate['413']['x-problem-types']).toEqual(['body-too-large']);
   });
