@@ -8,6 +8,11 @@ const limitRange = z
   .object({
     default: z.number().int().positive().optional(),
     max: z.number().int().positive().optional(),
+    /**
+     * The least the engine runs in (memoryMb: the memory the engine itself takes before any guest
+     * code, as stats.memoryBytes reports it). A call asking for less is refused with 400.
+     */
+    min: z.number().int().positive().optional(),
   })
   .strict();
 

@@ -138,7 +138,13 @@ export const deployFailureSchema = z
   .object({ ok: z.literal(false), error: guestErrorSchema })
   .register(apiSchemas, { id: 'DeploymentFailure', description: 'The module could not be compiled.' });
 
-const limitPair = z.object({ defaults: limitsValues, ceilings: limitsValues });
+const limitPair = z.object({
+  defaults: limitsValues,
+  ceilings: limitsValues,
+  floors: limitsValues.describe(
+    'The least a call may ask for (the memory an engine takes by itself); less is refused with 400.',
+  ),
+});
 
 export const languagesResponseSchema = z
   .object({
@@ -153,7 +159,7 @@ export const languagesResponseSchema = z
           package: z.string().optional(),
           packageVersion: z.string().optional(),
         }),
-        limits: limitPair.describe('What a call gets by default, and the most it may ask for.'),
+        limits: limitPair.describe('What a call gets by default, the most and the least it may ask for.'),
         pool: z.object({
           capacity: z.number().int().describe('Calls that run at once.'),
           queueMax: z.number().int().describe('Calls that may wait; beyond, 503.'),

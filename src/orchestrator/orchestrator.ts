@@ -82,7 +82,7 @@ export interface LanguageInfo {
     readonly package?: string;
     readonly packageVersion?: string;
   };
-  readonly limits: { readonly defaults: Limits; readonly ceilings: Limits };
+  readonly limits: { readonly defaults: Limits; readonly ceilings: Limits; readonly floors: Limits };
   readonly pool: {
     readonly capacity: number;
     readonly queueMax: number;
@@ -308,7 +308,7 @@ export class Orchestrator {
         `Language "${manifest.id}" does not support deployed modules`,
       );
     }
-    const limits = effectiveLimits(language.policy, input.limits);
+    const limits = effectiveLimits(language.policy, input.limits, `"${manifest.id}"`);
     const call: Call = {
       function: input.function,
       args: input.args,
@@ -399,7 +399,12 @@ export class Orchestrator {
     }
     // A call whose client went away was killed for that reason, not for anything the guest did.
     report(input.signal?.aborted ? 'cancelled' : result.ok ? 'OK' : result.error.code, result);
-    return { ...result, language: manifest.id, limits: result.limits ?? limits };
+    return {
+      ...result,
+      stats: roundedStats(result.stats),
+      language: manifest.id,
+      limits: result.limits ?? limits,
+    };
   }
 
   /** Deploys a module for a language that supports it (see Executor.deploy). */
@@ -433,7 +438,7 @@ export class Orchestrator {
           ...(l.manifest.engine.package === undefined ? {} : { package: l.manifest.engine.package }),
           ...(l.packageVersion === undefined ? {} : { packageVersion: l.packageVersion }),
         },
-        limits: { defaults: l.policy.defaults, ceilings: l.policy.ceilings },
+        limits: { defaults: l.policy.defaults, ceilings: l.policy.ceilings, floors: l.policy.floors },
         pool: {
           capacity: l.executor.capacity,
           queueMax: this.config.language(l.manifest.id).queueMax ?? this.config.global.POLYEVAL_QUEUE_MAX,
@@ -508,6 +513,18 @@ export class Orchestrator {
     }
     await Promise.all(this.languages.map((l) => l.executor.close()));
   }
+}
+
+/**
+ * Stats as answered: times to the microsecond (3 decimals of a ms), which is what the clocks
+ * behind them resolve; 8.566297000000304 ms said nothing the first three decimals do not.
+ */
+function roundedStats(stats: ExecutionResult['stats']): ExecutionResult['stats'] {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(stats)) {
+    out[key] = Number.isInteger(value) ? value : Math.round(value * 1000) / 1000;
+  }
+  return out as ExecutionResult['stats'];
 }
 
 /** 503 for a language whose executor failed to start: the answer names the language and the reason. */

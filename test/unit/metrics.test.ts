@@ -18,6 +18,7 @@ function info(details: Record<string, unknown>): LanguageInfo {
     limits: {
       defaults: { timeoutMs: 1, memoryMb: 1, outputBytes: 1 },
       ceilings: { timeoutMs: 1, memoryMb: 1, outputBytes: 1 },
+      floors: { timeoutMs: 1, memoryMb: 1, outputBytes: 1 },
     },
     pool: { capacity: 4, queueMax: 16, inFlight: 2, queued: 3 },
     codecs: ['json'],

@@ -18,6 +18,7 @@ const language: LanguageInfo = {
   limits: {
     defaults: { timeoutMs: 1000, memoryMb: 32, outputBytes: 1024 },
     ceilings: { timeoutMs: 9000, memoryMb: 64, outputBytes: 4096 },
+    floors: { timeoutMs: 1, memoryMb: 16, outputBytes: 1 },
   },
   pool: { capacity: 2, queueMax: 8, inFlight: 0, queued: 0 },
   codecs: ['json'],

@@ -220,10 +220,10 @@ class HostRuntime {
     slot.worker.postMessage({ kind: 'call', id, call });
   }
 
-  /** Terminates a busy worker and answers its call with `error` (stats from the host's clock). */
-  private stop(slot: Slot, error: GuestError): void {
+  /** Terminates a busy worker and answers its call with `error` (stats from the host's clock, or the worker's when it sent them). */
+  private stop(slot: Slot, error: GuestError, measures = { memoryBytes: 0, cpuMs: 0 }): void {
     const running = slot.running;
-    if (running !== undefined) this.answer(slot, { ok: false, error }, { memoryBytes: 0, cpuMs: 0 });
+    if (running !== undefined) this.answer(slot, { ok: false, error }, measures);
     this.discard(slot);
   }
 
@@ -323,7 +323,12 @@ class HostRuntime {
           this.onOutput(slot, message);
           break;
         case 'limit':
-          if (slot.running?.id === message.id) this.stop(slot, message.error);
+          if (slot.running?.id === message.id) {
+            this.stop(slot, message.error, {
+              cpuMs: message.cpuMs ?? 0,
+              memoryBytes: message.memoryBytes ?? 0,
+            });
+          }
           break;
         case 'done':
           if (slot.running?.id !== message.id) return;
