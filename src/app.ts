@@ -6,6 +6,7 @@
 import { Hono } from 'hono';
 import type { Config } from './config.js';
 import { ServiceError } from './errors.js';
+import { languageExample } from './http/examples.js';
 import { healthRoutes } from './http/health.js';
 import { metricsRoutes } from './http/metrics.js';
 import { nativeRoutes } from './http/native.js';
@@ -101,6 +102,10 @@ export function createApp(deps: AppDependencies): Hono {
           paths: [...mounts, docs].map((m) => m.openapi),
           languages: orchestrator.info(),
           version: deps.version ?? '0.0.0',
+          examples: orchestrator.manifests().flatMap((m) => {
+            const example = languageExample(m);
+            return example === undefined ? [] : [{ language: m.id, ...example }];
+          }),
         }),
       { ui },
     ),

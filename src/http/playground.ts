@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
 import type { Orchestrator } from '../orchestrator/orchestrator.js';
-import { interpretersSourceDir, projectRoot } from '../paths.js';
+import { projectRoot } from '../paths.js';
+import { languageExample } from './examples.js';
 import { PAGE_CSP, type PathsDoc } from './openapi.js';
 
 /** The page's files, kept beside this module's source (copied as they are into the image). */
@@ -18,9 +19,6 @@ const ASSETS: Record<string, string> = {
   'playground.css': 'text/css; charset=utf-8',
   'playground.mjs': 'text/javascript; charset=utf-8',
 };
-
-/** The shared conformance case every language implements first: add(2, 3) → 5. */
-const EXAMPLE = { fixture: '001-add-integers', function: 'add', args: [2, 3] } as const;
 
 export const playgroundPaths: PathsDoc = {
   '/': {
@@ -109,24 +107,9 @@ export function playgroundRoutes(orchestrator: Pick<Orchestrator, 'resolve'>): H
   });
   app.get('/playground/examples/:language', (c) => {
     const manifest = orchestrator.resolve(c.req.param('language'));
-    if (manifest === undefined) return c.notFound();
-    const file = new URL(
-      `${manifest.id}/conformance/${EXAMPLE.fixture}.${manifest.fixtureExtension}`,
-      interpretersSourceDir,
-    );
-    let code: string;
-    try {
-      const bytes = readFileSync(fileURLToPath(file));
-      try {
-        code = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-      } catch {
-        // A binary fixture: languages that take binary code take it as base64.
-        code = bytes.toString('base64');
-      }
-    } catch {
-      return c.notFound();
-    }
-    return c.json({ code, function: EXAMPLE.function, args: EXAMPLE.args });
+    const example = manifest === undefined ? undefined : languageExample(manifest);
+    if (example === undefined) return c.notFound();
+    return c.json({ code: example.code, function: example.function, args: example.args });
   });
   return app;
 }
