@@ -6,6 +6,7 @@
 import { Hono } from 'hono';
 import type { Config } from './config.js';
 import { ServiceError } from './errors.js';
+import { authentication } from './http/auth.js';
 import { languageExample } from './http/examples.js';
 import { healthRoutes } from './http/health.js';
 import { metricsRoutes } from './http/metrics.js';
@@ -81,6 +82,9 @@ export function createApp(deps: AppDependencies): Hono {
   // Request id, the one log line per call, HTTP metrics; the call itself is learned from the
   // orchestrator's call events (whatever the wire format).
   app.use('*', requestContext({ log, ...(metrics === undefined ? {} : { metrics }) }));
+  // Optional bearer tokens (src/http/auth.ts): off unless POLYEVAL_AUTH_TOKENS(_FILE) is set.
+  const auth = authentication(config.global);
+  if (auth !== undefined) app.use('*', auth);
   orchestrator.onCall(recordCall(log));
 
   // Every router, once. To add one: append { routes, openapi } here.
@@ -102,6 +106,7 @@ export function createApp(deps: AppDependencies): Hono {
           paths: [...mounts, docs].map((m) => m.openapi),
           languages: orchestrator.info(),
           version: deps.version ?? '0.0.0',
+          authentication: auth !== undefined,
           examples: orchestrator.manifests().flatMap((m) => {
             const example = languageExample(m);
             return example === undefined ? [] : [{ language: m.id, ...example }];

@@ -123,6 +123,21 @@ export const CONFIG_VARIABLES = {
     default: 'on',
     doc: 'Serve Prometheus metrics at /metrics.',
   },
+  POLYEVAL_AUTH_TOKENS: {
+    schema: z.string(),
+    default: '',
+    doc: 'Comma-separated bearer tokens (16+ characters each); when set (or POLYEVAL_AUTH_TOKENS_FILE is), every route but /livez, /readyz and the static pages needs "Authorization: Bearer <token>". Empty: no authentication.',
+  },
+  POLYEVAL_AUTH_TOKENS_FILE: {
+    schema: z.string(),
+    default: '',
+    doc: 'A file of bearer tokens, one per line or comma-separated (a mounted Kubernetes Secret), added to POLYEVAL_AUTH_TOKENS; read at start.',
+  },
+  POLYEVAL_AUTH_METRICS: {
+    schema: z.enum(['on', 'off']),
+    default: 'on',
+    doc: 'With authentication on, whether /metrics needs a token too (off: open to a scraper, e.g. one restricted by a NetworkPolicy).',
+  },
   POLYEVAL_REMOTE_TIMEOUT_MS: {
     schema: int(100),
     default: 35_000,

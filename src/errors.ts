@@ -27,6 +27,7 @@ export function isGuestErrorCode(code: string): code is GuestErrorCode {
 /** Problem types of HTTP errors (RFC 9457 problem+json), keyed by the slug used in `type`. */
 export const PROBLEMS = {
   'invalid-request': { status: 400, title: 'The request is not valid' },
+  unauthorized: { status: 401, title: 'A valid bearer token is needed' },
   'unknown-language': { status: 400, title: 'The language is not known or not enabled' },
   'unknown-module': { status: 404, title: 'No deployed module has that id' },
   'not-found': { status: 404, title: 'No such route' },

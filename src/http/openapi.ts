@@ -33,16 +33,17 @@ const json = (schema: object, description: string) => ({
 /** What each problem's `detail` says, for the answer examples. */
 const PROBLEM_DETAILS: Record<ProblemType, string> = {
   'invalid-request': 'Invalid request: args: Invalid input: expected array, received string',
-  'unknown-language': 'Unknown or disabled language "cobol"; enabled: javascript, python',
+  unauthorized: 'This route needs a bearer token: send "Authorization: Bearer <token>"',
+  'unknown-language': 'Unknown or disabled language "cobol"; enabled: …',
   'unknown-module': 'No deployed module has the id "sha256-…"',
   'not-found': 'No route for GET /v2/evaluate',
   'method-not-allowed': '/v1/evaluate does not take GET; it takes POST',
   'body-too-large': 'The request body is larger than 8388608 bytes',
   'unsupported-media-type': 'Expected an application/json body, got "text/plain"',
-  overloaded: 'Language "python" is at capacity: 64 calls are already waiting',
-  'language-unavailable': 'Language "python" is unavailable: it failed to start: …',
+  overloaded: 'Language "…" is at capacity: 64 calls are already waiting',
+  'language-unavailable': 'Language "…" is unavailable: it failed to start: …',
   'shutting-down': 'The service is shutting down',
-  'upstream-failed': 'Cannot reach a remote evaluator for "python"',
+  'upstream-failed': 'Cannot reach a remote evaluator for "…"',
   internal: 'The service failed to handle the request',
 };
 
@@ -287,6 +288,8 @@ export interface DocumentOptions {
   readonly paths: readonly PathsDoc[];
   readonly languages: readonly LanguageInfo[];
   readonly version: string;
+  /** Whether bearer tokens are required (the document then declares the scheme for Swagger's Authorize). */
+  readonly authentication?: boolean;
   /** A worked example per language (src/http/examples.ts), for the request and answer examples. */
   readonly examples?: readonly ({ readonly language: string } & LanguageExample)[];
 }
@@ -454,7 +457,20 @@ export function buildOpenApiDocument(options: DocumentOptions): Record<string, u
       { name: 'Wikifunctions', description: 'The Wikifunctions evaluator API.' },
     ],
     paths: document,
+    ...(options.authentication === true ? { security: [{ bearer: [] }] } : {}),
     components: {
+      ...(options.authentication === true
+        ? {
+            securitySchemes: {
+              bearer: {
+                type: 'http',
+                scheme: 'bearer',
+                description:
+                  'A token of POLYEVAL_AUTH_TOKENS (or its file). /livez, /readyz and the static pages need none; /metrics needs one unless POLYEVAL_AUTH_METRICS=off.',
+              },
+            },
+          }
+        : {}),
       schemas: componentSchemas(),
       parameters: {
         RequestId: {

@@ -225,6 +225,7 @@ export const problemSchema = z
 export const OPERATION_PROBLEMS: Readonly<Record<string, readonly ProblemType[]>> = {
   evaluate: [
     'invalid-request',
+    'unauthorized',
     'unknown-language',
     'unknown-module',
     'body-too-large',
@@ -237,6 +238,7 @@ export const OPERATION_PROBLEMS: Readonly<Record<string, readonly ProblemType[]>
   ],
   deploy: [
     'invalid-request',
+    'unauthorized',
     'unknown-language',
     'body-too-large',
     'unsupported-media-type',
