@@ -39,7 +39,7 @@ export const createExecutor: CreateExecutor = (context) => {
       };
     },
     // A large thread stack with a small QuickJS stack limit turns every deep recursion into a clean
-    // guest error (DESIGN.md §5). 256 MB of V8 heap: below that, WASM memory growth triggers GCs.
+    // guest error (docs/design.md §5). 256 MB of V8 heap: below that, WASM memory growth triggers GCs.
     resourceLimits: { stackSizeMb: 16, maxOldGenerationSizeMb: 256 },
   });
 };
