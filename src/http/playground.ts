@@ -37,7 +37,11 @@ const VENDOR: Record<string, readonly [pkg: string, file: string, specifier: str
   'codemirror-autocomplete.js': ['@codemirror/autocomplete', 'dist/index.js', '@codemirror/autocomplete'],
   'codemirror-lint.js': ['@codemirror/lint', 'dist/index.js', '@codemirror/lint'],
   'codemirror-streamparser.js': ['@codemirror/streamparser', 'dist/index.js', '@codemirror/streamparser'],
-  'codemirror-lang-javascript.js': ['@codemirror/lang-javascript', 'dist/index.js', '@codemirror/lang-javascript'],
+  'codemirror-lang-javascript.js': [
+    '@codemirror/lang-javascript',
+    'dist/index.js',
+    '@codemirror/lang-javascript',
+  ],
   'codemirror-lang-python.js': ['@codemirror/lang-python', 'dist/index.js', '@codemirror/lang-python'],
   'legacy-lua.js': ['@codemirror/legacy-modes', 'mode/lua.js', '@codemirror/legacy-modes/mode/lua'],
   'legacy-wast.js': ['@codemirror/legacy-modes', 'mode/wast.js', '@codemirror/legacy-modes/mode/wast'],
@@ -66,7 +70,6 @@ const PLAYGROUND_CSP = PAGE_CSP.replace(
   "script-src 'self'",
   `script-src 'self' 'sha256-${createHash('sha256').update(IMPORT_MAP).digest('base64')}'`,
 );
-
 
 export const playgroundPaths: PathsDoc = {
   '/': {
@@ -120,7 +123,10 @@ export const playgroundPaths: PathsDoc = {
                   code: { type: 'string' },
                   function: { type: 'string' },
                   args: { type: 'array' },
-                  mode: { type: 'string', description: "The editor's highlighting mode, when the language has one." },
+                  mode: {
+                    type: 'string',
+                    description: "The editor's highlighting mode, when the language has one.",
+                  },
                 },
                 required: ['code', 'function', 'args'],
               },

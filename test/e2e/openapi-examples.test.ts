@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postJson, type RunningServer, startServer } from '../helpers/server.js';
 
 let server: RunningServer;
-// biome-ignore lint/suspicious/noExplicitAny: an OpenAPI document read as JSON
 let doc: any;
 beforeAll(async () => {
   server = await startServer({ POLYEVAL_POOL_SIZE: '1' });
@@ -17,10 +16,8 @@ afterAll(() => server?.close());
 type Example = { summary: string; value: Record<string, unknown> };
 
 /** The answer documented for a request example: the status and example of the same name. */
-// biome-ignore lint/suspicious/noExplicitAny: an OpenAPI operation read as JSON
 function documentedAnswer(operation: any, name: string): { status: number; value: Record<string, unknown> } {
   for (const [status, response] of Object.entries(operation.responses)) {
-    // biome-ignore lint/suspicious/noExplicitAny: OpenAPI response object
     for (const media of Object.values((response as any).content ?? {})) {
       const example = (media as { examples?: Record<string, Example> }).examples?.[name];
       if (example !== undefined) return { status: Number(status), value: example.value };

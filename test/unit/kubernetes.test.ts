@@ -46,7 +46,8 @@ describe('deploy/kubernetes', () => {
   it('renders valid manifests for every language folder, one added since included', async () => {
     const fresh = mkdtempSync(join(tmpdir(), 'polyeval-k8s-all-'));
     try {
-      for (const f of renderManifests(languages, packageVersion())) writeFileSync(join(fresh, f.name), f.text);
+      for (const f of renderManifests(languages, packageVersion()))
+        writeFileSync(join(fresh, f.name), f.text);
       expect(await validateManifests(readManifests(fresh), ids)).toEqual([]);
     } finally {
       rmSync(fresh, { recursive: true, force: true });

@@ -87,10 +87,18 @@ function errorDecorations(state) {
   const builder = new RangeSetBuilder();
   if (error === null || error.line > state.doc.lines) return builder.finish();
   const line = state.doc.line(error.line);
-  builder.add(line.from, line.from, Decoration.line({ class: 'cm-error-line', attributes: { 'data-line': String(error.line) } }));
+  builder.add(
+    line.from,
+    line.from,
+    Decoration.line({ class: 'cm-error-line', attributes: { 'data-line': String(error.line) } }),
+  );
   if (error.column !== undefined && error.column >= 1 && line.length > 0) {
     const from = line.from + Math.min(error.column - 1, line.length - 1);
-    builder.add(from, from + 1, Decoration.mark({ class: 'cm-error-column', attributes: { 'data-column': String(error.column) } }));
+    builder.add(
+      from,
+      from + 1,
+      Decoration.mark({ class: 'cm-error-column', attributes: { 'data-column': String(error.column) } }),
+    );
   }
   return builder.finish();
 }
@@ -124,7 +132,13 @@ const view = new EditorView({
       syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
       EditorState.tabSize.of(2),
       keymap.of([
-        { key: 'Mod-Enter', run: () => (void run(), true) },
+        {
+          key: 'Mod-Enter',
+          run: () => {
+            void run();
+            return true;
+          },
+        },
         indentWithTab,
         ...defaultKeymap,
         ...historyKeymap,
@@ -146,7 +160,10 @@ function code() {
 }
 
 function setCode(text) {
-  view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text }, effects: setError.of(null) });
+  view.dispatch({
+    changes: { from: 0, to: view.state.doc.length, insert: text },
+    effects: setError.of(null),
+  });
 }
 
 function setErrorAt(line, column) {
@@ -465,6 +482,7 @@ async function init() {
 
 els.language.addEventListener('change', () => {
   clearResult();
+  els.status.textContent = '';
   void show(els.language.value);
 });
 els.args.addEventListener('input', () => {
