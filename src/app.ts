@@ -109,7 +109,11 @@ export function createApp(deps: AppDependencies): Hono {
           authentication: auth !== undefined,
           examples: orchestrator.manifests().flatMap((m) => {
             const example = languageExample(m);
-            return example === undefined ? [] : [{ language: m.id, ...example }];
+            if (example === undefined) return [];
+            const name = m.codecs.includes('zobject') ? m.wikifunctions?.names[0] : undefined;
+            return [
+              { language: m.id, ...example, ...(name === undefined ? {} : { wikifunctionsName: name }) },
+            ];
           }),
         }),
       { ui },

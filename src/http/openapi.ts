@@ -291,7 +291,11 @@ export interface DocumentOptions {
   /** Whether bearer tokens are required (the document then declares the scheme for Swagger's Authorize). */
   readonly authentication?: boolean;
   /** A worked example per language (src/http/examples.ts), for the request and answer examples. */
-  readonly examples?: readonly ({ readonly language: string } & LanguageExample)[];
+  readonly examples?: readonly ({
+    readonly language: string;
+    /** The Wikifunctions name that routes to the language, when it serves Wikifunctions. */
+    readonly wikifunctionsName?: string;
+  } & LanguageExample)[];
 }
 
 type Example = { summary: string; value: unknown };
@@ -408,6 +412,54 @@ function addExamples(paths: PathsDoc, options: DocumentOptions): void {
       ]),
     ),
   );
+  // Wikifunctions: the flat request form, natural numbers (Z13518) in and out.
+  const natural = (n: number) => ({ Z1K1: 'Z13518', Z13518K1: String(n) });
+  const wikifunctions = examples.filter((e) => e.wikifunctionsName !== undefined && info.has(e.language));
+  for (const path of ['/{domain}/v1/evaluate/', '/{domain}/v1/evaluate']) {
+    setExamples(
+      paths,
+      path,
+      'request',
+      Object.fromEntries(
+        wikifunctions.map((e) => [
+          e.language,
+          {
+            summary: `${info.get(e.language)!.displayName}: ${e.function}(${e.args.join(', ')}) on natural numbers`,
+            value: {
+              codingLanguage: e.wikifunctionsName,
+              codeString: e.code,
+              functionName: e.function,
+              functionArguments: Object.fromEntries(
+                e.args.map((a, i) => [`${e.function}K${i + 1}`, natural(a)]),
+              ),
+            },
+          },
+        ]),
+      ),
+    );
+    setExamples(
+      paths,
+      path,
+      '200',
+      Object.fromEntries(
+        wikifunctions.map((e) => [
+          e.language,
+          {
+            summary:
+              'A Z22 envelope: the value in Z22K1 (Z22K2, the metadata map of times and host, abbreviated)',
+            value: {
+              Z1K1: { Z1K1: 'Z9', Z9K1: 'Z22' },
+              Z22K1: {
+                Z1K1: { Z1K1: 'Z9', Z9K1: 'Z13518' },
+                Z13518K1: { Z1K1: 'Z6', Z6K1: String(e.value) },
+              },
+              Z22K2: '…',
+            },
+          },
+        ]),
+      ),
+    );
+  }
   setExamples(paths, '/v1/languages', '200', {
     server: { summary: 'The languages of this server', value: { languages: options.languages } },
   });

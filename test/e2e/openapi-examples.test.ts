@@ -60,6 +60,19 @@ describe('/openapi.json examples', () => {
     });
   }
 
+  it('the Wikifunctions route: each request example gets the documented Z22K1', async () => {
+    const operation = doc.paths['/{domain}/v1/evaluate/'].post;
+    const examples = operation.requestBody.content['application/json'].examples as Record<string, Example>;
+    expect(Object.keys(examples).length).toBeGreaterThan(0);
+    for (const [name, example] of Object.entries(examples)) {
+      const expected = documentedAnswer(operation, name);
+      const actual = await postJson(`${server.url}/wikifunctions.org/v1/evaluate/`, example.value);
+      expect(actual.status, name).toBe(expected.status);
+      expect(actual.body.Z1K1, name).toEqual(expected.value.Z1K1);
+      expect(actual.body.Z22K1, name).toEqual(expected.value.Z22K1);
+    }
+  });
+
   it('document every answer of the native API with examples', () => {
     for (const [path, status] of [
       ['/v1/evaluate', '200'],
