@@ -161,7 +161,9 @@ describe.skipIf(executablePath === undefined)('playground in a browser', () => {
       await other.goto(link);
       await expect.poll(() => other.locator('#run').isEnabled()).toBe(true);
       await expect
-        .poll(async () => (await other.locator('.cm-content .cm-line').allTextContents()).join('\n'))
+        .poll(async () =>
+          (await other.locator('.cm-content .cm-line').allTextContents()).join('\n').trimEnd(),
+        )
         .toBe('function twice(n) {\n  return n * 2;\n}');
       expect(await other.locator('#function').inputValue()).toBe('twice');
       expect(await other.locator('#args').inputValue()).toBe('[21]');
@@ -171,6 +173,29 @@ describe.skipIf(executablePath === undefined)('playground in a browser', () => {
       await other.screenshot({ path: join(profile, 'playground-shared.png') });
     } finally {
       await other.close();
+    }
+  });
+
+  it('asks for a token when the server has authentication on, then works with it', async () => {
+    const token = 'playground-token-0123456789';
+    const guarded = await startServer({
+      POLYEVAL_LANGUAGES: 'lua',
+      POLYEVAL_POOL_SIZE: '1',
+      POLYEVAL_AUTH_TOKENS: token,
+    });
+    const other = await browser.newPage();
+    try {
+      await other.goto(`${guarded.url}/playground`);
+      await other.locator('#token-row').waitFor({ state: 'visible' });
+      expect(await other.locator('#status').textContent()).toContain('needs a token');
+      await other.fill('#token', token);
+      await other.press('#token', 'Enter');
+      await expect.poll(() => other.locator('#run').isEnabled()).toBe(true);
+      await other.click('#run');
+      await expect.poll(() => other.locator('#value').textContent()).toBe('5');
+    } finally {
+      await other.close();
+      await guarded.close();
     }
   });
 

@@ -34,6 +34,8 @@ const els = {
   reset: $('reset'),
   args: $('args'),
   argsError: $('args-error'),
+  tokenRow: $('token-row'),
+  token: $('token'),
   run: $('run'),
   share: $('share'),
   shareLink: $('share-link'),
@@ -51,6 +53,8 @@ const els = {
 };
 const LIMITS = ['timeoutMs', 'memoryMb', 'outputBytes'];
 const STORAGE_KEY = 'polyeval-playground-v2';
+/** The bearer token, when the server asks for one (kept for this tab only). */
+const TOKEN_KEY = 'polyeval-playground-token';
 
 /** Highlighting modes a manifest may name (manifest "editor.mode"), loaded when first needed. */
 const MODES = {
@@ -197,6 +201,31 @@ function showLimits() {
   const { name, version } = language.engine;
   const engine = version.startsWith(name) ? version : `${name} ${version}`;
   els.engine.textContent = `${engine}${language.ready ? '' : ' (starting…)'}`;
+}
+
+// ---- The API (with a bearer token when the server has authentication on) ----------------------
+
+function token() {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY) ?? '';
+  } catch {
+    return els.token.value;
+  }
+}
+
+/** fetch() of the API; a 401 shows the token field and says why. */
+async function api(path, init = {}) {
+  const headers = { ...init.headers, ...(token() === '' ? {} : { authorization: `Bearer ${token()}` }) };
+  const response = await fetch(path, { ...init, headers });
+  if (response.status === 401) {
+    els.tokenRow.hidden = false;
+    els.token.focus();
+    els.status.textContent =
+      token() === ''
+        ? 'This server needs a token: enter it above.'
+        : 'The token was refused: check it above.';
+  }
+  return response;
 }
 
 async function example(id) {
@@ -434,7 +463,7 @@ async function run() {
   els.status.textContent = 'Running…';
   const started = performance.now();
   try {
-    const response = await fetch('/v1/evaluate', {
+    const response = await api('/v1/evaluate', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body,
@@ -456,7 +485,8 @@ async function run() {
 }
 
 async function init() {
-  const response = await fetch('/v1/languages');
+  const response = await api('/v1/languages');
+  if (response.status === 401) return; // init runs again once a token is entered
   languages = (await response.json()).languages;
   els.language.replaceChildren(
     ...languages.map((l) => {
@@ -491,6 +521,14 @@ els.args.addEventListener('input', () => {
 });
 els.fn.addEventListener('input', () => keep());
 els.reset.addEventListener('click', () => void resetToExample());
+els.token.addEventListener('change', () => {
+  try {
+    sessionStorage.setItem(TOKEN_KEY, els.token.value.trim());
+  } catch {
+    // storage disabled: token() reads the field
+  }
+  if (languages.length === 0) void init();
+});
 els.share.addEventListener('click', () => share());
 document.addEventListener('keydown', (event) => {
   if (event.key === 'Enter' && (event.ctrlKey || event.metaKey) && !els.run.disabled && !view.hasFocus) {
