@@ -341,7 +341,7 @@ function languages(argv: string[]): number {
       r.engine,
       `.${r.extension}`,
       `${r.limits.defaults.timeoutMs}/${r.limits.ceilings.timeoutMs}`,
-      `${r.limits.defaults.memoryMb}/${r.limits.ceilings.memoryMb}`,
+      `${r.limits.defaults.memoryMb}/${r.limits.ceilings.memoryMb}${r.limits.floors.memoryMb > 1 ? ` (≥${r.limits.floors.memoryMb})` : ''}`,
       `${r.limits.defaults.outputBytes}/${r.limits.ceilings.outputBytes}`,
       r.remote === undefined ? (r.enabled ? 'yes' : 'no') : `remote ${r.remote.join(',')}`,
     ]),
@@ -355,7 +355,7 @@ function languages(argv: string[]): number {
         .trimEnd()}\n`,
     );
   process.stdout.write(
-    '\nLimits are default/ceiling; a call may ask for less, never more than the ceiling.\n',
+    '\nLimits are default/ceiling; a call may ask for less, never more than the ceiling, nor less than\nthe engine\'s floor (≥).\n',
   );
   return EXIT.ok;
 }
