@@ -355,7 +355,7 @@ function languages(argv: string[]): number {
         .trimEnd()}\n`,
     );
   process.stdout.write(
-    '\nLimits are default/ceiling; a call may ask for less, never more than the ceiling, nor less than\nthe engine\'s floor (≥).\n',
+    "\nLimits are default/ceiling; a call may ask for less, never more than the ceiling, nor less than\nthe engine's floor (≥).\n",
   );
   return EXIT.ok;
 }
