@@ -33,9 +33,35 @@ function casePattern(pattern: string | undefined): (name: string) => boolean {
   return (name) => name.includes(pattern);
 }
 
+/**
+ * Why a fetch failed, in words: undici says only "fetch failed" and keeps the reason (ECONNREFUSED
+ * 127.0.0.1:6927, ENOTFOUND, a bad URL…) in `cause`.
+ */
+function networkCause(error: unknown): string {
+  const cause = (error as { cause?: unknown }).cause;
+  if (cause instanceof Error) {
+    const code = (cause as { code?: unknown }).code;
+    const why: Record<string, string> = {
+      ECONNREFUSED: 'connection refused (is the server running, on that port?)',
+      ENOTFOUND: 'no such host',
+      ECONNRESET: 'the connection was reset',
+      ETIMEDOUT: 'the connection timed out',
+    };
+    return typeof code === 'string' && why[code] !== undefined
+      ? `${why[code]} [${cause.message}]`
+      : cause.message;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** Languages the server at `url` has enabled (ids). */
 async function enabledOn(url: string): Promise<string[]> {
-  const response = await fetch(`${url}/v1/languages`);
+  let response: Response;
+  try {
+    response = await fetch(`${url}/v1/languages`);
+  } catch (error) {
+    throw new Error(`Cannot reach the server at ${url}: ${networkCause(error)}`);
+  }
   if (!response.ok) throw new Error(`GET ${url}/v1/languages answered ${response.status}`);
   const body = (await response.json()) as { languages: { id: string }[] };
   return body.languages.map((l) => l.id);

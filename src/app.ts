@@ -6,6 +6,8 @@
 import { Hono } from 'hono';
 import type { Config } from './config.js';
 import { ServiceError } from './errors.js';
+import { authentication } from './http/auth.js';
+import { languageExample } from './http/examples.js';
 import { healthRoutes } from './http/health.js';
 import { metricsRoutes } from './http/metrics.js';
 import { nativeRoutes } from './http/native.js';
@@ -45,6 +47,33 @@ export interface Mount {
   readonly openapi: PathsDoc;
 }
 
+/** The methods each registered path takes (GET implies HEAD), by matching the route patterns. */
+function allowedMethods(app: Hono): (path: string) => string[] {
+  const patterns = app.routes
+    .filter((r) => r.method !== 'ALL')
+    .map((r) => ({
+      method: r.method,
+      // Hono patterns: ":name" is one segment, "*" anything.
+      regex: new RegExp(
+        `^${r.path
+          .split('/')
+          .map((segment) =>
+            segment.startsWith(':')
+              ? '[^/]+'
+              : segment === '*'
+                ? '.*'
+                : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+          )
+          .join('/')}$`,
+      ),
+    }));
+  return (path) => {
+    const methods = new Set(patterns.filter((p) => p.regex.test(path)).map((p) => p.method));
+    if (methods.has('GET')) methods.add('HEAD');
+    return [...methods].sort();
+  };
+}
+
 export function createApp(deps: AppDependencies): Hono {
   const { config, orchestrator, log, metrics } = deps;
   const app = new Hono();
@@ -54,6 +83,9 @@ export function createApp(deps: AppDependencies): Hono {
   // Request id, the one log line per call, HTTP metrics; the call itself is learned from the
   // orchestrator's call events (whatever the wire format).
   app.use('*', requestContext({ log, ...(metrics === undefined ? {} : { metrics }) }));
+  // Optional bearer tokens (src/http/auth.ts): off unless POLYEVAL_AUTH_TOKENS(_FILE) is set.
+  const auth = authentication(config.global);
+  if (auth !== undefined) app.use('*', auth);
   orchestrator.onCall(recordCall(log));
 
   // Every router, once. To add one: append { routes, openapi } here.
@@ -83,6 +115,15 @@ export function createApp(deps: AppDependencies): Hono {
           paths: [...mounts, docs].map((m) => m.openapi),
           languages: orchestrator.info(),
           version: deps.version ?? '0.0.0',
+          authentication: auth !== undefined,
+          examples: orchestrator.manifests().flatMap((m) => {
+            const example = languageExample(m);
+            if (example === undefined) return [];
+            const name = m.codecs.includes('zobject') ? m.wikifunctions?.names[0] : undefined;
+            return [
+              { language: m.id, ...example, ...(name === undefined ? {} : { wikifunctionsName: name }) },
+            ];
+          }),
         }),
       { ui },
     ),
@@ -90,9 +131,27 @@ export function createApp(deps: AppDependencies): Hono {
   };
   for (const mount of [...mounts, docs]) app.route('/', mount.routes);
 
-  app.notFound((c) =>
-    problemResponse(problem('not-found', `No route for ${c.req.method} ${c.req.path}`), c.req.path),
-  );
+  // A known path asked with a method it does not take is 405 with Allow, not 404.
+  const allowed = allowedMethods(app);
+  app.notFound((c) => {
+    const allow = allowed(c.req.path);
+    // A route that takes this method and found nothing (an unknown asset) is a plain 404.
+    if (allow.length > 0 && !allow.includes(c.req.method)) {
+      const response = problemResponse(
+        problem(
+          'method-not-allowed',
+          `${c.req.path} does not take ${c.req.method}; it takes ${allow.join(', ')}`,
+          {
+            allow,
+          },
+        ),
+        c.req.path,
+      );
+      response.headers.set('allow', allow.join(', '));
+      return response;
+    }
+    return problemResponse(problem('not-found', `No route for ${c.req.method} ${c.req.path}`), c.req.path);
+  });
   app.onError((error, c) => {
     if (error instanceof ServiceError) return problemResponse(error, c.req.path);
     log.error('Request failed', { path: c.req.path, error: error.message, stack: error.stack });

@@ -132,6 +132,21 @@ export const CONFIG_VARIABLES = {
     default: 'on',
     doc: 'Serve Prometheus metrics at /metrics.',
   },
+  POLYEVAL_AUTH_TOKENS: {
+    schema: z.string(),
+    default: '',
+    doc: 'Comma-separated bearer tokens (16+ characters each); when set (or POLYEVAL_AUTH_TOKENS_FILE is), every route but /livez, /readyz and the static pages needs "Authorization: Bearer <token>". Empty: no authentication.',
+  },
+  POLYEVAL_AUTH_TOKENS_FILE: {
+    schema: z.string(),
+    default: '',
+    doc: 'A file of bearer tokens, one per line or comma-separated (a mounted Kubernetes Secret), added to POLYEVAL_AUTH_TOKENS; read at start.',
+  },
+  POLYEVAL_AUTH_METRICS: {
+    schema: z.enum(['on', 'off']),
+    default: 'on',
+    doc: 'With authentication on, whether /metrics needs a token too (off: open to a scraper, e.g. one restricted by a NetworkPolicy).',
+  },
   POLYEVAL_REMOTE_TIMEOUT_MS: {
     schema: int(100),
     default: 35_000,
@@ -329,4 +344,80 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       return overrides;
     },
   });
+}
+
+/** A POLYEVAL_* variable set but read by nothing, with the known name it is closest to. */
+export interface UnknownVariable {
+  readonly name: string;
+  readonly suggestion?: string;
+}
+
+/** Edit distance (insertions, deletions, substitutions): short names only, so the plain table is enough. */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(
+        previous[j]! + 1,
+        row[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = row;
+  }
+  return previous[b.length]!;
+}
+
+/**
+ * The POLYEVAL_* variables in `env` that no part of the service reads (POLYEVAL_POOLSIZE for
+ * POLYEVAL_POOL_SIZE), each with the closest known name when one is near. Known: the global
+ * variables, and for each language folder its POLYEVAL_<ID>_* variables and POLYEVAL_REMOTE_<ID>.
+ * A POLYEVAL_<ID>_<NAME> the core does not read is a setting of that language (its executor
+ * validates it), unless it is one edit or two from a core per-language name (POOLSIZE).
+ */
+export function unknownVariables(
+  env: Readonly<Record<string, string | undefined>>,
+  languageIds: readonly string[],
+): UnknownVariable[] {
+  const known = new Set<string>(Object.keys(CONFIG_VARIABLES));
+  for (const id of languageIds) {
+    known.add(REMOTE_VARIABLE.prefix + envKey(id));
+    for (const suffix of Object.keys(LANGUAGE_VARIABLES)) known.add(envPrefix(id) + suffix);
+  }
+  const closest = (name: string): string | undefined => {
+    let best: { name: string; d: number } | undefined;
+    for (const candidate of known) {
+      const d = distance(name, candidate);
+      if (best === undefined || d < best.d) best = { name: candidate, d };
+    }
+    // A misspelt language id with a setting after it (JAVASCRPT for JAVASCRIPT).
+    for (const id of languageIds) {
+      const prefix = envPrefix(id);
+      for (let at = prefix.length - 2; at <= prefix.length + 2 && at < name.length; at++) {
+        const d = distance(name.slice(0, at), prefix);
+        if (name[at - 1] === '_' && d <= 2 && (best === undefined || d < best.d)) {
+          best = { name: prefix + name.slice(at), d };
+        }
+      }
+    }
+    // Near enough to be a typo: a few edits, relative to the length of the name.
+    return best !== undefined && best.d <= Math.max(3, Math.floor(name.length / 6)) ? best.name : undefined;
+  };
+  const unknown: UnknownVariable[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith('POLYEVAL_') || known.has(name) || env[name] === undefined) continue;
+    const language = languageIds.find((id) => name.startsWith(envPrefix(id)));
+    if (language !== undefined) {
+      const suffix = name.slice(envPrefix(language).length);
+      const near = Object.keys(LANGUAGE_VARIABLES).find((s) => distance(suffix, s) <= 2);
+      // A language setting (handed to the executor), unless it is a near miss of a core name.
+      if (near === undefined || suffix.length < 4) continue;
+      unknown.push({ name, suggestion: envPrefix(language) + near });
+      continue;
+    }
+    const suggestion = closest(name);
+    unknown.push(suggestion === undefined ? { name } : { name, suggestion });
+  }
+  return unknown;
 }

@@ -27,6 +27,7 @@ export function isGuestErrorCode(code: string): code is GuestErrorCode {
 /** Problem types of HTTP errors (RFC 9457 problem+json), keyed by the slug used in `type`. */
 export const PROBLEMS = {
   'invalid-request': { status: 400, title: 'The request is not valid' },
+  unauthorized: { status: 401, title: 'A valid bearer token is needed' },
   'unknown-language': { status: 400, title: 'The language is not known or not enabled' },
   'unknown-module': { status: 404, title: 'No deployed module has that id' },
   'not-found': { status: 404, title: 'No such route' },
@@ -34,6 +35,7 @@ export const PROBLEMS = {
   'body-too-large': { status: 413, title: 'The request body is larger than the limit' },
   'unsupported-media-type': { status: 415, title: 'The request body has an unsupported content type' },
   overloaded: { status: 503, title: 'The service is at capacity; retry later' },
+  'language-unavailable': { status: 503, title: 'The language failed to start and cannot run calls' },
   'shutting-down': { status: 503, title: 'The service is shutting down' },
   'upstream-failed': { status: 502, title: 'A remote evaluator could not be reached' },
   internal: { status: 500, title: 'Internal error' },

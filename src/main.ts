@@ -1,12 +1,12 @@
 // Boot: `node dist/src/main.js` starts the service (src/service.ts) with signal handling: SIGTERM
 // or SIGINT stops accepting, answers 503 to new calls, lets calls in flight finish (cancelling
 // those still running after POLYEVAL_SHUTDOWN_TIMEOUT_MS), then exits. A configuration error stops
-// the service at once with a message naming the variable. Nothing the service writes to stdout or
-// stderr waits on the reader (src/logger.ts, docs/reliability.md).
+// the service at once with a message naming the variable, exit code 2 (as `polyeval serve`).
+// Nothing the service writes to stdout or stderr waits on the reader (src/logger.ts,
+// docs/reliability.md).
 
-import { ConfigError } from './errors.js';
 import { processSinks } from './logger.js';
-import { startService } from './service.js';
+import { startService, startupFailure } from './service.js';
 
 // Node's own warnings go to stderr through the non-blocking sink (src/logger.ts) instead of its
 // default handler, whose write to a stderr pipe nobody reads would wait or grow without bound.
@@ -16,12 +16,7 @@ process.on('warning', (warning) => {
 });
 
 startService({ handleSignals: true }).catch((error: unknown) => {
-  const message =
-    error instanceof ConfigError
-      ? error.message
-      : error instanceof Error
-        ? (error.stack ?? error.message)
-        : String(error);
+  const { message, exitCode } = startupFailure(error);
   process.stderr.write(`polyeval: cannot start: ${message}\n`);
-  process.exit(1);
+  process.exit(exitCode);
 });

@@ -6,13 +6,18 @@
 // those fixed names, else the same-named numbers in its readiness details (no hook into the
 // executor host is needed); security events (a sandbox that broke its host's protocol and was
 // killed) from details.securityEvents. The OS isolation layer's protections come from the same
-// readiness details (`isolation.protections`).
-// Process metrics (memory, CPU, event-loop lag, GC) are prom-client's defaults; log lines dropped
-// because stdout/stderr was not read come from the log sinks (src/logger.ts).
+// readiness details (`isolation.protections`). Languages whose sandboxes live in host processes
+// (Python) report per-host figures in their readiness details (details.hosts); the pool series sum
+// them, so that every language has the same series.
+// Process metrics (memory, CPU, event-loop lag, GC) of the service process are prom-client's
+// defaults; the polyeval_process_tree_* series add every process the service spawned (the Python
+// sandbox hosts and theirs), read from /proc at scrape time (src/process-tree.ts); log lines
+// dropped because stdout/stderr was not read come from the log sinks (src/logger.ts).
 
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { droppedLogLines } from './logger.js';
-import type { CallEvent, Orchestrator } from './orchestrator/orchestrator.js';
+import type { CallEvent, LanguageInfo, Orchestrator } from './orchestrator/orchestrator.js';
+import { processTree } from './process-tree.js';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -34,12 +39,45 @@ function num(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
 
-/** Restarts summed over an executor's sandbox hosts (details.hosts[].restarts), if it has hosts. */
-function hostRestarts(hosts: unknown): number | undefined {
-  if (!Array.isArray(hosts)) return undefined;
-  let sum = 0;
-  for (const host of hosts) sum += num((host as { restarts?: unknown } | null)?.restarts) ?? 0;
-  return sum;
+/** The sandbox host processes a process-hosted executor reports (details.hosts), if any. */
+function hosts(info: LanguageInfo): Record<string, unknown>[] | undefined {
+  const list = info.details.hosts;
+  return Array.isArray(list)
+    ? (list.filter((h) => typeof h === 'object' && h !== null) as Record<string, unknown>[])
+    : undefined;
+}
+
+/** The sum of one numeric field over the sandbox hosts, when the language has hosts. */
+function overHosts(info: LanguageInfo, field: string): number | undefined {
+  const list = hosts(info);
+  if (list === undefined) return undefined;
+  return list.reduce((sum, h) => sum + (num(h[field]) ?? 0), 0);
+}
+
+/**
+ * Interpreters of a process-hosted pool that exist (warm and waiting, or running a call).
+ * Single-use interpreters are retired after their call: started minus live minus those killed or
+ * crashed is the number retired after normal use (the "recycled" of a worker pool).
+ */
+function hostPool(
+  info: LanguageInfo,
+):
+  | { workers: number; busy: number; spawned: number; killed: number; crashed: number; recycled: number }
+  | undefined {
+  const busy = overHosts(info, 'busy');
+  if (busy === undefined) return undefined;
+  const workers = busy + (overHosts(info, 'interpretersWaiting') ?? 0);
+  const spawned = overHosts(info, 'interpretersStarted') ?? 0;
+  const killed = num(info.details.timeouts) ?? 0;
+  const crashed = num(info.details.crashes) ?? 0;
+  return {
+    workers,
+    busy,
+    spawned,
+    killed,
+    crashed,
+    recycled: Math.max(0, spawned - workers - killed - crashed),
+  };
 }
 
 /** A counter that mirrors a monotonically growing number read at scrape time. */
@@ -168,18 +206,23 @@ export function createMetrics(
   );
   gauge(
     'polyeval_pool_workers',
-    'Sandbox workers that exist, by language (where the executor reports them).',
-    perLanguage((i) => num(i.details.workers)),
+    'Sandbox workers (or interpreters, for sandbox host processes) that exist, by language.',
+    perLanguage((i) => num(i.details.workers) ?? hostPool(i)?.workers),
   );
   gauge(
     'polyeval_pool_workers_ready',
-    'Sandbox workers warm and waiting or working, by language (where the executor reports them).',
-    perLanguage((i) => num(i.details.workersReady)),
+    'Sandbox workers warm and waiting or working, by language.',
+    perLanguage((i) => num(i.details.workersReady) ?? hostPool(i)?.workers),
   );
   gauge(
     'polyeval_pool_workers_busy',
-    'Sandbox workers running a call, by language (where the executor reports them).',
-    perLanguage((i) => num(i.details.busy)),
+    'Sandbox workers running a call, by language.',
+    perLanguage((i) => num(i.details.busy) ?? hostPool(i)?.busy),
+  );
+  gauge(
+    'polyeval_sandbox_hosts_ready',
+    'Sandbox host processes ready for calls, by language (languages whose sandboxes live in separate processes).',
+    perLanguage((i) => hosts(i)?.filter((h) => h.state === 'ready').length),
   );
   gauge(
     'polyeval_language_ready',
@@ -206,26 +249,90 @@ export function createMetrics(
   mirroredCounter(
     registry,
     'polyeval_sandboxes_spawned_total',
-    'Sandbox workers started, by language (where the executor reports them).',
-    perLanguage((i) => i.counters?.spawned ?? num(i.details.spawned)),
+    'Sandbox workers (or interpreters in sandbox hosts) started, by language.',
+    perLanguage((i) => i.counters?.spawned ?? num(i.details.spawned) ?? hostPool(i)?.spawned),
   );
   mirroredCounter(
     registry,
     'polyeval_sandboxes_recycled_total',
-    'Sandbox workers replaced after normal use (call count, heap growth), by language.',
-    perLanguage((i) => i.counters?.recycled ?? num(i.details.recycled)),
+    'Sandbox workers replaced after normal use (call count, heap growth, single use), by language.',
+    perLanguage((i) => i.counters?.recycled ?? num(i.details.recycled) ?? hostPool(i)?.recycled),
   );
   mirroredCounter(
     registry,
     'polyeval_sandbox_kills_total',
     'Sandboxes killed from outside mid-call (deadline, cancellation), by language.',
-    perLanguage((i) => i.counters?.killed ?? num(i.details.killed)),
+    perLanguage((i) => i.counters?.killed ?? num(i.details.killed) ?? hostPool(i)?.killed),
   );
   mirroredCounter(
     registry,
     'polyeval_sandbox_crashes_total',
     'Sandboxes that died on their own (out of heap, engine fault), by language.',
     perLanguage((i) => i.counters?.crashed ?? num(i.details.crashed) ?? num(i.details.crashes)),
+  );
+  mirroredCounter(
+    registry,
+    'polyeval_sandbox_host_restarts_total',
+    'Sandbox host processes restarted after they died (killed from outside, crashed, over their memory limit or deadline), by language.',
+    perLanguage((i) => overHosts(i, 'restarts')),
+  );
+
+  // Every process of the tree, grouped: the service itself, each language's sandbox hosts (and
+  // their children), anything else it spawned. One /proc read serves the three series.
+  let tree:
+    | {
+        at: number;
+        groups: Map<string, { role: string; language: string; n: number; rss: number; cpu: number }>;
+      }
+    | undefined;
+  const groups = () => {
+    const now = performance.now();
+    if (tree === undefined || now - tree.at > 100) {
+      const map = new Map<string, { role: string; language: string; n: number; rss: number; cpu: number }>();
+      for (const p of processTree()) {
+        const role = p.pid === process.pid ? 'service' : p.language === undefined ? 'other' : 'sandbox-host';
+        const language = p.pid === process.pid ? '' : (p.language ?? '');
+        const key = `${role}/${language}`;
+        const g = map.get(key) ?? { role, language, n: 0, rss: 0, cpu: 0 };
+        g.n++;
+        g.rss += p.rssBytes;
+        g.cpu += p.cpuSeconds;
+        map.set(key, g);
+      }
+      tree = { at: now, groups: map };
+    }
+    return tree.groups.values();
+  };
+  const treeGauge = (
+    name: string,
+    help: string,
+    pick: (g: { n: number; rss: number; cpu: number }) => number,
+  ): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['role', 'language'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const g of groups()) this.set({ role: g.role, language: g.language }, pick(g));
+      },
+    });
+  };
+  treeGauge(
+    'polyeval_process_tree_processes',
+    'Processes of the service tree, by role (service, sandbox-host with its language, other).',
+    (g) => g.n,
+  );
+  treeGauge(
+    'polyeval_process_tree_resident_memory_bytes',
+    'Resident memory of the processes of the service tree, by role and language.',
+    (g) => g.rss,
+  );
+  treeGauge(
+    'polyeval_process_tree_cpu_seconds',
+    'CPU time (user + system) used so far by the processes of the tree alive now, by role and language.',
+    (g) => g.cpu,
   );
 
   // Security events by language and kind, mirrored from details.securityEvents ({kind: count}).
@@ -251,12 +358,6 @@ export function createMetrics(
     },
   });
 
-  mirroredCounter(
-    registry,
-    'polyeval_sandbox_host_restarts_total',
-    'Sandbox host processes restarted after they died (killed from outside, crashed, over their memory limit), by language.',
-    perLanguage((i) => hostRestarts(i.details.hosts)),
-  );
   mirroredCounter(
     registry,
     'polyeval_calls_requeued_total',

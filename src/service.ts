@@ -11,7 +11,8 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createApp } from './app.js';
-import { type Config, loadConfig } from './config.js';
+import { type Config, loadConfig, unknownVariables } from './config.js';
+import { ConfigError } from './errors.js';
 import { discoverLanguages, type LanguageEntry } from './executor/registry.js';
 import { createHttpServer, type HttpServer } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
@@ -49,11 +50,39 @@ export function packageVersion(): string {
   }
 }
 
+/**
+ * Exit codes of a service that could not start, the same for `npm start` (main.ts) and
+ * `polyeval serve`: 2 for bad configuration (a variable, a setting, a manifest: the operator's to
+ * fix), 1 for any other failure (the port is taken, an engine is missing…).
+ */
+export const STARTUP_EXIT = { config: 2, failed: 1 } as const;
+
+/** The message and exit code for a failure of startService(). */
+export function startupFailure(error: unknown): { message: string; exitCode: number } {
+  if (error instanceof ConfigError) return { message: error.message, exitCode: STARTUP_EXIT.config };
+  const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  return { message, exitCode: STARTUP_EXIT.failed };
+}
+
 export async function startService(options: ServiceOptions = {}): Promise<RunningService> {
   const config = loadConfig(options.env);
   const g = config.global;
   const log = options.log ?? createLogger(g.POLYEVAL_LOG_LEVEL);
-  const orchestrator = await Orchestrator.create(config, options.languages ?? discoverLanguages(), log);
+  const entries = options.languages ?? discoverLanguages();
+  // A mistyped variable would be silently ignored: say so, with the name it probably meant.
+  for (const unknown of unknownVariables(
+    options.env ?? process.env,
+    entries.map((e) => e.manifest.id),
+  )) {
+    log.warn(
+      `Unknown configuration variable ${unknown.name} is ignored${unknown.suggestion === undefined ? '' : `; did you mean ${unknown.suggestion}?`}`,
+      {
+        variable: unknown.name,
+        ...(unknown.suggestion === undefined ? {} : { suggestion: unknown.suggestion }),
+      },
+    );
+  }
+  const orchestrator = await Orchestrator.create(config, entries, log);
   const version = packageVersion();
   const metrics = g.POLYEVAL_METRICS === 'on' ? createMetrics(orchestrator, { version }) : undefined;
   const app = createApp({

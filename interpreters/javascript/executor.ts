@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { ConfigError } from '../../src/errors.js';
 import type { CreateExecutor } from '../../src/executor/contract.js';
 import { createWorkerExecutor } from '../../src/executor/host/worker-executor.js';
 import { runnableSibling } from '../../src/paths.js';
@@ -18,11 +19,13 @@ function snapshotSetting(settings: Readonly<Record<string, string>>): boolean {
   const raw = settings.SNAPSHOTS;
   if (raw === undefined || raw === '' || raw === 'on') return true;
   if (raw === 'off') return false;
-  throw new Error(`Invalid POLYEVAL_JAVASCRIPT_SNAPSHOTS="${raw}": expected on or off`);
+  throw new ConfigError(`Invalid POLYEVAL_JAVASCRIPT_SNAPSHOTS="${raw}": expected on or off`);
 }
 
-export const createExecutor: CreateExecutor = (context) =>
-  createWorkerExecutor(context, {
+export const createExecutor: CreateExecutor = (context) => {
+  // Read here, not when the workers start: a bad setting stops the service at boot, before it listens.
+  const snapshots = snapshotSetting(context.settings);
+  return createWorkerExecutor(context, {
     runner: runnableSibling(import.meta.url, 'runner'),
     async workerData(): Promise<RunnerData> {
       const bytes = await readFile(require.resolve('@jitl/quickjs-wasmfile-release-sync/wasm'));
@@ -32,10 +35,11 @@ export const createExecutor: CreateExecutor = (context) =>
         wasmModule: await WebAssembly.compile(bytes),
         packageVersion: version,
         wasmSha256: createHash('sha256').update(bytes).digest('hex'),
-        snapshots: snapshotSetting(context.settings),
+        snapshots,
       };
     },
     // A large thread stack with a small QuickJS stack limit turns every deep recursion into a clean
-    // guest error (DESIGN.md §5). 256 MB of V8 heap: below that, WASM memory growth triggers GCs.
+    // guest error (docs/design.md §5). 256 MB of V8 heap: below that, WASM memory growth triggers GCs.
     resourceLimits: { stackSizeMb: 16, maxOldGenerationSizeMb: 256 },
   });
+};

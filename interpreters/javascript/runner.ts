@@ -4,7 +4,7 @@
 // snapshots, a new runtime and context (~0.3 ms). Either way the next call's sandbox is made ready,
 // and the last one dropped, while the worker is idle, off the caller's critical path.
 // The instance has its own WebAssembly.Memory whose maximum is the call's memory limit: that is what
-// actually bounds memory (runtime.setMemoryLimit did not in these builds, DESIGN.md §5). The
+// actually bounds memory (runtime.setMemoryLimit did not in these builds, docs/design.md §5). The
 // instance is replaced after any limit hit or host-side exception, when the memory limit changes,
 // and when its memory has grown (WASM memory never shrinks). The interrupt handler is the fast path
 // for time; the pool's watchdog, which terminates this whole thread, is the guarantee.

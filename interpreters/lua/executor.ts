@@ -31,6 +31,6 @@ export const createExecutor: CreateExecutor = (context) =>
     },
     // Lua calls Lua without recursing in C, and bounds C recursion itself (LUAI_MAXCCALLS); the
     // thread stack only needs room for the deepest C path. 256 MB of V8 heap: below that, WASM
-    // memory growth triggers GCs (DESIGN.md §5).
+    // memory growth triggers GCs (docs/design.md §5).
     resourceLimits: { stackSizeMb: 8, maxOldGenerationSizeMb: 256 },
   });

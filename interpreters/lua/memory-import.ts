@@ -1,7 +1,7 @@
 // Rewrites the Lua module so that its linear memory is imported instead of defined inside it: the
 // module then runs on a WebAssembly.Memory the host creates, with a maximum of the call's memory
 // limit, and the host can hand a zeroed memory from an earlier call to the next one instead of
-// allocating 16 MiB per call (V8 ran a full GC every few instances otherwise; DESIGN.md §5). Only
+// allocating 16 MiB per call (V8 ran a full GC every few instances otherwise; docs/design.md §5). Only
 // the memory section moves into the import section; the memory keeps index 0, so the code, the data
 // segments and the "memory" export are unchanged.
 

@@ -322,6 +322,7 @@ serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
   return {
     engineVersion,
     prepareStats: marks,
+    memoryBytes: () => heapBytes() + quota.used,
     async run(call: WireCall, callIo: SingleUseIo): Promise<SingleUseResult> {
       io = callIo;
       guards.heapLimitBytes = call.limits.memoryMb * 2 ** 20;

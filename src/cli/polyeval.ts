@@ -5,7 +5,7 @@
 //   polyeval run <file> [--language ID] [--function NAME] [--args JSON]
 //                [--timeout-ms N] [--memory-mb N] [--output-bytes N] [--json]
 //   polyeval languages [--json]                                   what is installed, with limits
-//   polyeval conformance [args…]                                  the shared conformance suite
+//   polyeval conformance [--url URL] [args…]                      the shared conformance suite
 //   polyeval warm                                                 start every enabled engine once
 //                                                                 (builds caches, e.g. at image build)
 //
@@ -30,18 +30,105 @@ import { Orchestrator } from '../orchestrator/orchestrator.js';
 import { distDir } from '../paths.js';
 import { packageVersion } from '../service.js';
 
+/** Each command's usage line(s); `polyeval <command> --help` prints its own. */
+const COMMANDS = {
+  serve: 'polyeval serve [--port N] [--host ADDR] [--languages a,b]',
+  run:
+    'polyeval run <file> [--language ID] [--function NAME] [--args JSON]\n' +
+    '             [--timeout-ms N] [--memory-mb N] [--output-bytes N] [--json]',
+  languages: 'polyeval languages [--json]',
+  conformance:
+    'polyeval conformance [--language ID…] [--case PATTERN] [--url URL] [--json FILE] [--junit FILE]\n' +
+    '                     (--url: run against a running server instead of starting one per language)',
+  warm: 'polyeval warm',
+} as const;
+
+type Command = keyof typeof COMMANDS;
+
+const FOOTER = 'Configuration comes from POLYEVAL_* environment variables (docs/configuration.md).';
+
 const USAGE = `Usage:
-  polyeval serve [--port N] [--host ADDR] [--languages a,b]
-  polyeval run <file> [--language ID] [--function NAME] [--args JSON]
-               [--timeout-ms N] [--memory-mb N] [--output-bytes N] [--json]
-  polyeval languages [--json]
-  polyeval conformance [--language ID…] [--case PATTERN] [--json FILE] [--junit FILE]
-  polyeval warm
+${Object.values(COMMANDS)
+  .map((u) => `  ${u}`)
+  .join('\n')}
   polyeval --version
 
-Configuration comes from POLYEVAL_* environment variables (docs/configuration.md).`;
+${FOOTER}`;
 
-class UsageError extends Error {}
+function commandUsage(command: Command): string {
+  return `Usage:\n  ${COMMANDS[command]}\n\n${FOOTER}`;
+}
+
+class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly command?: Command,
+  ) {
+    super(message);
+  }
+}
+
+/** `polyeval <command> --help`: that command's usage on stdout, exit 0. */
+class HelpRequest extends Error {
+  constructor(readonly command: Command) {
+    super('help');
+  }
+}
+
+type StringOrFlag = { type: 'string' | 'boolean'; short?: string; multiple?: boolean };
+
+/**
+ * node:util parseArgs with the command's own words for its errors: --help on every command; a
+ * negative number given to an option (--timeout-ms -1) reaches the option's own check instead of
+ * parseArgs' "ambiguous" message; an unknown option or a missing value is named with the usage.
+ */
+function parseCommand<O extends Record<string, StringOrFlag>>(
+  command: Command,
+  argv: string[],
+  options: O,
+  allowPositionals = false,
+) {
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    const name = arg.startsWith('--') ? arg.slice(2) : undefined;
+    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      args.push(`${arg}=${next}`);
+      i++;
+    } else args.push(arg);
+  }
+  let parsed: ReturnType<
+    typeof parseArgs<{
+      args: string[];
+      allowPositionals: boolean;
+      options: O & { help: { type: 'boolean'; short: 'h' } };
+    }>
+  >;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals,
+      options: { ...options, help: { type: 'boolean', short: 'h' } } as O & {
+        help: { type: 'boolean'; short: 'h' };
+      },
+    });
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const option = /'(-[^' ]*)/.exec((error as Error).message)?.[1];
+    const message =
+      code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
+        ? `Unknown option ${option ?? ''} for "polyeval ${command}"`
+        : code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'
+          ? `${option ?? 'An option'} needs a value`
+          : code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL'
+            ? `"polyeval ${command}" takes no positional argument`
+            : (error as Error).message;
+    throw new UsageError(message, command);
+  }
+  if ((parsed.values as { help?: boolean }).help === true) throw new HelpRequest(command);
+  return parsed;
+}
 
 const EXIT = { ok: 0, guest: 1, usage: 2, service: 3 } as const;
 
@@ -118,15 +205,15 @@ function positiveInt(name: string, value: string | undefined): number | undefine
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0)
-    throw new UsageError(`--${name} must be a positive integer, got "${value}"`);
+    throw new UsageError(`--${name} must be a positive integer, got "${value}"`, 'run');
   return n;
 }
 
 async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
+  const { values, positionals } = parseCommand(
+    'run',
+    argv,
+    {
       language: { type: 'string', short: 'l' },
       function: { type: 'string', short: 'f' },
       args: { type: 'string', short: 'a' },
@@ -135,9 +222,10 @@ async function run(argv: string[]): Promise<number> {
       'output-bytes': { type: 'string' },
       json: { type: 'boolean' },
     },
-  });
+    true,
+  );
   const file = positionals[0];
-  if (file === undefined || positionals.length > 1) throw new UsageError('run takes exactly one file');
+  if (file === undefined || positionals.length > 1) throw new UsageError('run takes exactly one file', 'run');
   const entries = discoverLanguages();
   const entry = pickLanguage(entries, file, values.language);
   const code = readCode(file, entry);
@@ -178,6 +266,9 @@ async function run(argv: string[]): Promise<number> {
       throw error;
     }
     starting.done(`${entry.manifest.displayName} ready`);
+    const asked = Object.entries(limits).filter(
+      (e): e is [keyof typeof limits, number] => e[1] !== undefined,
+    );
     const result = await orchestrator.evaluate({
       language: id,
       code,
@@ -185,6 +276,19 @@ async function run(argv: string[]): Promise<number> {
       args,
       limits,
     });
+    // A limit above the language's ceiling runs at the ceiling: say so rather than let it pass.
+    for (const [name, value] of asked) {
+      if (result.limits[name] < value) {
+        const [flag, unit] = {
+          timeoutMs: ['--timeout-ms', 'ms'],
+          memoryMb: ['--memory-mb', 'MiB'],
+          outputBytes: ['--output-bytes', 'bytes'],
+        }[name];
+        process.stderr.write(
+          `polyeval: ${flag} ${value} is above the ceiling of ${id}: the call ran with ${result.limits[name]} ${unit}\n`,
+        );
+      }
+    }
     if (values.json === true) {
       process.stdout.write(`${stringifyJson(result)}\n`);
     } else {
@@ -206,7 +310,7 @@ async function run(argv: string[]): Promise<number> {
 }
 
 function languages(argv: string[]): number {
-  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' } } });
+  const { values } = parseCommand('languages', argv, { json: { type: 'boolean' } });
   const config = loadConfig();
   const enabled = config.global.POLYEVAL_LANGUAGES.split(',')
     .map((s) => s.trim())
@@ -237,7 +341,7 @@ function languages(argv: string[]): number {
       r.engine,
       `.${r.extension}`,
       `${r.limits.defaults.timeoutMs}/${r.limits.ceilings.timeoutMs}`,
-      `${r.limits.defaults.memoryMb}/${r.limits.ceilings.memoryMb}`,
+      `${r.limits.defaults.memoryMb}/${r.limits.ceilings.memoryMb}${r.limits.floors.memoryMb > 1 ? ` (≥${r.limits.floors.memoryMb})` : ''}`,
       `${r.limits.defaults.outputBytes}/${r.limits.ceilings.outputBytes}`,
       r.remote === undefined ? (r.enabled ? 'yes' : 'no') : `remote ${r.remote.join(',')}`,
     ]),
@@ -251,12 +355,13 @@ function languages(argv: string[]): number {
         .trimEnd()}\n`,
     );
   process.stdout.write(
-    '\nLimits are default/ceiling; a call may ask for less, never more than the ceiling.\n',
+    "\nLimits are default/ceiling; a call may ask for less, never more than the ceiling, nor less than\nthe engine's floor (≥).\n",
   );
   return EXIT.ok;
 }
 
 async function conformance(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) throw new HelpRequest('conformance');
   const script = fileURLToPath(new URL('scripts/conformance.js', distDir));
   if (!existsSync(script)) {
     process.stderr.write(
@@ -272,7 +377,8 @@ async function conformance(argv: string[]): Promise<number> {
 }
 
 /** Starts every enabled language once and stops: engines build their caches (snapshots…) on first start. */
-async function warm(): Promise<number> {
+async function warm(argv: string[]): Promise<number> {
+  parseCommand('warm', argv, {});
   const config = loadConfig();
   const log = createLogger(
     process.env.POLYEVAL_LOG_LEVEL === undefined ? 'warn' : config.global.POLYEVAL_LOG_LEVEL,
@@ -296,18 +402,27 @@ async function warm(): Promise<number> {
 }
 
 async function serve(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { port: { type: 'string' }, host: { type: 'string' }, languages: { type: 'string' } },
+  const { values } = parseCommand('serve', argv, {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    languages: { type: 'string' },
   });
-  const { startService } = await import('../service.js');
+  const { startService, startupFailure } = await import('../service.js');
   const env = {
     ...process.env,
     ...(values.port === undefined ? {} : { PORT: values.port }),
     ...(values.host === undefined ? {} : { POLYEVAL_HOST: values.host }),
     ...(values.languages === undefined ? {} : { POLYEVAL_LANGUAGES: values.languages }),
   };
-  const service = await startService({ env, handleSignals: true });
+  let service: Awaited<ReturnType<typeof startService>>;
+  try {
+    service = await startService({ env, handleSignals: true });
+  } catch (error) {
+    // The same message and exit code as `npm start` (src/main.ts).
+    const { message, exitCode } = startupFailure(error);
+    process.stderr.write(`polyeval: cannot start: ${message}\n`);
+    return exitCode;
+  }
   process.stderr.write(`polyeval: serving on ${service.url} (playground: ${service.url}/playground)\n`);
   // Runs until a signal stops it (the handler exits the process).
   return new Promise<number>(() => {});
@@ -326,7 +441,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'conformance':
         return await conformance(rest);
       case 'warm':
-        return await warm();
+        return await warm(rest);
       case '--version':
       case '-v':
         process.stdout.write(`${packageVersion()}\n`);
@@ -341,9 +456,13 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`Unknown command "${command}"`);
     }
   } catch (error) {
-    if (error instanceof UsageError || (error instanceof TypeError && 'code' in error)) {
-      // parseArgs' own errors are TypeErrors with an ERR_PARSE_ARGS_* code.
-      process.stderr.write(`polyeval: ${error.message}\n\n${USAGE}\n`);
+    if (error instanceof HelpRequest) {
+      process.stdout.write(`${commandUsage(error.command)}\n`);
+      return EXIT.ok;
+    }
+    if (error instanceof UsageError) {
+      const usage = error.command === undefined ? USAGE : commandUsage(error.command);
+      process.stderr.write(`polyeval: ${error.message}\n\n${usage}\n`);
       return EXIT.usage;
     }
     if (error instanceof ConfigError) {

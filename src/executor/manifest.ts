@@ -8,6 +8,11 @@ const limitRange = z
   .object({
     default: z.number().int().positive().optional(),
     max: z.number().int().positive().optional(),
+    /**
+     * The least the engine runs in (memoryMb: the memory the engine itself takes before any guest
+     * code, as stats.memoryBytes reports it). A call asking for less is refused with 400.
+     */
+    min: z.number().int().positive().optional(),
   })
   .strict();
 
@@ -41,6 +46,11 @@ export const manifestSchema = z
       })
       .strict()
       .default({}),
+    /** The playground editor's highlighting for this language's code (CodeMirror 6 language modules). */
+    editor: z
+      .object({ mode: z.enum(['lang-javascript', 'lang-python', 'legacy-lua', 'legacy-wast']) })
+      .strict()
+      .optional(),
     /** Conformance cases this language skips, each with the reason. */
     conformanceSkips: z.record(z.string(), z.string().min(10, 'a skip needs a written reason')).default({}),
     /** Wikifunctions programming-language names and ZIDs that route here. */

@@ -15,7 +15,7 @@ import { parseJsonBody, startBodyParser } from './body-parser.js';
 import { readBody } from './incoming.js';
 import { problem } from './problem.js';
 import { callContext, requestScopeOf } from './request-context.js';
-import { deployRequestSchema, describeIssues, evaluateRequestSchema, MAX_ARGS_DEPTH } from './schemas.js';
+import { deployRequestSchema, evaluateRequestSchema, invalidRequest, MAX_ARGS_DEPTH } from './schemas.js';
 
 function json(body: unknown, status = 200): Response {
   return new Response(stringifyJson(body), { status, headers: { 'content-type': 'application/json' } });
@@ -46,7 +46,7 @@ export function nativeRoutes(orchestrator: Orchestrator, options: { bodyLimit: n
   app.post('/v1/evaluate', async (c) => {
     const body = await readJson(c, options.bodyLimit);
     const parsed = evaluateRequestSchema.safeParse(body);
-    if (!parsed.success) throw problem('invalid-request', `Invalid request: ${describeIssues(parsed.error)}`);
+    if (!parsed.success) throw invalidRequest(parsed.error);
     const request = parsed.data;
     if (jsonDepth(request.args, MAX_ARGS_DEPTH) > MAX_ARGS_DEPTH) {
       throw problem(
@@ -70,7 +70,7 @@ export function nativeRoutes(orchestrator: Orchestrator, options: { bodyLimit: n
   app.post('/v1/modules', async (c) => {
     const body = await readJson(c, options.bodyLimit);
     const parsed = deployRequestSchema.safeParse(body);
-    if (!parsed.success) throw problem('invalid-request', `Invalid request: ${describeIssues(parsed.error)}`);
+    if (!parsed.success) throw invalidRequest(parsed.error);
     const deployed = await orchestrator.deploy(parsed.data.language, parsed.data.code, requestScopeOf(c));
     if ('error' in deployed) return json({ ok: false, error: deployed.error }, 422);
     return json(

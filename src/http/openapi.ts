@@ -18,6 +18,7 @@ import { z } from 'zod';
 import type { Config } from '../config.js';
 import { PROBLEMS, type ProblemType } from '../errors.js';
 import type { LanguageInfo } from '../orchestrator/orchestrator.js';
+import type { LanguageExample } from './examples.js';
 import { apiSchemas, OPERATION_PROBLEMS } from './schemas.js';
 
 /** OpenAPI path items keyed by OpenAPI path (`/{param}` style), then by lower-case method. */
@@ -28,6 +29,23 @@ const json = (schema: object, description: string) => ({
   description,
   content: { 'application/json': { schema } },
 });
+
+/** What each problem's `detail` says, for the answer examples. */
+const PROBLEM_DETAILS: Record<ProblemType, string> = {
+  'invalid-request': 'Invalid request: args: Invalid input: expected array, received string',
+  unauthorized: 'This route needs a bearer token: send "Authorization: Bearer <token>"',
+  'unknown-language': 'Unknown or disabled language "cobol"; enabled: …',
+  'unknown-module': 'No deployed module has the id "sha256-…"',
+  'not-found': 'No route for GET /v2/evaluate',
+  'method-not-allowed': '/v1/evaluate does not take GET; it takes POST',
+  'body-too-large': 'The request body is larger than 8388608 bytes',
+  'unsupported-media-type': 'Expected an application/json body, got "text/plain"',
+  overloaded: 'Language "…" is at capacity: 64 calls are already waiting',
+  'language-unavailable': 'Language "…" is unavailable: it failed to start: …',
+  'shutting-down': 'The service is shutting down',
+  'upstream-failed': 'Cannot reach a remote evaluator for "…"',
+  internal: 'The service failed to handle the request',
+};
 
 /** Problem answers grouped by status, each listing the problem types it can carry. */
 function problemResponses(types: readonly ProblemType[]): Record<string, unknown> {
@@ -43,7 +61,25 @@ function problemResponses(types: readonly ProblemType[]): Record<string, unknown
       ...(status === 503
         ? { headers: { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } } } }
         : {}),
-      content: { 'application/problem+json': { schema: ref('Problem') } },
+      content: {
+        'application/problem+json': {
+          schema: ref('Problem'),
+          examples: Object.fromEntries(
+            list.map((t) => [
+              t,
+              {
+                summary: PROBLEMS[t].title,
+                value: {
+                  type: `https://polyeval.dev/problems/${t}`,
+                  title: PROBLEMS[t].title,
+                  status,
+                  detail: PROBLEM_DETAILS[t],
+                },
+              },
+            ]),
+          ),
+        },
+      },
       'x-problem-types': list,
     };
   }
@@ -252,6 +288,181 @@ export interface DocumentOptions {
   readonly paths: readonly PathsDoc[];
   readonly languages: readonly LanguageInfo[];
   readonly version: string;
+  /** Whether bearer tokens are required (the document then declares the scheme for Swagger's Authorize). */
+  readonly authentication?: boolean;
+  /** A worked example per language (src/http/examples.ts), for the request and answer examples. */
+  readonly examples?: readonly ({
+    readonly language: string;
+    /** The Wikifunctions name that routes to the language, when it serves Wikifunctions. */
+    readonly wikifunctionsName?: string;
+  } & LanguageExample)[];
+}
+
+type Example = { summary: string; value: unknown };
+
+/** Sets `examples` on one media type of an operation's request body or answer, when both exist. */
+function setExamples(
+  paths: PathsDoc,
+  path: string,
+  where: 'request' | string,
+  examples: Record<string, Example>,
+  mediaType = 'application/json',
+): void {
+  const operation = paths[path]?.post ?? paths[path]?.get;
+  if (operation === undefined || Object.keys(examples).length === 0) return;
+  const holder = (
+    where === 'request' ? operation.requestBody : (operation.responses as Record<string, unknown>)?.[where]
+  ) as { content?: Record<string, Record<string, unknown>> } | undefined;
+  const media = holder?.content?.[mediaType];
+  if (media !== undefined) media.examples = { ...examples, ...(media.examples as object | undefined) };
+}
+
+/**
+ * Request and answer examples of the native API, one per language (the first is what Swagger UI's
+ * "Try it out" sends as it comes). Each request example has an answer example of the same name
+ * under the status it gets; test/e2e/openapi-examples.test.ts sends every one to a real server and
+ * checks the documented answer.
+ */
+function addExamples(paths: PathsDoc, options: DocumentOptions): void {
+  const examples = options.examples ?? [];
+  const info = new Map(options.languages.map((l) => [l.id, l]));
+  const requests: Record<string, Example> = {};
+  const ok: Record<string, Example> = {};
+  const problems400: Record<string, Example> = {};
+  for (const e of examples) {
+    const language = info.get(e.language);
+    if (language === undefined) continue;
+    requests[e.language] = {
+      summary: `${language.displayName}: ${e.function}(${e.args.join(', ')})`,
+      value: { language: e.language, code: e.code, function: e.function, args: e.args },
+    };
+    ok[e.language] = {
+      summary: `${language.displayName}: the value, output and measures`,
+      value: {
+        ok: true,
+        value: e.value,
+        stdout: '',
+        stderr: '',
+        stats: { durationMs: 0.412, cpuMs: 0.387, memoryBytes: 16_777_216 },
+        language: e.language,
+        limits: language.limits.defaults,
+      },
+    };
+  }
+  const first = examples.find((e) => info.has(e.language));
+  if (first !== undefined) {
+    const limits = { timeoutMs: Math.min(1000, info.get(first.language)!.limits.ceilings.timeoutMs) };
+    requests[`${first.language}-limits`] = {
+      summary: `With a limit of its own: ${limits.timeoutMs} ms`,
+      value: {
+        language: first.language,
+        code: first.code,
+        function: first.function,
+        args: first.args,
+        limits,
+      },
+    };
+    const base = ok[first.language]!.value as Record<string, unknown>;
+    ok[`${first.language}-limits`] = {
+      summary: 'The limits the call ran with',
+      value: { ...base, limits: { ...(base.limits as object), ...limits } },
+    };
+    requests.invalid = {
+      summary: 'Invalid: args is not an array (answered 400, one entry per field)',
+      value: { language: first.language, code: first.code, function: first.function, args: '2, 3' },
+    };
+    problems400.invalid = {
+      summary: 'The invalid field, named',
+      value: {
+        type: 'https://polyeval.dev/problems/invalid-request',
+        title: 'The request is not valid',
+        status: 400,
+        detail: 'Invalid request: args: Invalid input: expected array, received string',
+        instance: '/v1/evaluate',
+        errors: [{ pointer: '/args', message: 'Invalid input: expected array, received string' }],
+      },
+    };
+  }
+  setExamples(paths, '/v1/evaluate', 'request', requests);
+  setExamples(paths, '/v1/evaluate', '200', ok);
+  setExamples(paths, '/v1/evaluate', '400', problems400, 'application/problem+json');
+  const deployable = examples.filter((e) => info.get(e.language)?.deploy === true);
+  setExamples(
+    paths,
+    '/v1/modules',
+    'request',
+    Object.fromEntries(
+      deployable.map((e) => [
+        e.language,
+        { summary: `Deploy a ${e.language} module`, value: { language: e.language, code: e.code } },
+      ]),
+    ),
+  );
+  setExamples(
+    paths,
+    '/v1/modules',
+    '201',
+    Object.fromEntries(
+      deployable.map((e) => [
+        e.language,
+        {
+          summary: 'Deployed: call it with module: id',
+          value: { ok: true, id: 'sha256-…', language: e.language },
+        },
+      ]),
+    ),
+  );
+  // Wikifunctions: the flat request form, natural numbers (Z13518) in and out.
+  const natural = (n: number) => ({ Z1K1: 'Z13518', Z13518K1: String(n) });
+  const wikifunctions = examples.filter((e) => e.wikifunctionsName !== undefined && info.has(e.language));
+  for (const path of ['/{domain}/v1/evaluate/', '/{domain}/v1/evaluate']) {
+    setExamples(
+      paths,
+      path,
+      'request',
+      Object.fromEntries(
+        wikifunctions.map((e) => [
+          e.language,
+          {
+            summary: `${info.get(e.language)!.displayName}: ${e.function}(${e.args.join(', ')}) on natural numbers`,
+            value: {
+              codingLanguage: e.wikifunctionsName,
+              codeString: e.code,
+              functionName: e.function,
+              functionArguments: Object.fromEntries(
+                e.args.map((a, i) => [`${e.function}K${i + 1}`, natural(a)]),
+              ),
+            },
+          },
+        ]),
+      ),
+    );
+    setExamples(
+      paths,
+      path,
+      '200',
+      Object.fromEntries(
+        wikifunctions.map((e) => [
+          e.language,
+          {
+            summary:
+              'A Z22 envelope: the value in Z22K1 (Z22K2, the metadata map of times and host, abbreviated)',
+            value: {
+              Z1K1: { Z1K1: 'Z9', Z9K1: 'Z22' },
+              Z22K1: {
+                Z1K1: { Z1K1: 'Z9', Z9K1: 'Z13518' },
+                Z13518K1: { Z1K1: 'Z6', Z6K1: String(e.value) },
+              },
+              Z22K2: '…',
+            },
+          },
+        ]),
+      ),
+    );
+  }
+  setExamples(paths, '/v1/languages', '200', {
+    server: { summary: 'The languages of this server', value: { languages: options.languages } },
+  });
 }
 
 export function buildOpenApiDocument(options: DocumentOptions): Record<string, unknown> {
@@ -260,6 +471,9 @@ export function buildOpenApiDocument(options: DocumentOptions): Record<string, u
   for (const doc of options.paths) {
     for (const [path, item] of Object.entries(doc)) paths[path] = { ...paths[path], ...item };
   }
+  // Copies: the examples are set on this document's objects, not on the shared path docs.
+  const document = structuredClone(paths);
+  addExamples(document, options);
   return {
     openapi: '3.1.0',
     info: {
@@ -294,8 +508,21 @@ export function buildOpenApiDocument(options: DocumentOptions): Record<string, u
       { name: 'Playground', description: 'A page to try languages in a browser.' },
       { name: 'Wikifunctions', description: 'The Wikifunctions evaluator API.' },
     ],
-    paths,
+    paths: document,
+    ...(options.authentication === true ? { security: [{ bearer: [] }] } : {}),
     components: {
+      ...(options.authentication === true
+        ? {
+            securitySchemes: {
+              bearer: {
+                type: 'http',
+                scheme: 'bearer',
+                description:
+                  'A token of POLYEVAL_AUTH_TOKENS (or its file). /livez, /readyz and the static pages need none; /metrics needs one unless POLYEVAL_AUTH_METRICS=off.',
+              },
+            },
+          }
+        : {}),
       schemas: componentSchemas(),
       parameters: {
         RequestId: {
@@ -361,7 +588,7 @@ const DOCS_INIT = `window.ui = SwaggerUIBundle({
   dom_id: '#swagger-ui',
   deepLinking: true,
   validatorUrl: null,
-  tryItOutEnabled: false,
+  tryItOutEnabled: true,
   presets: [SwaggerUIBundle.presets.apis],
 });
 `;

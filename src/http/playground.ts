@@ -1,14 +1,19 @@
 // The playground: a page (GET /playground, and / redirects there) to pick a language, edit code,
 // set arguments and limits, run, and see the value, stdout/stderr, stats and errors with the line
-// highlighted. Plain HTML, CSS and a browser module in ./playground/ (no build step, nothing from a
-// CDN); it talks only to the public API (GET /v1/languages, POST /v1/evaluate). Starter code for
-// each language is its conformance fixture of the first case (add two integers), when it has one.
+// and column marked. HTML, CSS and a browser module in ./playground/; the editor is CodeMirror 6
+// from node_modules, served by this route (no CDN, no build step): each ES module file is served
+// under a flat name from an allowlist, and the page's import map (inline, allowed by its hash in
+// the Content-Security-Policy) maps the bare specifiers to them. It talks only to the public API
+// (GET /v1/languages, POST /v1/evaluate). Starter code for each language is its conformance fixture
+// of the first case (add two integers), when it has one.
 
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
 import type { Orchestrator } from '../orchestrator/orchestrator.js';
-import { interpretersSourceDir, projectRoot } from '../paths.js';
+import { projectRoot } from '../paths.js';
+import { languageExample } from './examples.js';
 import { PAGE_CSP, type PathsDoc } from './openapi.js';
 
 /** The page's files, kept beside this module's source (copied as they are into the image). */
@@ -17,10 +22,54 @@ const ASSETS: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
   'playground.css': 'text/css; charset=utf-8',
   'playground.mjs': 'text/javascript; charset=utf-8',
+  'favicon.svg': 'image/svg+xml',
 };
 
-/** The shared conformance case every language implements first: add(2, 3) → 5. */
-const EXAMPLE = { fixture: '001-add-integers', function: 'add', args: [2, 3] } as const;
+/**
+ * The editor's ES modules: flat name served → [package, file in it, bare specifier it answers].
+ * Each is a single-file ES module (the wast mode imports ./simple-mode.js, served beside it).
+ */
+const VENDOR: Record<string, readonly [pkg: string, file: string, specifier: string | undefined]> = {
+  'codemirror-state.js': ['@codemirror/state', 'dist/index.js', '@codemirror/state'],
+  'codemirror-view.js': ['@codemirror/view', 'dist/index.js', '@codemirror/view'],
+  'codemirror-commands.js': ['@codemirror/commands', 'dist/index.js', '@codemirror/commands'],
+  'codemirror-language.js': ['@codemirror/language', 'dist/index.js', '@codemirror/language'],
+  'codemirror-autocomplete.js': ['@codemirror/autocomplete', 'dist/index.js', '@codemirror/autocomplete'],
+  'codemirror-lint.js': ['@codemirror/lint', 'dist/index.js', '@codemirror/lint'],
+  'codemirror-streamparser.js': ['@codemirror/streamparser', 'dist/index.js', '@codemirror/streamparser'],
+  'codemirror-lang-javascript.js': [
+    '@codemirror/lang-javascript',
+    'dist/index.js',
+    '@codemirror/lang-javascript',
+  ],
+  'codemirror-lang-python.js': ['@codemirror/lang-python', 'dist/index.js', '@codemirror/lang-python'],
+  'legacy-lua.js': ['@codemirror/legacy-modes', 'mode/lua.js', '@codemirror/legacy-modes/mode/lua'],
+  'legacy-wast.js': ['@codemirror/legacy-modes', 'mode/wast.js', '@codemirror/legacy-modes/mode/wast'],
+  'simple-mode.js': ['@codemirror/legacy-modes', 'mode/simple-mode.js', undefined],
+  'lezer-common.js': ['@lezer/common', 'dist/index.js', '@lezer/common'],
+  'lezer-highlight.js': ['@lezer/highlight', 'dist/index.js', '@lezer/highlight'],
+  'lezer-lr.js': ['@lezer/lr', 'dist/index.js', '@lezer/lr'],
+  'lezer-javascript.js': ['@lezer/javascript', 'dist/index.js', '@lezer/javascript'],
+  'lezer-python.js': ['@lezer/python', 'dist/index.js', '@lezer/python'],
+  'find-cluster-break.js': ['@marijn/find-cluster-break', 'src/index.js', '@marijn/find-cluster-break'],
+  'crelt.js': ['crelt', 'index.js', 'crelt'],
+  'style-mod.js': ['style-mod', 'src/style-mod.js', 'style-mod'],
+  'w3c-keyname.js': ['w3c-keyname', 'index.js', 'w3c-keyname'],
+};
+
+const IMPORT_MAP = JSON.stringify({
+  imports: Object.fromEntries(
+    Object.entries(VENDOR)
+      .filter(([, v]) => v[2] !== undefined)
+      .map(([name, v]) => [v[2], `/playground/vendor/${name}`]),
+  ),
+});
+
+/** The page's CSP: PAGE_CSP, plus the inline import map allowed by its hash. */
+const PLAYGROUND_CSP = PAGE_CSP.replace(
+  "script-src 'self'",
+  `script-src 'self' 'sha256-${createHash('sha256').update(IMPORT_MAP).digest('base64')}'`,
+);
 
 export const playgroundPaths: PathsDoc = {
   '/': {
@@ -48,6 +97,15 @@ export const playgroundPaths: PathsDoc = {
       responses: { '200': { description: 'The file.' }, '404': { description: 'No such file.' } },
     },
   },
+  '/playground/vendor/{file}': {
+    get: {
+      operationId: 'playgroundVendor',
+      tags: ['Playground'],
+      summary: "The editor's ES modules (CodeMirror 6, from this server's node_modules)",
+      parameters: [{ name: 'file', in: 'path', required: true, schema: { type: 'string' } }],
+      responses: { '200': { description: 'The module.' }, '404': { description: 'No such module.' } },
+    },
+  },
   '/playground/examples/{language}': {
     get: {
       operationId: 'playgroundExample',
@@ -65,6 +123,10 @@ export const playgroundPaths: PathsDoc = {
                   code: { type: 'string' },
                   function: { type: 'string' },
                   args: { type: 'array' },
+                  mode: {
+                    type: 'string',
+                    description: "The editor's highlighting mode, when the language has one.",
+                  },
                 },
                 required: ['code', 'function', 'args'],
               },
@@ -98,9 +160,40 @@ export function playgroundRoutes(orchestrator: Pick<Orchestrator, 'resolve'>): H
         'cache-control': 'no-cache',
       },
     });
+  const vendor = new Map<string, Buffer>();
 
   app.get('/', (c) => c.redirect('/playground', 302));
-  app.get('/playground', () => page('index.html'));
+  app.get('/playground', () => {
+    const html = read('index.html')
+      .toString('utf8')
+      .replace('<!-- importmap -->', `<script type="importmap">${IMPORT_MAP}</script>`);
+    return new Response(html, {
+      status: 200,
+      headers: {
+        'content-type': ASSETS['index.html']!,
+        'content-security-policy': PLAYGROUND_CSP,
+        'x-content-type-options': 'nosniff',
+        'cache-control': 'no-cache',
+      },
+    });
+  });
+  app.get('/playground/vendor/:file', (c) => {
+    const name = c.req.param('file');
+    // hasOwn: only the allowlisted modules ("constructor", "../x"... are not).
+    const entry = Object.hasOwn(VENDOR, name) ? VENDOR[name] : undefined;
+    if (entry === undefined) return c.notFound();
+    let bytes = vendor.get(name);
+    if (bytes === undefined) {
+      // From the project's node_modules (several of these packages export no package.json to resolve).
+      bytes = readFileSync(fileURLToPath(new URL(`node_modules/${entry[0]}/${entry[1]}`, projectRoot)));
+      vendor.set(name, bytes);
+    }
+    return c.body(new Uint8Array(bytes), 200, {
+      'content-type': 'text/javascript; charset=utf-8',
+      'x-content-type-options': 'nosniff',
+      'cache-control': 'public, max-age=86400',
+    });
+  });
   app.get('/playground/assets/:file', (c) => {
     const name = c.req.param('file');
     // hasOwn: "constructor", "__proto__"... are not assets (they would reach readFileSync).
@@ -109,24 +202,14 @@ export function playgroundRoutes(orchestrator: Pick<Orchestrator, 'resolve'>): H
   });
   app.get('/playground/examples/:language', (c) => {
     const manifest = orchestrator.resolve(c.req.param('language'));
-    if (manifest === undefined) return c.notFound();
-    const file = new URL(
-      `${manifest.id}/conformance/${EXAMPLE.fixture}.${manifest.fixtureExtension}`,
-      interpretersSourceDir,
-    );
-    let code: string;
-    try {
-      const bytes = readFileSync(fileURLToPath(file));
-      try {
-        code = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-      } catch {
-        // A binary fixture: languages that take binary code take it as base64.
-        code = bytes.toString('base64');
-      }
-    } catch {
-      return c.notFound();
-    }
-    return c.json({ code, function: EXAMPLE.function, args: EXAMPLE.args });
+    const example = manifest === undefined ? undefined : languageExample(manifest);
+    if (example === undefined) return c.notFound();
+    return c.json({
+      code: example.code,
+      function: example.function,
+      args: example.args,
+      ...(manifest?.editor === undefined ? {} : { mode: manifest.editor.mode }),
+    });
   });
   return app;
 }

@@ -4,7 +4,7 @@
 // schemas are documentation only: answers are built by the orchestrator from typed results.
 
 import { z } from 'zod';
-import { GUEST_ERROR_CODES, GUEST_ERRORS, PROBLEMS, type ProblemType } from '../errors.js';
+import { GUEST_ERROR_CODES, GUEST_ERRORS, PROBLEMS, type ProblemType, ServiceError } from '../errors.js';
 
 /** Every schema that becomes a named OpenAPI component (`id` is its name). */
 export const apiSchemas = z.registry<{ id: string; description?: string }>();
@@ -138,7 +138,13 @@ export const deployFailureSchema = z
   .object({ ok: z.literal(false), error: guestErrorSchema })
   .register(apiSchemas, { id: 'DeploymentFailure', description: 'The module could not be compiled.' });
 
-const limitPair = z.object({ defaults: limitsValues, ceilings: limitsValues });
+const limitPair = z.object({
+  defaults: limitsValues,
+  ceilings: limitsValues,
+  floors: limitsValues.describe(
+    'The least a call may ask for (the memory an engine takes by itself); less is refused with 400.',
+  ),
+});
 
 export const languagesResponseSchema = z
   .object({
@@ -153,7 +159,7 @@ export const languagesResponseSchema = z
           package: z.string().optional(),
           packageVersion: z.string().optional(),
         }),
-        limits: limitPair.describe('What a call gets by default, and the most it may ask for.'),
+        limits: limitPair.describe('What a call gets by default, the most and the least it may ask for.'),
         pool: z.object({
           capacity: z.number().int().describe('Calls that run at once.'),
           queueMax: z.number().int().describe('Calls that may wait; beyond, 503.'),
@@ -195,6 +201,19 @@ export const problemSchema = z
     status: z.number().int(),
     detail: z.string().describe('What exactly was wrong, naming the field or limit.'),
     instance: z.string().optional().describe('The request path.'),
+    errors: z
+      .array(
+        z.object({
+          pointer: z.string().describe('The field, as a JSON Pointer into the body ("/limits/timeoutMs").'),
+          message: z.string(),
+        }),
+      )
+      .optional()
+      .describe('invalid-request: one entry per field that failed validation.'),
+    allow: z
+      .array(z.string())
+      .optional()
+      .describe('method-not-allowed: the methods the path takes (also in Allow).'),
   })
   .catchall(z.unknown())
   .register(apiSchemas, {
@@ -206,24 +225,46 @@ export const problemSchema = z
 export const OPERATION_PROBLEMS: Readonly<Record<string, readonly ProblemType[]>> = {
   evaluate: [
     'invalid-request',
+    'unauthorized',
     'unknown-language',
     'unknown-module',
     'body-too-large',
     'unsupported-media-type',
     'overloaded',
+    'language-unavailable',
     'shutting-down',
     'upstream-failed',
     'internal',
   ],
   deploy: [
     'invalid-request',
+    'unauthorized',
     'unknown-language',
     'body-too-large',
     'unsupported-media-type',
+    'language-unavailable',
     'upstream-failed',
     'internal',
   ],
 };
+
+/** One entry per field that failed validation, in `errors` of an invalid-request problem. */
+export interface FieldError {
+  /** The field, as a JSON Pointer (RFC 6901) into the body: "/limits/timeoutMs"; "" for the body itself. */
+  readonly pointer: string;
+  readonly message: string;
+}
+
+/** The invalid-request problem for a body that failed the schema: a sentence, and one entry per field. */
+export function invalidRequest(error: z.ZodError): ServiceError {
+  const errors: FieldError[] = error.issues.map((issue) => ({
+    pointer: issue.path.map((p) => `/${String(p).replace(/~/g, '~0').replace(/\//g, '~1')}`).join(''),
+    message: issue.message,
+  }));
+  return new ServiceError('invalid-request', `Invalid request: ${describeIssues(error)}`, {
+    extra: { errors },
+  });
+}
 
 /** Turns zod issues into one readable sentence naming each field. */
 export function describeIssues(error: z.ZodError): string {

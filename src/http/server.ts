@@ -21,12 +21,15 @@ export interface HttpServer {
   drain(): Promise<void>;
 }
 
-function refuseTooLarge(res: ServerResponse, limit: number): void {
+function refuseTooLarge(req: IncomingMessage, res: ServerResponse, limit: number): void {
+  // The same fields as the app's problems (src/http/problem.ts), instance included.
+  const instance = (req.url ?? '/').split('?')[0]!;
   const body = JSON.stringify({
     type: 'https://polyeval.dev/problems/body-too-large',
     title: PROBLEMS['body-too-large'].title,
     status: 413,
     detail: `The request body is larger than ${limit} bytes`,
+    instance,
     limitBytes: limit,
   });
   // The body is not read: close the connection after answering.
@@ -54,7 +57,7 @@ export function createHttpServer(app: Hono, g: GlobalConfig): HttpServer {
     (req: IncomingMessage, res: ServerResponse) => {
       const declared = Number(req.headers['content-length'] ?? Number.NaN);
       if (declared > g.POLYEVAL_BODY_LIMIT_BYTES) {
-        refuseTooLarge(res, g.POLYEVAL_BODY_LIMIT_BYTES);
+        refuseTooLarge(req, res, g.POLYEVAL_BODY_LIMIT_BYTES);
         return;
       }
       active++;

@@ -14,6 +14,7 @@ import type {
   DeployOptions,
   ExecutionResult,
   Executor,
+  ExecutorContext,
   GuestError,
   LimitRequest,
   Limits,
@@ -85,7 +86,7 @@ export interface LanguageInfo {
     readonly package?: string;
     readonly packageVersion?: string;
   };
-  readonly limits: { readonly defaults: Limits; readonly ceilings: Limits };
+  readonly limits: { readonly defaults: Limits; readonly ceilings: Limits; readonly floors: Limits };
   readonly pool: {
     readonly capacity: number;
     readonly queueMax: number;
@@ -187,6 +188,21 @@ export class Orchestrator {
     return orchestrator;
   }
 
+  /**
+   * Loads and builds a language's executor. A failure here (a bad POLYEVAL_<ID>_* setting, a
+   * missing engine) is a boot failure: it stops the service before it listens, naming the language.
+   */
+  private static async load(entry: LanguageEntry, context: ExecutorContext): Promise<Executor> {
+    try {
+      return await (await entry.loadFactory())(context);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const failure = new ConfigError(`Cannot start language "${entry.manifest.id}": ${message}`);
+      failure.cause = error;
+      throw failure;
+    }
+  }
+
   /** Calls `listener` after every call that resolved a language; returns the unsubscribe function. */
   onCall(listener: CallListener): () => void {
     this.listeners.add(listener);
@@ -216,7 +232,7 @@ export class Orchestrator {
             maxInFlight: g.POLYEVAL_REMOTE_MAX_IN_FLIGHT,
             log,
           })
-        : await (await entry.loadFactory())({
+        : await Orchestrator.load(entry, {
             manifest,
             languageDir: entry.sourceDir,
             poolSize,
@@ -296,7 +312,7 @@ export class Orchestrator {
         `Language "${manifest.id}" does not support deployed modules`,
       );
     }
-    const limits = effectiveLimits(language.policy, input.limits);
+    const limits = effectiveLimits(language.policy, input.limits, `"${manifest.id}"`);
     const call: Call = {
       function: input.function,
       args: input.args,
@@ -328,6 +344,10 @@ export class Orchestrator {
         }
       }
     };
+    if (language.startError !== undefined) {
+      report('language-unavailable');
+      throw unavailable(language);
+    }
     if (this.closing) {
       report('shutting-down');
       throw shuttingDown();
@@ -364,7 +384,10 @@ export class Orchestrator {
           ? this.shutdown.signal.aborted && !(input.signal?.aborted ?? false)
             ? shuttingDown()
             : error
-          : error;
+          : // A call that waited for a language whose start then failed: say which and why.
+            language.startError !== undefined
+            ? unavailable(language)
+            : error;
       report(
         input.signal?.aborted ? 'cancelled' : failure instanceof ServiceError ? failure.problem : 'internal',
       );
@@ -381,7 +404,12 @@ export class Orchestrator {
     }
     // A call whose client went away was killed for that reason, not for anything the guest did.
     report(input.signal?.aborted ? 'cancelled' : result.ok ? 'OK' : result.error.code, result);
-    return { ...result, language: manifest.id, limits: result.limits ?? limits };
+    return {
+      ...result,
+      stats: roundedStats(result.stats),
+      language: manifest.id,
+      limits: result.limits ?? limits,
+    };
   }
 
   /** Deploys a module for a language that supports it (see Executor.deploy). */
@@ -391,6 +419,7 @@ export class Orchestrator {
     scope?: RequestScope,
   ): Promise<Deployment | { error: GuestError }> {
     const language = this.get(languageName);
+    if (language.startError !== undefined) throw unavailable(language);
     if (language.executor.deploy === undefined) {
       throw new ServiceError(
         'invalid-request',
@@ -415,7 +444,7 @@ export class Orchestrator {
           ...(l.manifest.engine.package === undefined ? {} : { package: l.manifest.engine.package }),
           ...(l.packageVersion === undefined ? {} : { packageVersion: l.packageVersion }),
         },
-        limits: { defaults: l.policy.defaults, ceilings: l.policy.ceilings },
+        limits: { defaults: l.policy.defaults, ceilings: l.policy.ceilings, floors: l.policy.floors },
         pool: {
           capacity: l.executor.capacity,
           queueMax: this.config.language(l.manifest.id).queueMax ?? this.config.global.POLYEVAL_QUEUE_MAX,
@@ -502,6 +531,27 @@ function unboundedController(): AbortController {
   const controller = new AbortController();
   setMaxListeners(0, controller.signal);
   return controller;
+}
+
+/**
+ * Stats as answered: times to the microsecond (3 decimals of a ms), which is what the clocks
+ * behind them resolve; 8.566297000000304 ms said nothing the first three decimals do not.
+ */
+function roundedStats(stats: ExecutionResult['stats']): ExecutionResult['stats'] {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(stats)) {
+    out[key] = Number.isInteger(value) ? value : Math.round(value * 1000) / 1000;
+  }
+  return out as ExecutionResult['stats'];
+}
+
+/** 503 for a language whose executor failed to start: the answer names the language and the reason. */
+function unavailable(language: Language): ServiceError {
+  return new ServiceError(
+    'language-unavailable',
+    `Language "${language.manifest.id}" is unavailable: it failed to start: ${language.startError ?? 'unknown reason'}`,
+    { extra: { language: language.manifest.id }, retryAfterSeconds: 30 },
+  );
 }
 
 function shuttingDown(detail = 'The service is shutting down'): ServiceError {

@@ -2,7 +2,8 @@
 // test files running in parallel never see the scaffolded language): the script writes only
 // interpreters/<id>/ (git status of the copy says so), the scaffold compiles, the copy's server
 // lists the new languages in /v1/languages and runs their calls, and the conformance suite reports
-// them red (every case fails until written). The copy is deleted afterwards.
+// them red (every case fails until written), and the project's tests that walk every language
+// folder stay green with the new ones there. The copy is deleted afterwards.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -105,6 +106,25 @@ describe('new-language in a copy of the project', () => {
     expect(paths).toContain(`interpreters/${WORKER_ID}/manifest.json`);
     expect(paths).toContain(`interpreters/${WASI_ID}/wasi.ts`);
   });
+
+  it('keeps green the tests that walk every language folder (layout, Kubernetes manifests, docs)', () => {
+    // The project's own tests, run in the copy that has the two new languages: adding a language
+    // must not break `npm test` (docs/adding-a-language.md promises it touches nothing else).
+    const files = [
+      'test/unit/layout.test.ts',
+      'test/unit/kubernetes.test.ts',
+      'test/unit/config-docs.test.ts',
+      'test/unit/docs.test.ts',
+    ];
+    const run = spawnSync(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', ...files], {
+      cwd: copy,
+      encoding: 'utf8',
+      timeout: 180_000,
+      env: { ...process.env, CI: '1', NO_COLOR: '1' },
+    });
+    expect(run.status, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`Test Files\\s+${files.length} passed`));
+  }, 200_000);
 
   it('is served: /v1/languages lists both new languages and a call answers a typed error', async () => {
     const { startServer, postJson } = (await import(

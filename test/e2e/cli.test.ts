@@ -4,6 +4,8 @@
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,6 +72,40 @@ describe('polyeval run', () => {
   });
 });
 
+describe('polyeval usage', () => {
+  it("prints a command's own usage for --help, exit 0, and names the conformance --url", () => {
+    const r = polyeval(['run', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('polyeval run <file>');
+    expect(r.stdout).toContain('--timeout-ms N');
+    expect(r.stderr).not.toContain('ERR_PARSE_ARGS');
+    expect(polyeval(['conformance', '--help']).stdout).toContain('--url URL');
+    expect(polyeval(['--help']).stdout).toContain('--url URL');
+  });
+
+  it('says what is wrong with an option in its own words', () => {
+    const path = file('one.js', 'function main() { return 1 }');
+    const negative = polyeval(['run', path, '--timeout-ms', '-1']);
+    expect(negative.code).toBe(2);
+    expect(negative.stderr).toContain('--timeout-ms must be a positive integer, got "-1"');
+    expect(negative.stderr).not.toContain('ambiguous');
+    const unknown = polyeval(['run', path, '--timeout', '5']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('Unknown option --timeout for "polyeval run"');
+    const missing = polyeval(['run', path, '--memory-mb']);
+    expect(missing.stderr).toContain('--memory-mb needs a value');
+  });
+
+  it('says when a limit was clamped to the ceiling', () => {
+    const path = file('two.js', 'function main() { return 2 }');
+    const r = polyeval(['run', path, '--timeout-ms', '999999']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(
+      /--timeout-ms 999999 is above the ceiling of javascript: the call ran with \d+ ms/,
+    );
+  });
+});
+
 describe('polyeval languages', () => {
   it('lists every language folder with its limits', () => {
     const r = polyeval(['languages', '--json']);
@@ -83,6 +119,18 @@ describe('polyeval languages', () => {
 });
 
 describe('polyeval conformance', () => {
+  it('names the URL and the cause when the server is not there', async () => {
+    // A port that was free a moment ago: nothing listens on it.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise((resolve) => probe.close(resolve));
+    const r = polyeval(['conformance', '--url', `http://127.0.0.1:${port}`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`Cannot reach the server at http://127.0.0.1:${port}: connection refused`);
+    expect(r.stderr).not.toMatch(/^fetch failed$/m);
+  });
+
   it('delegates to the conformance runner', () => {
     const r = polyeval(['conformance', '--language', 'javascript', '--case', '001-add']);
     expect(r.stdout + r.stderr).toContain('javascript');

@@ -59,7 +59,11 @@ describe('bad requests', () => {
 
   it('refuses a body over the limit, with or without Content-Length', async () => {
     const big = JSON.stringify({ language: 'javascript', code: `// ${'x'.repeat(70_000)}` });
-    expectProblem(await postJson(evaluateUrl(), big), 413, 'body-too-large');
+    const declared = await postJson(evaluateUrl(), big);
+    expectProblem(declared, 413, 'body-too-large');
+    // Refused from the Content-Length before the app sees it: still the same problem fields.
+    expect(declared.body.instance).toBe('/v1/evaluate');
+    expect(declared.body.limitBytes).toBe(65536);
     const chunked = new ReadableStream({
       start(controller) {
         controller.enqueue(new TextEncoder().encode(big));
@@ -73,6 +77,38 @@ describe('bad requests', () => {
       duplex: 'half',
     } as RequestInit);
     expect(response.status).toBe(413);
+    const body = (await response.json()) as { instance?: string };
+    expect(body.instance).toBe('/v1/evaluate');
+  });
+
+  it('gives one entry per invalid field, each with a JSON Pointer', async () => {
+    const r = await postJson(evaluateUrl(), {
+      language: 'javascript',
+      code: 'x',
+      args: 'not-an-array',
+      limits: { timeoutMs: -1, memoryMb: 'lots' },
+    });
+    expectProblem(r, 400, 'invalid-request');
+    const pointers = (r.body.errors as { pointer: string; message: string }[]).map((e) => e.pointer).sort();
+    expect(pointers).toEqual(['/args', '/limits/memoryMb', '/limits/timeoutMs']);
+    for (const error of r.body.errors) expect(error.message.length).toBeGreaterThan(0);
+  });
+
+  it('answers a known path asked with the wrong method 405 with Allow', async () => {
+    for (const [method, path, allow] of [
+      ['GET', '/v1/evaluate', 'POST'],
+      ['PUT', '/v1/modules', 'POST'],
+      ['DELETE', '/v1/languages', 'GET, HEAD'],
+      ['POST', '/readyz', 'GET, HEAD'],
+    ] as const) {
+      const response = await fetch(`${server.url}${path}`, { method });
+      expect(response.status, `${method} ${path}`).toBe(405);
+      expect(response.headers.get('allow')).toBe(allow);
+      expect(response.headers.get('content-type')).toContain('problem+json');
+      const body = (await response.json()) as { type: string; instance: string };
+      expect(body.type).toContain('method-not-allowed');
+      expect(body.instance).toBe(path);
+    }
   });
 
   it('refuses args nested too deeply (a JSON bomb)', async () => {

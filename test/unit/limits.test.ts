@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError, ServiceError } from '../../src/errors.js';
 import { manifestSchema } from '../../src/executor/manifest.js';
 import { effectiveLimits, limitPolicy } from '../../src/orchestrator/limits.js';
 
@@ -84,5 +84,39 @@ describe('configuration', () => {
   it('is frozen', () => {
     const config = loadConfig({});
     expect(Object.isFrozen(config.global)).toBe(true);
+  });
+});
+
+describe('limit floors', () => {
+  it('refuse a call asking for less than the engine runs in, naming the floor and the field', () => {
+    const config = loadConfig({});
+    const policy = limitPolicy(manifest({ memoryMb: { min: 16 } }), config.language('demo'), config.global);
+    expect(policy.floors).toEqual({ timeoutMs: 1, memoryMb: 16, outputBytes: 1 });
+    expect(effectiveLimits(policy, { memoryMb: 16 }).memoryMb).toBe(16);
+    let error: unknown;
+    try {
+      effectiveLimits(policy, { memoryMb: 1 }, '"demo"');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ServiceError);
+    expect((error as ServiceError).status).toBe(400);
+    expect((error as ServiceError).detail).toBe(
+      'Invalid request: limits.memoryMb: 1 is below the least "demo" runs in: 16 MiB (the engine\'s own memory); ask for 16 or more',
+    );
+    expect((error as ServiceError).extra.errors).toEqual([
+      { pointer: '/limits/memoryMb', message: expect.stringContaining('16 MiB') },
+    ]);
+  });
+
+  it('raise a default below the floor to it, and refuse a ceiling below it at boot', () => {
+    const low = loadConfig({ POLYEVAL_DEMO_MEMORY_MB: '4' });
+    expect(
+      limitPolicy(manifest({ memoryMb: { min: 16 } }), low.language('demo'), low.global).defaults.memoryMb,
+    ).toBe(16);
+    const tight = loadConfig({ POLYEVAL_DEMO_MEMORY_MB_MAX: '8', POLYEVAL_DEMO_MEMORY_MB: '8' });
+    expect(() =>
+      limitPolicy(manifest({ memoryMb: { min: 16 } }), tight.language('demo'), tight.global),
+    ).toThrow(ConfigError);
   });
 });

@@ -1,6 +1,10 @@
 // Metrics: names follow Prometheus' naming guide, calls are counted by language and outcome, and
 // the sandbox counters read from the executors' readiness details become proper counters.
 
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/metrics.js';
 import type { LanguageInfo } from '../../src/orchestrator/orchestrator.js';
@@ -14,6 +18,7 @@ function info(details: Record<string, unknown>): LanguageInfo {
     limits: {
       defaults: { timeoutMs: 1, memoryMb: 1, outputBytes: 1 },
       ceilings: { timeoutMs: 1, memoryMb: 1, outputBytes: 1 },
+      floors: { timeoutMs: 1, memoryMb: 1, outputBytes: 1 },
     },
     pool: { capacity: 4, queueMax: 16, inFlight: 2, queued: 3 },
     codecs: ['json'],
@@ -102,5 +107,60 @@ describe('metrics', () => {
     const { body } = await metrics.render();
     expect(sample(body, 'polyeval_isolation_protection', '{language="demo",protection="seccomp"}')).toBe(0);
     expect(sample(body, 'polyeval_isolation_protection', '{language="demo",protection="network"}')).toBe(1);
+  });
+});
+
+describe('metrics of languages whose sandboxes live in host processes', () => {
+  it('give the same pool and sandbox series as worker pools, summed over the hosts', async () => {
+    const details = {
+      hosts: [
+        { state: 'ready', busy: 1, interpretersWaiting: 2, interpretersStarted: 10, restarts: 1 },
+        { state: 'restarting', busy: 0, interpretersWaiting: 0, interpretersStarted: 4, restarts: 2 },
+      ],
+      timeouts: 2,
+      crashes: 1,
+    };
+    const metrics = createMetrics({ info: () => [info(details)] });
+    const { body } = await metrics.render();
+    const at = (name: string) => sample(body, name, '{language="demo"}');
+    expect(at('polyeval_pool_workers')).toBe(3);
+    expect(at('polyeval_pool_workers_busy')).toBe(1);
+    expect(at('polyeval_sandbox_hosts_ready')).toBe(1);
+    expect(at('polyeval_sandboxes_spawned_total')).toBe(14);
+    expect(at('polyeval_sandbox_kills_total')).toBe(2);
+    expect(at('polyeval_sandbox_crashes_total')).toBe(1);
+    // 14 started, 3 alive, 2 killed, 1 crashed: 8 retired after their call.
+    expect(at('polyeval_sandboxes_recycled_total')).toBe(8);
+    expect(at('polyeval_sandbox_host_restarts_total')).toBe(3);
+  });
+
+  it('see every process of the tree: a child holding memory is counted with its language', async () => {
+    // A real child process whose program lives in an interpreters/<id>/ folder, as sandbox hosts do.
+    const dir = mkdtempSync(join(tmpdir(), 'polyeval-tree-'));
+    mkdirSync(join(dir, 'interpreters', 'demo'), { recursive: true });
+    const script = join(dir, 'interpreters', 'demo', 'host.js');
+    writeFileSync(
+      script,
+      'const b = Buffer.alloc(96 * 1024 * 1024, 1); process.stdout.write("up\\n"); setInterval(() => b[0]++, 1000);',
+    );
+    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise((resolve) => child.stdout.once('data', resolve));
+      const metrics = createMetrics({ info: () => [] });
+      const { body } = await metrics.render();
+      const host = '{role="sandbox-host",language="demo"}';
+      expect(sample(body, 'polyeval_process_tree_processes', host)).toBe(1);
+      expect(sample(body, 'polyeval_process_tree_resident_memory_bytes', host)).toBeGreaterThan(96 * 2 ** 20);
+      expect(sample(body, 'polyeval_process_tree_cpu_seconds', host)).toBeGreaterThanOrEqual(0);
+      const service = sample(
+        body,
+        'polyeval_process_tree_resident_memory_bytes',
+        '{role="service",language=""}',
+      );
+      expect(service).toBeGreaterThan(10 * 2 ** 20);
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

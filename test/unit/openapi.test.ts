@@ -18,6 +18,7 @@ const language: LanguageInfo = {
   limits: {
     defaults: { timeoutMs: 1000, memoryMb: 32, outputBytes: 1024 },
     ceilings: { timeoutMs: 9000, memoryMb: 64, outputBytes: 4096 },
+    floors: { timeoutMs: 1, memoryMb: 16, outputBytes: 1 },
   },
   pool: { capacity: 2, queueMax: 8, inFlight: 0, queued: 0 },
   codecs: ['json'],
@@ -108,7 +109,11 @@ describe('GET /openapi.json', () => {
     const described = doc.components.schemas.Problem.properties.type.description as string;
     for (const type of Object.keys(PROBLEMS)) expect(described).toContain(`\`${type}\``);
     const evaluate = doc.paths['/v1/evaluate'].post.responses;
-    expect(evaluate['503']['x-problem-types']).toEqual(['overloaded', 'shutting-down']);
+    expect(evaluate['503']['x-problem-types']).toEqual([
+      'overloaded',
+      'language-unavailable',
+      'shutting-down',
+    ]);
     expect(evaluate['503'].headers['Retry-After']).toBeDefined();
     expect(evaluate['413']['x-problem-types']).toEqual(['body-too-large']);
   });

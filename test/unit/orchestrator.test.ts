@@ -138,3 +138,50 @@ describe('orchestrator', () => {
     await o.close();
   });
 });
+
+describe('a language that fails', () => {
+  /** A language whose executor builds but whose start() fails after `ms` (a crash at run time). */
+  const failing = (ms: number): LanguageEntry => ({
+    ...entry,
+    loadFactory: async () => () => ({
+      ...fakeExecutor(),
+      start: () => new Promise<void>((_, reject) => setTimeout(() => reject(new Error('engine gone')), ms)),
+      execute: () =>
+        new Promise<ExecutionResult>((_, reject) => setTimeout(() => reject(new Error('boom')), ms)),
+    }),
+  });
+
+  it('to start answers 503 language-unavailable naming the language and why, also to calls that waited', async () => {
+    const o = await Orchestrator.create(loadConfig({}), [failing(50)], createLogger('silent'));
+    // A call made while the language is still starting, then one after the start failed.
+    const early = o.evaluate(call(1));
+    await expect(o.whenStarted()).rejects.toThrow('engine gone');
+    for (const attempt of [() => early, () => o.evaluate(call(1))]) {
+      const error = await attempt().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ServiceError);
+      expect((error as ServiceError).problem).toBe('language-unavailable');
+      expect((error as ServiceError).status).toBe(503);
+      expect((error as ServiceError).detail).toBe(
+        'Language "fake" is unavailable: it failed to start: engine gone',
+      );
+    }
+    await o.close({ graceMs: 0 });
+  });
+
+  it('to build (a bad POLYEVAL_<ID>_* setting) stops the boot with a ConfigError naming the language', async () => {
+    const bad: LanguageEntry = {
+      ...entry,
+      loadFactory: async () => () => {
+        throw new Error('Invalid POLYEVAL_FAKE_MODE="maybe": expected on or off');
+      },
+    };
+    const attempt = Orchestrator.create(loadConfig({}), [bad], createLogger('silent'));
+    await expect(attempt).rejects.toBeInstanceOf(ConfigError);
+    await expect(attempt).rejects.toThrow(
+      'Cannot start language "fake": Invalid POLYEVAL_FAKE_MODE="maybe": expected on or off',
+    );
+  });
+});

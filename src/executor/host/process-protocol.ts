@@ -88,7 +88,14 @@ export type WorkerToHost =
   | { readonly kind: 'init-failed'; readonly message: string }
   | OutputMessage
   /** The guest hit a limit that the worker noticed first; the host stops the worker at once. */
-  | { readonly kind: 'limit'; readonly id: number; readonly error: GuestError }
+  | {
+      readonly kind: 'limit';
+      readonly id: number;
+      readonly error: GuestError;
+      /** The call's measures when it hit the limit (the worker is then stopped: it cannot send them later). */
+      readonly cpuMs?: number;
+      readonly memoryBytes?: number;
+    }
   | {
       readonly kind: 'done';
       readonly id: number;

@@ -266,10 +266,10 @@ class HostRuntime {
     slot.worker.postMessage({ kind: 'call', id, call });
   }
 
-  /** Terminates a busy worker and answers its call with `error` (stats from the host's clock). */
-  private stop(slot: Slot, error: GuestError): void {
+  /** Terminates a busy worker and answers its call with `error` (stats from the host's clock, or the worker's when it sent them). */
+  private stop(slot: Slot, error: GuestError, measures = { memoryBytes: 0, cpuMs: 0 }): void {
     const running = slot.running;
-    if (running !== undefined) this.answer(slot, { ok: false, error }, { memoryBytes: 0, cpuMs: 0 });
+    if (running !== undefined) this.answer(slot, { ok: false, error }, measures);
     this.discard(slot);
   }
 
@@ -429,7 +429,14 @@ class HostRuntime {
         if (message.id !== running.id) return violation('wrong-id', '"limit" for another call');
         const found = checkOutcome({ ok: false, error: message.error });
         if (found !== undefined) return found;
-        this.stop(slot, message.error as GuestError);
+        // The worker's own measures (it is stopped now and cannot send them later); a number that
+        // is not a sane measure reads as 0, it only ever reaches this call's stats.
+        const measure = (value: unknown): number =>
+          typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0;
+        this.stop(slot, message.error as GuestError, {
+          cpuMs: measure(message.cpuMs),
+          memoryBytes: measure(message.memoryBytes),
+        });
         return undefined;
       }
       case 'done':

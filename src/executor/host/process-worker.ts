@@ -36,6 +36,8 @@ export interface SingleUseRunner {
   /** Per-interpreter figures for the host's facts (e.g. restore phases in ms). */
   readonly prepareStats?: Record<string, number>;
   run(call: WireCall, io: SingleUseIo): Promise<SingleUseResult>;
+  /** The engine's memory now, in bytes: the stats of a call stopped at a limit (OUTPUT_LIMIT). */
+  memoryBytes?(): number;
 }
 
 /** What the host puts in workerData: the language's data and this worker's interrupt flag. */
@@ -51,9 +53,19 @@ function post(message: WorkerToHost): void {
   parentPort!.postMessage(message);
 }
 
-/** The SingleUseIo of one call: output metered and streamed; a limit hit is reported to the host. */
-function singleUseIo(id: number, call: WireCall): SingleUseIo {
-  const limit = (error: GuestError): void => post({ kind: 'limit', id, error });
+/**
+ * The SingleUseIo of one call: output metered and streamed; a limit hit is reported to the host
+ * with the call's measures so far, so that its answer keeps real stats though the worker is stopped.
+ */
+function singleUseIo(id: number, call: WireCall, runner: SingleUseRunner, cpuStart: number): SingleUseIo {
+  const limit = (error: GuestError): void =>
+    post({
+      kind: 'limit',
+      id,
+      error,
+      cpuMs: threadCpuMs() - cpuStart,
+      memoryBytes: runner.memoryBytes?.() ?? 0,
+    });
   const meter = new OutputMeter(
     call.limits.outputBytes,
     (stream, text) => post({ kind: 'output', id, stream, text }),
@@ -128,7 +140,7 @@ export function serveSingleUseWorker<Data>(
     const cpu = threadCpuMs();
     let result: SingleUseResult;
     try {
-      result = await runner.run(call, singleUseIo(id, call));
+      result = await runner.run(call, singleUseIo(id, call, runner, cpu));
     } catch (error) {
       result = {
         outcome: {
