@@ -104,6 +104,7 @@ describe('the worker pool distrusts its workers', () => {
       limits: {
         defaults: { timeoutMs: 1, memoryMb: 1, outputBytes: 1 },
         ceilings: { timeoutMs: 1, memoryMb: 1, outputBytes: 1 },
+        floors: { timeoutMs: 1, memoryMb: 1, outputBytes: 1 },
       },
       pool: { capacity: 1, queueMax: 1, inFlight: 0, queued: 0 },
       codecs: ['json'],
