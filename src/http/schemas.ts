@@ -5,6 +5,7 @@
 
 import { z } from 'zod';
 import { GUEST_ERROR_CODES, GUEST_ERRORS, PROBLEMS, type ProblemType, ServiceError } from '../errors.js';
+import { NAME_MAX_CHARS, safeText } from '../executor/echo.js';
 
 /** Every schema that becomes a named OpenAPI component (`id` is its name). */
 export const apiSchemas = z.registry<{ id: string; description?: string }>();
@@ -255,11 +256,20 @@ export interface FieldError {
   readonly message: string;
 }
 
+/** At most this many `errors` entries in one invalid-request problem. */
+const MAX_FIELD_ERRORS = 20;
+
 /** The invalid-request problem for a body that failed the schema: a sentence, and one entry per field. */
 export function invalidRequest(error: z.ZodError): ServiceError {
-  const errors: FieldError[] = error.issues.map((issue) => ({
-    pointer: issue.path.map((p) => `/${String(p).replace(/~/g, '~0').replace(/\//g, '~1')}`).join(''),
-    message: issue.message,
+  // Echoed input (a key, a path) is capped and escaped like every echoed text (src/executor/echo.ts),
+  // and so is the number of entries: a body may have thousands of wrong fields.
+  const errors: FieldError[] = error.issues.slice(0, MAX_FIELD_ERRORS).map((issue) => ({
+    pointer: safeText(
+      issue.path.map((p) => `/${String(p).replace(/~/g, '~0').replace(/\//g, '~1')}`).join(''),
+      NAME_MAX_CHARS,
+      false,
+    ),
+    message: safeText(issue.message),
   }));
   return new ServiceError('invalid-request', `Invalid request: ${describeIssues(error)}`, {
     extra: { errors },
