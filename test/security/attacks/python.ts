@@ -12,7 +12,8 @@
 // the canaries and the whole server after each one.
 
 import { expect } from 'vitest';
-import { type Attack, evaluateAttack } from '../harness.js';
+import { evaluateAttack } from '../attack-builders.js';
+import type { Attack } from '../harness.js';
 
 const py = (spec: Omit<Parameters<typeof evaluateAttack>[0], 'language'>): Attack =>
   evaluateAttack({ language: 'python', fn: 'f', ...spec });
@@ -295,7 +296,10 @@ def core_noop():
     // listener saw no connection whatever the answer.
     // mutation: "_pyodide_core" dropped from INITTAB_REMOVED (interpreters/python/harness.py).
     check: (body, text) => {
-      expect(body, text.slice(0, 800)).toMatchObject({ ok: true, value: 'layer 1 held: find_spec gives None' });
+      expect(body, text.slice(0, 800)).toMatchObject({
+        ok: true,
+        value: 'layer 1 held: find_spec gives None',
+      });
     },
   }),
   // Every other import route the issue names: a replaced __import__, importlib.import_module,
@@ -448,8 +452,10 @@ async def f():
   // Signals to the host: the parent (the sandbox host), pid 1, itself.
   py({
     id: 'py-kill-host',
-    title: 'os.kill(os.getppid(), SIGKILL), os.kill(1, SIGKILL), os.killpg(0, SIGKILL), signal.raise_signal(SIGKILL)',
-    result: 'each kill refused; raising SIGKILL discards the interpreter (SANDBOX_CRASH); the host keeps serving',
+    title:
+      'os.kill(os.getppid(), SIGKILL), os.kill(1, SIGKILL), os.killpg(0, SIGKILL), signal.raise_signal(SIGKILL)',
+    result:
+      'each kill refused; raising SIGKILL discards the interpreter (SANDBOX_CRASH); the host keeps serving',
     code: `
 import os, signal
 def f():
