@@ -244,6 +244,8 @@ export type AttackRun = Pick<Attack, 'id' | 'run'> & Partial<Pick<Attack, 'livez
 
 /** One real server with planted canaries, and the checks every attack against it must pass. */
 export interface GuardedServer {
+  /** The server's base URL (once started). */
+  readonly url: string;
   /** Plants the canaries, starts the server, warms it up and takes the baselines. */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -395,6 +397,9 @@ export function guardedServer(options: SuiteOptions = {}): GuardedServer {
   }
 
   return {
+    get url() {
+      return server.url;
+    },
     async start() {
       canaries = await plantCanaries();
       server = await startServer({
