@@ -15,13 +15,24 @@ export interface Counts {
 /**
  * Every thread that measures its CPU time keeps /proc/thread-self/schedstat open for its lifetime
  * (src/executor/host/thread-cpu.ts), opened on its first measured call: which pool worker got a call
- * before the baseline is the scheduler's choice, so counting them made the comparison flaky. They are
- * left out only while their thread lives (the link names its thread): the thread count is compared
- * on its own, and a schedstat descriptor of a thread that is gone counts as a leak like any other.
+ * before the baseline is the scheduler's choice, so counting them made the comparison flaky. One
+ * such descriptor per live thread is left out (the link names its thread); a second one for the same
+ * thread, or one of a thread that is gone, counts as a leak like any other descriptor, and the
+ * thread count is compared on its own.
  */
-function isLiveThreadClock(pid: number, link: string, threads: ReadonlySet<string>): boolean {
-  const match = /^\/proc\/(\d+)\/task\/(\d+)\/schedstat$/.exec(link);
-  return match !== null && match[1] === String(pid) && threads.has(match[2]!);
+function countedDescriptors(pid: number, threads: ReadonlySet<string>): number {
+  const clocks = new Set<string>();
+  let counted = 0;
+  for (const link of links(pid)) {
+    const match = /^\/proc\/(\d+)\/task\/(\d+)\/schedstat$/.exec(link);
+    const tid = match?.[2];
+    if (match?.[1] === String(pid) && tid !== undefined && threads.has(tid) && !clocks.has(tid)) {
+      clocks.add(tid);
+      continue;
+    }
+    counted++;
+  }
+  return counted;
 }
 
 function links(pid: number): string[] {
@@ -38,7 +49,7 @@ export function counts(pid: number): Counts {
   const threads = new Set(readdirSync(`/proc/${pid}/task`));
   return {
     threads: threads.size,
-    fds: links(pid).filter((link) => !isLiveThreadClock(pid, link, threads)).length,
+    fds: countedDescriptors(pid, threads),
     children: descendants(pid).length,
   };
 }
