@@ -126,7 +126,7 @@ export const MUTATIONS: readonly Mutation[] = [
   },
   {
     name: 'python-pyodide-module-allowed',
-    breaks: "the pyodide package is not among the modules the guest may not import",
+    breaks: 'the pyodide package is not among the modules the guest may not import',
     file: 'interpreters/python/harness.py',
     search: '        "pyodide",\n',
     replace: '',
