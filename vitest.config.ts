@@ -6,9 +6,10 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     pool: 'forks',
-    // The machine has 2 cores and every e2e file boots real engines and measures its own server's
-    // responsiveness under attack (/livez within 50 ms): files run one at a time, so that one file's
-    // load does not fail another's timing.
+    // The machine has 2 cores and every e2e and security file boots a real server with real engines
+    // (Python hosts, worker pools): files run one at a time, so that their warm-ups and sandboxes do
+    // not compete for the cores and the suite's memory stays that of one server. (Timed checks compare
+    // against a baseline of the same server measured in the same file, so they do not depend on it.)
     maxWorkers: 1,
     testTimeout: 60_000,
     hookTimeout: 120_000,

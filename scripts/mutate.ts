@@ -113,6 +113,47 @@ export const MUTATIONS: readonly Mutation[] = [
       'export function threadCpuMs(): number {\n  if (process.pid > 0) return (process.cpuUsage().user + process.cpuUsage().system) / 1000;\n',
     guards: [{ file: 'test/unit/thread-cpu.test.ts', test: 'does not count CPU burnt by another thread' }],
   },
+  {
+    name: 'pyodide-core-in-inittab',
+    breaks: "Pyodide's _pyodide_core stays in CPython's inittab (a second copy can be loaded)",
+    file: 'interpreters/python/harness.py',
+    search: '    "_pyodide_core",\n    "_ctypes",',
+    replace: '    "_ctypes",',
+    guards: [
+      { file: 'test/security/python.test.ts', test: 'py-pyodide-core-to-process' },
+      { file: 'test/security/python.test.ts', test: 'py-pyodide-core-to-network' },
+    ],
+  },
+  {
+    name: 'python-pyodide-module-allowed',
+    breaks: 'the pyodide package is not among the modules the guest may not import',
+    file: 'interpreters/python/harness.py',
+    search: '        "pyodide",\n',
+    replace: '',
+    guards: [
+      { file: 'test/python/escapes.test.ts', test: 'pyodide.code.run_js is unreachable' },
+      { file: 'test/python/escapes.test.ts', test: 'pyodide.ffi is unreachable' },
+    ],
+  },
+  {
+    name: 'python-socket-events-allowed',
+    breaks: 'socket.* audit events are no longer refused',
+    file: 'interpreters/python/harness.py',
+    search: 'BLOCKED_EVENT_PREFIXES = ("ctypes.", "socket.", ',
+    replace: 'BLOCKED_EVENT_PREFIXES = ("ctypes.", ',
+    guards: [
+      { file: 'test/python/escapes.test.ts', test: 'a socket cannot listen' },
+      { file: 'test/python/escapes.test.ts', test: 'a socket cannot connect to a loopback listener' },
+    ],
+  },
+  {
+    name: 'thread-cpu-schedstat-reopened',
+    breaks: 'a thread opens /proc/thread-self/schedstat again on every reading (a descriptor leak)',
+    file: 'src/executor/host/thread-cpu.ts',
+    search: "schedstat ??= openSync('/proc/thread-self/schedstat', 'r');",
+    replace: "schedstat = openSync('/proc/thread-self/schedstat', 'r');",
+    guards: [{ file: 'test/security/lua.test.ts', test: 'lua-host-files-and-processes' }],
+  },
 ];
 
 const root = fileURLToPath(projectRoot);

@@ -3,9 +3,10 @@
 // client that disconnects cancelling its call, and the HTTP hardening (connection cap, header
 // timeout and size, body cap before the body is read).
 
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSocket } from '../helpers/net.js';
 import { postJson, type RunningServer, startServer } from '../helpers/server.js';
 import { fixture } from '../wikifunctions/helpers.js';
 
@@ -175,15 +176,6 @@ describe('client disconnect', () => {
   });
 });
 
-/** Opens a raw TCP connection; resolves with it once connected. */
-function rawSocket(): Promise<Socket> {
-  const { port, hostname } = new URL(server.url);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname, () => resolve(socket));
-    socket.once('error', reject);
-  });
-}
-
 /** Everything the server sends until it closes the connection (or `ms` pass). */
 function readUntilClosed(socket: Socket, ms: number): Promise<{ text: string; closed: boolean }> {
   return new Promise((resolve) => {
@@ -200,7 +192,7 @@ function readUntilClosed(socket: Socket, ms: number): Promise<{ text: string; cl
 
 describe('HTTP hardening', () => {
   it('cuts off a client that does not finish its headers in time (408)', async () => {
-    const socket = await rawSocket();
+    const socket = await openSocket(server.url);
     socket.write('POST /v1/evaluate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n');
     const { text, closed } = await readUntilClosed(socket, 15_000);
     expect(closed).toBe(true);
@@ -213,7 +205,7 @@ describe('HTTP hardening', () => {
   });
 
   it('refuses a declared body over the limit before reading it (413)', async () => {
-    const socket = await rawSocket();
+    const socket = await openSocket(server.url);
     socket.write(
       'POST /v1/evaluate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 99999999\r\n\r\n{',
     );
@@ -224,7 +216,9 @@ describe('HTTP hardening', () => {
   });
 
   it('accepts at most POLYEVAL_MAX_CONNECTIONS connections at once', async () => {
-    const sockets = await Promise.all(Array.from({ length: 16 }, () => rawSocket().catch(() => undefined)));
+    const sockets = await Promise.all(
+      Array.from({ length: 16 }, () => openSocket(server.url).catch(() => undefined)),
+    );
     const answers = await Promise.all(
       sockets.map((socket) => {
         if (socket === undefined) return Promise.resolve({ text: '', closed: true });

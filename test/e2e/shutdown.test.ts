@@ -3,8 +3,8 @@
 // until the grace period (POLYEVAL_SHUTDOWN_TIMEOUT_MS) ends, then cancels it (503 shutting-down,
 // so that the client retries elsewhere) and exits with code 0.
 
-import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSocket } from '../helpers/net.js';
 import { postJson, type RunningServer, startServer } from '../helpers/server.js';
 
 let server: RunningServer;
@@ -20,14 +20,6 @@ afterAll(async () => {
   await server?.close();
 });
 
-function rawSocket(url: string): Promise<Socket> {
-  const { port, hostname } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname, () => resolve(socket));
-    socket.once('error', reject);
-  });
-}
-
 describe('SIGTERM', () => {
   it('refuses new calls, cancels the ones still running after the grace period, and exits 0', async () => {
     const finishing = postJson(`${server.url}/v1/evaluate`, {
@@ -42,7 +34,7 @@ describe('SIGTERM', () => {
     // A request whose body is still arriving when the signal comes: its connection is busy, so it
     // stays open, and the call it carries arrives after shutdown began.
     const body = JSON.stringify({ language: 'javascript', code: 'function main() { return 1 }' });
-    const late = await rawSocket(server.url);
+    const late = await openSocket(server.url);
     let lateAnswer = '';
     late.on('data', (chunk) => (lateAnswer += chunk.toString()));
     late.write(
@@ -63,7 +55,7 @@ describe('SIGTERM', () => {
     await expect.poll(() => server.logs()).toContain('"msg":"Shutting down"');
 
     // No new connections.
-    await expect(rawSocket(server.url)).rejects.toThrow(/ECONNREFUSED/);
+    await expect(openSocket(server.url)).rejects.toThrow(/ECONNREFUSED/);
     // A call arriving on an open connection: 503 shutting-down.
     late.write(body.slice(10));
     await expect.poll(() => lateAnswer).toMatch(/^HTTP\/1\.1 503/);

@@ -11,8 +11,9 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { send } from '../../scripts/lib/load.js';
 import { descendants } from '../../scripts/lib/proc.js';
+import { sleep } from '../helpers/net.js';
 
-export { descendants };
+export { descendants, sleep };
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -100,8 +101,6 @@ export async function startService(
     await sleep(100);
   }
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export interface Answer {
   readonly status: number;

@@ -6,8 +6,8 @@
 // exits at once. (test/e2e/shutdown.test.ts covers the single-call cases.)
 
 import { Agent } from 'node:http';
-import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { openSocket } from '../helpers/net.js';
 import { type RunningServer, startServer } from '../helpers/server.js';
 import { type Answer, call, sleep, tally } from './helpers.js';
 
@@ -25,14 +25,6 @@ async function pool(url: string): Promise<{ inFlight: number; queued: number }> 
     languages: Array<{ pool: { inFlight: number; queued: number } }>;
   };
   return info.languages[0]!.pool;
-}
-
-function rawSocket(url: string): Promise<Socket> {
-  const { port, hostname } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname, () => resolve(socket));
-    socket.once('error', reject);
-  });
 }
 
 function exitOf(server: RunningServer): Promise<{ code: number | null; at: number }> {
@@ -60,7 +52,7 @@ describe('SIGTERM during a flood', () => {
         })
         .toBe(40);
       // A connection opened before the signal, to send a call on after it.
-      const open = await rawSocket(server.url);
+      const open = await openSocket(server.url);
       let lateAnswer = '';
       open.on('data', (chunk) => (lateAnswer += chunk.toString()));
       open.on('error', () => undefined);

@@ -7,8 +7,9 @@
 
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { HONEST_CALLS } from '../helpers/calls.js';
 import { type RunningServer, startServer } from '../helpers/server.js';
-import { HONEST, httpCall, LANGUAGES } from '../security/harness.js';
+import { httpCall, LANGUAGES } from '../security/harness.js';
 import { avroBody, edits, fuzzOptions, mutate, zobject } from './arbitraries.js';
 
 let server: RunningServer;
@@ -292,7 +293,7 @@ it('answers every random or malformed request without a 5xx other than 503, and 
   );
   expect(server.process.exitCode).toBeNull();
   for (const language of LANGUAGES) {
-    const { code, fn } = HONEST[language];
+    const { code, fn } = HONEST_CALLS[language];
     const answer = await httpCall(server.url, 'POST', '/v1/evaluate', {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ language, code, function: fn, args: [2, 3] }),

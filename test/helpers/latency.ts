@@ -12,6 +12,13 @@ export function median(samples: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** The `p`-th percentile (0-100) of some samples, nearest rank: with few samples p99 is the slowest. */
+export function percentile(samples: readonly number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] ?? Number.POSITIVE_INFINITY;
+}
+
 /** `count` sequential GETs of `url`, each required to answer 200; their latencies in ms. */
 export async function sampleLatency(url: string, count: number): Promise<number[]> {
   const samples: number[] = [];
@@ -39,8 +46,10 @@ export function expectResponsive(
   const idleMedian = median(idle);
   const loadedMedian = median(loaded);
   const bound = idleMedian * factor + slackMs;
+  const p99 = (samples: readonly number[]): string => percentile(samples, 99).toFixed(1);
   console.log(
-    `${what}: median ${loadedMedian.toFixed(1)} ms under load, ${idleMedian.toFixed(1)} ms idle (bound ${bound.toFixed(0)} ms)`,
+    `${what}: median ${loadedMedian.toFixed(1)} ms (p99 ${p99(loaded)}, ${loaded.length} probes) under load, ` +
+      `${idleMedian.toFixed(1)} ms (p99 ${p99(idle)}, ${idle.length} probes) idle; bound ${bound.toFixed(0)} ms`,
   );
   expect(loadedMedian, `${what}: median under load vs idle`).toBeLessThan(bound);
 }

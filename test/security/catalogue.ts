@@ -58,8 +58,9 @@ export function renderCatalogue(): string {
   );
   lines.push('');
   lines.push(
-    'Every attack passes only if it fails as stated, no canary is read or touched, `/livez` stays under 50 ms',
-    "(median) while it runs, the next honest call in every language succeeds and the server's threads,",
+    'Every attack passes only if it fails as stated, no canary is read or touched, `/livez` stays responsive',
+    "while it runs (its median within 20× the same server's idle median + 250 ms, both printed), the next",
+    "honest call in every language succeeds and the server's threads,",
     'descriptors and child processes return to their baseline (see [the harness](#the-harness)).',
   );
   for (const f of CATALOGUE) {

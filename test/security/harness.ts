@@ -9,31 +9,28 @@
 //      set before its modification time, so that the first read moves it even under relatime), and
 //      the loopback listener saw no connection;
 //   3. the server kept serving: the median of the /livez round trips measured while the attack ran
-//      is under 50 ms, the next honest call in every language succeeds, and the server's threads
+//      stays within a margin of the same server's idle median, measured when the file starts (both
+//      printed; a guest blocking the event loop crosses it by seconds, load on the machine does
+//      not: test/helpers/latency.ts), the next honest call in every language succeeds, and the server's threads
 //      (one per sandbox worker), file descriptors and child processes (sandbox hosts) come back to
 //      the baseline measured after warm-up.
-// Attacks are data (test/security/attacks/<family>.ts); each test file runs one family through
-// runAttacks(). Traffic goes to 127.0.0.1 only; every request uses its own connection
+// Attacks are data (test/security/attacks/<family>.ts, most built with ./attack-builders.ts); each
+// test file runs one family through runAttacks(); the Python escape suite runs its cases through the
+// same guardedServer(). /proc is read by ./process-facts.ts. Traffic goes to 127.0.0.1 only; every request uses its own connection
 // (Connection: close), so that the file-descriptor count does not depend on a client's pool.
 
 import { randomBytes } from 'node:crypto';
-import {
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  rmSync,
-  statSync,
-  utimesSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { createServer, type Server, Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { descendants } from '../../scripts/lib/proc.js';
+import { HONEST_CALLS } from '../helpers/calls.js';
+import { expectResponsive } from '../helpers/latency.js';
+import { openSocket, sleep } from '../helpers/net.js';
 import { type RunningServer, startServer } from '../helpers/server.js';
+import { type Counts, counts, describeProcess } from './process-facts.js';
 
 export type Family = 'javascript' | 'python' | 'wasm' | 'lua' | 'http' | 'wikifunctions';
 
@@ -100,6 +97,8 @@ export interface AttackContext {
   saw(text: string): void;
   /** The server's process id (to read /proc). */
   readonly pid: number;
+  /** /livez round trips (ms, each on its own connection) of the same server idle, measured at start. */
+  readonly idleLivez: readonly number[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -231,70 +230,7 @@ export function httpCall(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Process facts
-
-export interface Counts {
-  readonly threads: number;
-  readonly fds: number;
-  readonly children: number;
-}
-
-export function counts(pid: number): Counts {
-  return {
-    threads: readdirSync(`/proc/${pid}/task`).length,
-    fds: readdirSync(`/proc/${pid}/fd`).length,
-    children: descendants(pid).length,
-  };
-}
-
-function describeProcess(pid: number): string {
-  const names = (dir: string, read: (e: string) => string): string[] => {
-    try {
-      return readdirSync(dir).map((e) => {
-        try {
-          return read(e);
-        } catch {
-          return '?';
-        }
-      });
-    } catch {
-      return [];
-    }
-  };
-  const threads = names(`/proc/${pid}/task`, (t) =>
-    readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim(),
-  );
-  const fds = names(`/proc/${pid}/fd`, (f) => readlinkSync(`/proc/${pid}/fd/${f}`).replace(/\d+/g, 'N'));
-  const tally = (list: string[]): string => {
-    const map = new Map<string, number>();
-    for (const x of list) map.set(x, (map.get(x) ?? 0) + 1);
-    return [...map].map(([k, v]) => `${k}×${v}`).join(', ');
-  };
-  return `threads: ${tally(threads)}; fds: ${tally(fds)}; children: ${descendants(pid).join(', ')}`;
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-// ---------------------------------------------------------------------------------------------
-// Honest calls: one per language, after every attack
-
-export const HONEST: Readonly<Record<Language, { code: string; fn: string }>> = {
-  javascript: { code: 'function add(a, b) { return a + b }', fn: 'add' },
-  lua: { code: 'function add(a, b) return a + b end', fn: 'add' },
-  wasm: {
-    code: '(module (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))',
-    fn: 'add',
-  },
-  python: { code: 'def add(a, b):\n    return a + b\n', fn: 'add' },
-};
-
-export function median(samples: readonly number[]): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.POSITIVE_INFINITY;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The suite
+// The guarded server
 
 export interface SuiteOptions {
   /** Extra server environment (POLYEVAL_* settings for this family). */
@@ -303,17 +239,35 @@ export interface SuiteOptions {
   readonly languages?: readonly Language[];
 }
 
-const LIVEZ_LIMIT_MS = 50;
-const MIN_LIVEZ_PROBES = 7;
-const SETTLE_MS = 15_000;
+/** What one attack needs from the guarded server: its run, and whether /livez can be probed meanwhile. */
+export type AttackRun = Pick<Attack, 'id' | 'run'> & Partial<Pick<Attack, 'livez'>>;
 
-/** Starts the server for one family's file and defines one test per attack. */
-export function runAttacks(family: Family, attacks: readonly Attack[], options: SuiteOptions = {}): void {
+/** One real server with planted canaries, and the checks every attack against it must pass. */
+export interface GuardedServer {
+  /** The server's base URL (once started). */
+  readonly url: string;
+  /** Plants the canaries, starts the server, warms it up and takes the baselines. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Runs one attack, then every check of this file's header (fails the test when one does not hold). */
+  attack(attack: AttackRun): Promise<void>;
+}
+
+const MIN_LIVEZ_PROBES = 7;
+const IDLE_LIVEZ_PROBES = 15;
+const SETTLE_MS = 20_000;
+
+/**
+ * The server, canaries and checks shared by the attack catalogue (runAttacks) and the Python escape
+ * suite (test/python/escape-suite.ts): one framework, the same checks for both.
+ */
+export function guardedServer(options: SuiteOptions = {}): GuardedServer {
   const languages = options.languages ?? LANGUAGES;
   let server: RunningServer;
   let canaries: Canaries;
   let baseline: Counts;
   let baselineDescription = '';
+  let idleLivez: readonly number[] = [];
   let pid: number;
   const answers: string[] = [];
   const sockets: Socket[] = [];
@@ -328,6 +282,7 @@ export function runAttacks(family: Family, attacks: readonly Attack[], options: 
     port: Number(new URL(server.url).port),
     canaries,
     pid,
+    idleLivez,
     request,
     evaluate: (language, code, opts = {}) =>
       request('POST', '/v1/evaluate', {
@@ -341,18 +296,11 @@ export function runAttacks(family: Family, attacks: readonly Attack[], options: 
           ...(opts.codec === undefined ? {} : { codec: opts.codec }),
         }),
       }),
-    socket: () =>
-      new Promise((resolve, reject) => {
-        const url = new URL(server.url);
-        const socket = new Socket();
-        socket.once('error', reject);
-        socket.connect(Number(url.port), url.hostname, () => {
-          socket.off('error', reject);
-          socket.on('error', () => {});
-          sockets.push(socket);
-          resolve(socket);
-        });
-      }),
+    socket: async () => {
+      const socket = await openSocket(server.url);
+      sockets.push(socket);
+      return socket;
+    },
     saw: (text) => {
       answers.push(text);
     },
@@ -361,7 +309,7 @@ export function runAttacks(family: Family, attacks: readonly Attack[], options: 
   async function honestCalls(): Promise<void> {
     await Promise.all(
       languages.map(async (language) => {
-        const { code, fn } = HONEST[language];
+        const { code, fn } = HONEST_CALLS[language];
         const answer = await httpCall(server.url, 'POST', '/v1/evaluate', {
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ language, code, function: fn, args: [2, 3], limits: { timeoutMs: 10_000 } }),
@@ -405,7 +353,8 @@ export function runAttacks(family: Family, attacks: readonly Attack[], options: 
   /**
    * Waits until the threads and child processes are back to the baseline and the descriptors no
    * more than it (a descriptor the baseline caught in passing, a connection being closed, may be
-   * gone since; one more is a leak).
+   * gone since; one more is a leak). A thread's own CPU-clock descriptor is not counted while the
+   * thread lives (process-facts.ts): a leaked thread or child process still fails here.
    */
   async function settle(): Promise<void> {
     const deadline = performance.now() + SETTLE_MS;
@@ -423,6 +372,16 @@ export function runAttacks(family: Family, attacks: readonly Attack[], options: 
     }
   }
 
+  /** One /livez round trip on its own connection, in ms (infinite when it fails or gets no answer). */
+  async function probeLivez(): Promise<number> {
+    const started = performance.now();
+    const ok = await httpCall(server.url, 'GET', '/livez', { timeoutMs: 5_000 }).then(
+      (a) => a.status === 200,
+      () => false,
+    );
+    return ok ? performance.now() - started : Number.POSITIVE_INFINITY;
+  }
+
   async function livezWhile(work: Promise<unknown>): Promise<number[]> {
     let done = false;
     void work.then(
@@ -431,19 +390,17 @@ export function runAttacks(family: Family, attacks: readonly Attack[], options: 
     );
     const samples: number[] = [];
     while (!done || samples.length < MIN_LIVEZ_PROBES) {
-      const started = performance.now();
-      const ok = await httpCall(server.url, 'GET', '/livez', { timeoutMs: 5_000 }).then(
-        (a) => a.status === 200,
-        () => false,
-      );
-      samples.push(ok ? performance.now() - started : Number.POSITIVE_INFINITY);
+      samples.push(await probeLivez());
       if (!done) await sleep(25);
     }
     return samples;
   }
 
-  describe(`security: ${family}`, () => {
-    beforeAll(async () => {
+  return {
+    get url() {
+      return server.url;
+    },
+    async start() {
       canaries = await plantCanaries();
       server = await startServer({
         POLYEVAL_LANGUAGES: languages.join(','),
@@ -459,90 +416,55 @@ export function runAttacks(family: Family, attacks: readonly Attack[], options: 
       await quiesce();
       baseline = await stableCounts();
       baselineDescription = describeProcess(pid);
-    });
-    afterAll(async () => {
+      // The idle latency every attack's /livez probes are compared with: the same probes, same
+      // server, same machine load, measured now.
+      const idle: number[] = [];
+      for (let i = 0; i < IDLE_LIVEZ_PROBES; i++) {
+        idle.push(await probeLivez());
+        await sleep(25);
+      }
+      idleLivez = idle;
+    },
+    async stop() {
       for (const s of sockets) s.destroy();
       await server?.close();
       await canaries?.close();
-    });
-
-    for (const attack of attacks) {
-      it(`${attack.id}: ${attack.title}`, { timeout: attack.timeoutMs ?? 60_000 }, async () => {
-        answers.length = 0;
-        const logStart = server.logs().length;
-        const running = attack.run(context());
-        const samples = attack.livez === false ? [] : await livezWhile(running);
-        await running;
-        for (const s of sockets.splice(0)) s.destroy();
-        if (samples.length > 0) {
-          const m = median(samples);
-          expect(
-            m,
-            `/livez median ${m.toFixed(1)} ms over ${samples.length} probes during the attack`,
-          ).toBeLessThan(LIVEZ_LIMIT_MS);
-        }
-        // A connection attempt or a file read may land a moment after the answer.
-        await sleep(50);
-        const seen = [...answers, server.logs().slice(logStart)].join('\n');
-        for (const secret of canaries.secrets) {
-          expect(seen.includes(secret), 'a secret appeared in an answer or in the logs').toBe(false);
-        }
-        expect(canaries.disturbed()).toEqual([]);
-        await honestCalls();
-        await settle();
-        await quiesce();
-        expect(server.process.exitCode, 'the server is still running').toBeNull();
-      });
-    }
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Attack builders
-
-export interface EvaluateAttack {
-  readonly id: string;
-  readonly title: string;
-  readonly result: string;
-  readonly finding?: string;
-  readonly contained?: string;
-  readonly language: string;
-  readonly code: string;
-  readonly fn?: string;
-  readonly args?: unknown[];
-  readonly limits?: Record<string, number>;
-  readonly codec?: string;
-  /** The error codes the call may end with (any of them); omit when `check` decides. */
-  readonly codes?: readonly string[];
-  /** Further assertions on the answer's body (status 200 is checked before); `text` is the raw body. */
-  readonly check?: (body: HttpAnswer['body'], text: string) => void;
-  readonly timeoutMs?: number;
-}
-
-/** An attack that is one call of /v1/evaluate. */
-export function evaluateAttack(spec: EvaluateAttack): Attack {
-  return {
-    id: spec.id,
-    title: spec.title,
-    result: spec.result,
-    ...(spec.finding === undefined ? {} : { finding: spec.finding }),
-    ...(spec.contained === undefined ? {} : { contained: spec.contained }),
-    ...(spec.timeoutMs === undefined ? {} : { timeoutMs: spec.timeoutMs }),
-    async run(h) {
-      const answer = await h.evaluate(spec.language, spec.code, {
-        ...(spec.fn === undefined ? {} : { fn: spec.fn }),
-        ...(spec.args === undefined ? {} : { args: spec.args }),
-        ...(spec.limits === undefined ? {} : { limits: spec.limits }),
-        ...(spec.codec === undefined ? {} : { codec: spec.codec }),
-      });
-      expect(answer.status, answer.text.slice(0, 500)).toBe(200);
-      if (spec.codes !== undefined) {
-        expect(answer.body.ok, answer.text.slice(0, 500)).toBe(false);
-        expect(spec.codes, `${answer.body.error?.code}: ${answer.body.error?.message}`).toContain(
-          answer.body.error?.code,
-        );
+    },
+    async attack(attack) {
+      answers.length = 0;
+      const logStart = server.logs().length;
+      const running = attack.run(context());
+      const samples = attack.livez === false ? [] : await livezWhile(running);
+      await running;
+      for (const s of sockets.splice(0)) s.destroy();
+      // A guest that blocks the event loop holds every probe for its whole deadline (seconds); the
+      // bound (20× the idle median + 250 ms) is far above what load on 2 shared cores adds.
+      if (samples.length > 0) expectResponsive(`${attack.id}: /livez during the attack`, idleLivez, samples);
+      // A connection attempt or a file read may land a moment after the answer.
+      await sleep(50);
+      const seen = [...answers, server.logs().slice(logStart)].join('\n');
+      for (const secret of canaries.secrets) {
+        expect(seen.includes(secret), 'a secret appeared in an answer or in the logs').toBe(false);
       }
-      spec.check?.(answer.body, answer.text);
+      expect(canaries.disturbed()).toEqual([]);
+      await honestCalls();
+      await settle();
+      await quiesce();
+      expect(server.process.exitCode, 'the server is still running').toBeNull();
     },
   };
+}
+
+/** Starts the server for one family's file and defines one test per attack. */
+export function runAttacks(family: Family, attacks: readonly Attack[], options: SuiteOptions = {}): void {
+  const guarded = guardedServer(options);
+  describe(`security: ${family}`, () => {
+    beforeAll(() => guarded.start());
+    afterAll(() => guarded.stop());
+    for (const attack of attacks) {
+      it(`${attack.id}: ${attack.title}`, { timeout: attack.timeoutMs ?? 60_000 }, () =>
+        guarded.attack(attack),
+      );
+    }
+  });
 }

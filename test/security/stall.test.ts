@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeAvroRequest } from '../../src/wikifunctions/avro.js';
+import { sleep } from '../helpers/net.js';
 import { type RunningServer, startServer } from '../helpers/server.js';
 import { httpCall } from './harness.js';
 
@@ -215,8 +216,6 @@ function percentile(samples: readonly number[], p: number): number {
   const sorted = [...samples].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
  * CPU time (ms) the server's main thread (the HTTP thread: its thread id is the process id) has

@@ -9,7 +9,8 @@
 // formatting, result encoding, error classification), and the guest hooks that code could trip on.
 
 import { expect } from 'vitest';
-import { type Attack, evaluateAttack } from '../harness.js';
+import { evaluateAttack } from '../attack-builders.js';
+import type { Attack } from '../harness.js';
 
 const js = (spec: Omit<Parameters<typeof evaluateAttack>[0], 'language'>): Attack =>
   evaluateAttack({ language: 'javascript', ...spec });

@@ -6,7 +6,8 @@
 // the count hook, and the host's result reader.
 
 import { expect } from 'vitest';
-import { type Attack, evaluateAttack } from '../harness.js';
+import { evaluateAttack } from '../attack-builders.js';
+import type { Attack } from '../harness.js';
 
 const lua = (spec: Omit<Parameters<typeof evaluateAttack>[0], 'language'>): Attack =>
   evaluateAttack({ language: 'lua', ...spec });

@@ -12,7 +12,8 @@
 // the canaries and the whole server after each one.
 
 import { expect } from 'vitest';
-import { type Attack, evaluateAttack } from '../harness.js';
+import { evaluateAttack } from '../attack-builders.js';
+import type { Attack } from '../harness.js';
 
 const py = (spec: Omit<Parameters<typeof evaluateAttack>[0], 'language'>): Attack =>
   evaluateAttack({ language: 'python', fn: 'f', ...spec });
@@ -236,10 +237,12 @@ def f():
             out[name] = repr(fn())[:200]
         except BaseException as e:
             out[name] = 'refused: ' + type(e).__name__ + ': ' + str(e)[:150]
+    if importlib.machinery.BuiltinImporter.find_spec('_pyodide_core') is None:
+        return {'layer1': 'held: find_spec gives None'}
     try:
         g, Object = reach_js_global()
     except BaseException as e:
-        return {'layer1': 'held: ' + type(e).__name__}
+        return {'layer1': 'held: ' + type(e).__name__ + ': ' + str(e)[:150]}
     out['layer1'] = 'bypassed'
     p = g.process
     t('env', lambda: list(Object.keys(p.env)))
@@ -251,16 +254,16 @@ def f():
     return out
 `,
     limits: { timeoutMs: 10_000 },
-    check: (body) => {
-      if (!body.ok) return; // the interpreter died trying: also a failure of the attack
-      const v = body.value as Record<string, string>;
-      // The regression test of the fix: layer 1 holds. (If it ever gives way, layer 2 must.)
-      expect(v.layer1).toMatch(/^held/);
-      if (v.layer1 !== 'bypassed') return;
-      expect(v.env).toBe('[]');
-      expect(v.fs).toMatch(/^refused/);
-      expect(v.fs_write).toMatch(/^refused/);
-      expect(v.child_process).toMatch(/^refused/);
+    // The regression test of the fix: layer 1 holds, exactly (no second _pyodide_core to load).
+    // Were it to give way, the answer shows what layer 2 did with each capability (and the harness
+    // still checks the canaries), but this test fails: the finding is back.
+    // mutation: "_pyodide_core" dropped from INITTAB_REMOVED (interpreters/python/harness.py).
+    check: (body, text) => {
+      expect(body, text.slice(0, 800)).toMatchObject({
+        ok: true,
+        value: { layer1: 'held: find_spec gives None' },
+      });
+      expect(Object.keys(body.value)).toEqual(['layer1']);
     },
   }),
   // The same route, then the network: net.connect to the loopback listener.
@@ -270,10 +273,12 @@ def f():
     result: 'layer 1 holds (as py-pyodide-core-to-process); no connection either way',
     code: `${REACH_JS_GLOBAL}
 def f():
+    if importlib.machinery.BuiltinImporter.find_spec('_pyodide_core') is None:
+        return 'layer 1 held: find_spec gives None'
     try:
         g, Object = reach_js_global()
     except BaseException as e:
-        return 'layer 1 held: ' + type(e).__name__
+        return 'layer 1 held: ' + type(e).__name__ + ': ' + str(e)[:150]
     get = g.process.getBuiltinModule
     s = get('net').connect({{PORT}}, '127.0.0.1')
     s.on('error', core_noop())
@@ -287,7 +292,15 @@ def core_noop():
     return core.create_proxy(lambda *a: None)
 `,
     limits: { timeoutMs: 10_000 },
-    check: () => {},
+    // Layer 1 holds exactly as in py-pyodide-core-to-process; the harness checks that the loopback
+    // listener saw no connection whatever the answer.
+    // mutation: "_pyodide_core" dropped from INITTAB_REMOVED (interpreters/python/harness.py).
+    check: (body, text) => {
+      expect(body, text.slice(0, 800)).toMatchObject({
+        ok: true,
+        value: 'layer 1 held: find_spec gives None',
+      });
+    },
   }),
   // Every other import route the issue names: a replaced __import__, importlib.import_module,
   // the bootstrap's own functions, a custom finder first on sys.meta_path, sys.modules injection.
@@ -439,23 +452,43 @@ async def f():
   // Signals to the host: the parent (the sandbox host), pid 1, itself.
   py({
     id: 'py-kill-host',
-    title: 'os.kill(os.getppid(), SIGKILL), os.kill(1, SIGKILL), signal.raise_signal(SIGKILL)',
-    result: 'refused; the host keeps serving',
+    title:
+      'os.kill(os.getppid(), SIGKILL), os.kill(1, SIGKILL), os.killpg(0, SIGKILL), signal.raise_signal(SIGKILL)',
+    result:
+      'each kill refused; raising SIGKILL discards the interpreter (SANDBOX_CRASH); the host keeps serving',
     code: `
 import os, signal
 def f():
-    out = []
-    for fn in (lambda: os.kill(os.getppid(), signal.SIGKILL), lambda: os.kill(1, signal.SIGKILL),
-               lambda: os.killpg(0, signal.SIGKILL), lambda: signal.raise_signal(signal.SIGKILL)):
+    for name, fn in (('kill-parent', lambda: os.kill(os.getppid(), signal.SIGKILL)),
+                     ('kill-1', lambda: os.kill(1, signal.SIGKILL)),
+                     ('killpg', lambda: os.killpg(0, signal.SIGKILL))):
         try:
             fn()
-            out.append('sent')
+            print(name, 'sent')
         except BaseException as e:
-            out.append(type(e).__name__)
-    return out
+            print(name, type(e).__name__ + ':', e)
+    signal.raise_signal(signal.SIGKILL)
+    return 'survived'
 `,
-    check: (body) => {
-      if (body.ok) expect(body.value).not.toContain('sent');
+    // The three kills are refused by the lockdown (and its audit hook behind it); raising SIGKILL
+    // in the interpreter ends in Emscripten's exit path, whose JavaScript import is closed: the
+    // interpreter is discarded, nothing outside it is signalled, and the harness checks that the
+    // host keeps serving.
+    // mutation: "kill" and "killpg" dropped from lockdown()'s list and "os.kill", "os.killpg" from
+    // BLOCKED_EVENTS (interpreters/python/harness.py): the kills reach Emscripten's stubs.
+    check: (body, text) => {
+      expect(body, text.slice(0, 800)).toMatchObject({
+        ok: false,
+        error: {
+          code: 'SANDBOX_CRASH',
+          message:
+            'Cannot run "f": the interpreter called "_emscripten_runtime_keepalive_clear", a JavaScript import that is closed in this sandbox; the interpreter was discarded',
+        },
+        stdout:
+          'kill-parent PermissionError: os.kill is not available in this sandbox\n' +
+          'kill-1 PermissionError: os.kill is not available in this sandbox\n' +
+          'killpg PermissionError: os.killpg is not available in this sandbox\n',
+      });
     },
   }),
   // Threads and processes from the standard library.

@@ -19,7 +19,8 @@ import {
   TABLE_BOMB,
   TABLE_GROWTH,
 } from '../../wasm/modules.js';
-import { type Attack, evaluateAttack } from '../harness.js';
+import { evaluateAttack } from '../attack-builders.js';
+import type { Attack } from '../harness.js';
 
 const W = 'wasi_snapshot_preview1';
 
