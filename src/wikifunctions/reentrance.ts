@@ -46,6 +46,13 @@ export const NON_REENTRANT_MESSAGE = 'Non-reentrant executor tried to call back 
 
 const fatal = (message: string): CallOutAnswer => ({ ok: false, message, fatal: true });
 const failed = (message: string): CallOutAnswer => ({ ok: false, message, fatal: false });
+/** The caller's deadline passed while the service asked: the call is a TIMEOUT, whichever clock saw it first. */
+const outOfTime = (zid: string): CallOutAnswer => ({
+  ok: false,
+  message: `Cannot call ${zid} through the orchestrator: no time left`,
+  fatal: true,
+  timeout: true,
+});
 
 export interface OpenedChannel {
   readonly buffer: SharedArrayBuffer;
@@ -206,14 +213,14 @@ async function callOrchestrator(
       redirect: 'error',
     });
   } catch (error) {
-    if (signal.aborted) return fatal(`Cannot call ${zid} through the orchestrator: no time left`);
+    if (signal.aborted) return outOfTime(zid);
     return cannot(`the request failed (${(error as Error).message})`);
   }
   let text: string | undefined;
   try {
     text = await readCapped(response, maxBytes);
   } catch {
-    if (signal.aborted) return fatal(`Cannot call ${zid} through the orchestrator: no time left`);
+    if (signal.aborted) return outOfTime(zid);
     return cannot('the answer was cut off');
   }
   if (text === undefined) return fatal(`Cannot call ${zid}: its answer is larger than ${maxBytes} bytes`);
