@@ -715,6 +715,8 @@ def _run(code, name, args_json, output_limit, zobject):
     namespace = {"__name__": "__user__", "__builtins__": builtins}
     if zobject:
         namespace.update(ZCLASSES)
+        # W.Call, other functions (wikifunctions.py, appended to this file).
+        namespace.update(reentrance_names(output_limit))
     try:
         exec(compiled, namespace)
     except (KeyboardInterrupt, MemoryError):

@@ -16,6 +16,7 @@ import {
   type SingleUseResult,
   serveSingleUseWorker,
 } from '../../src/executor/host/process-worker.js';
+import { CallOutDoor } from './call-out.js';
 import { wireCodec } from './codec.js';
 import { DirectCaller } from './direct-call.js';
 import { PYTHON_DOORS } from './doors.js';
@@ -77,6 +78,9 @@ interface EmscriptenFs {
   isChrdev: (mode: number) => boolean;
   isFile: (mode: number) => boolean;
   ErrnoError: new (errno: number) => Error;
+  makedev(major: number, minor: number): number;
+  registerDevice(dev: number, ops: Record<string, unknown>): void;
+  mkdev(path: string, mode: number, dev: number): unknown;
 }
 
 // Emscripten's errno for ENOSPC.
@@ -309,6 +313,9 @@ serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
   py.setInterruptBuffer(interrupt);
   const quota = new WriteQuota();
   quota.install(FS);
+  // Reentrance (W.Call): a device in the in-memory filesystem, served inside fd_write (call-out.ts).
+  const callOut = new CallOutDoor();
+  callOut.install(FS);
   if (data.warmup) {
     // The first call into a restored interpreter pays for lazily initialised paths; pay it now.
     direct.callForString(runCall, ['def f(a):\n    return [a, str(a), {"k": 1.5}]\n', 'f', '[1]', 1_000_000]);
@@ -325,6 +332,7 @@ serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
     memoryBytes: () => heapBytes() + quota.used,
     async run(call: WireCall, callIo: SingleUseIo): Promise<SingleUseResult> {
       io = callIo;
+      callOut.begin(call, callIo, performance.now() + call.limits.timeoutMs);
       guards.heapLimitBytes = call.limits.memoryMb * 2 ** 20;
       guards.heapRefused = false;
       quota.limit = Math.min(call.limits.memoryMb * 2 ** 20, data.fsQuotaBytes);
@@ -352,6 +360,8 @@ serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
       } catch (error) {
         outcome = errorOf(call, error, guards);
       }
+      // A call-out that ended the call (deadline, fatal refusal) decides, whatever the guest did next.
+      outcome = callOut.end(outcome);
       if (gate.tripped !== undefined)
         return { outcome: { ok: false, error: closedDoor(gate.tripped) }, memoryBytes: heapBytes() };
       if (!outcome.ok && outcome.error.code === 'TIMEOUT') {

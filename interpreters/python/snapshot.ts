@@ -73,7 +73,10 @@ export function findPyodide(): PyodideInstall {
 }
 
 export function harnessSource(): string {
-  return readFileSync(fileURLToPath(new URL('python/harness.py', interpretersSourceDir)), 'utf8');
+  const read = (name: string): string =>
+    readFileSync(fileURLToPath(new URL(`python/${name}`, interpretersSourceDir)), 'utf8');
+  // One module, _polyeval: W (wikifunctions.py) uses the harness's codec.
+  return `${read('harness.py')}\n\n${read('wikifunctions.py')}`;
 }
 
 export interface SnapshotInfo {

@@ -28,6 +28,7 @@ import type {
   Readiness,
 } from '../contract.js';
 import { parseJson, stringifyJson } from '../json-value.js';
+import { channelCapacity, relayCallOut } from './call-out-relay.js';
 import { cancelledError, timeoutError } from './limit-errors.js';
 import { CapturedOutput } from './output-meter.js';
 import {
@@ -41,6 +42,8 @@ import {
 import type { HostFacts, HostToService, ServiceToHost, WireCall, WireOutcome } from './process-protocol.js';
 import type { HostRuntimeConfig } from './process-runtime.js';
 import {
+  type CallOutState,
+  checkCallOut,
   checkOutcome,
   checkOutput,
   isRecord,
@@ -93,6 +96,10 @@ interface PendingCall {
   settled: boolean;
   /** The host said it started the call (output and done are expected only then). */
   started: boolean;
+  /** When it did (performance.now()): the call's deadline, as the service reckons it, runs from here. */
+  startedAt: number;
+  /** Its call-outs (Wikifunctions reentrance), when the call has a channel (Call.callOut). */
+  callOut: CallOutState | undefined;
   /** What the guest printed, counted again here (reset when the call is run again elsewhere). */
   output: CapturedOutput;
   timer: NodeJS.Timeout | undefined;
@@ -380,6 +387,7 @@ class SandboxProcess {
         if (pending === undefined) return violation('wrong-id', '"started" for a call not sent there');
         if (pending.started) return violation('unexpected-message', 'a second "started"');
         pending.started = true;
+        pending.startedAt = performance.now();
         this.arm(
           pending,
           pending.call.limits.timeoutMs +
@@ -413,6 +421,21 @@ class SandboxProcess {
         this.onAnswer(pending, decodeOutcome(pending.call, outcome), message.stats as unknown as CallStats);
         return undefined;
       }
+      case 'call-out': {
+        if (typeof message.id === 'number' && this.cancelled.has(message.id)) return undefined;
+        const pending = typeof message.id === 'number' ? this.pending.get(message.id) : undefined;
+        const running = pending?.started === true ? pending : undefined;
+        const channel = running?.call.callOut;
+        const found = checkCallOut(
+          message,
+          running?.id,
+          channel === undefined ? undefined : channelCapacity(channel),
+          running?.callOut,
+        );
+        if (found !== undefined) return found;
+        this.relay(running!, channel!, message.text as string);
+        return undefined;
+      }
       case 'security':
         // The host killed one of its workers for a protocol violation: counted as the host's own.
         // A closed set of kinds: a host cannot invent metric labels.
@@ -437,6 +460,22 @@ class SandboxProcess {
       default:
         return violation('unknown-kind', 'a message of unknown kind');
     }
+  }
+
+  /** Puts a call-out on the evaluation's channel and sends the answer back to the host. */
+  private relay(pending: PendingCall, channel: SharedArrayBuffer, text: string): void {
+    const state = pending.callOut!;
+    state.count++;
+    state.waiting = true;
+    const child = this.child;
+    const deadline = pending.startedAt + pending.call.limits.timeoutMs;
+    void relayCallOut(channel, text, deadline).then((answer) => {
+      // The call ended, or its host was replaced, while the orchestrator answered: nobody waits.
+      if (pending.settled || this.child !== child || this.pending.get(pending.id) !== pending) return;
+      state.waiting = false;
+      if (!answer.ok && answer.fatal) state.over = true;
+      this.post({ kind: 'call-out-answer', id: pending.id, answer });
+    });
   }
 
   private killChild(): void {
@@ -467,7 +506,9 @@ class SandboxProcess {
       const blame = culprits.get(pending.id);
       if (blame !== undefined) {
         this.fail(pending, blame);
-      } else if (pending.attempts < MAX_ATTEMPTS) {
+      } else if (pending.attempts < MAX_ATTEMPTS && (pending.callOut?.count ?? 0) === 0) {
+        // A call that called other functions is not run again: its call-outs have been made (and
+        // one may still be on its way on the evaluation's channel).
         pending.attempts++;
         pending.output = new CapturedOutput(pending.call.limits.outputBytes);
         this.requeue(pending);
@@ -664,12 +705,15 @@ export function createProcessExecutor(context: ExecutorContext, options: Process
             argsJson: stringifyJson(call.args),
             limits: call.limits,
             ...(call.codec === undefined ? {} : { codec: call.codec }),
+            ...(call.callOut === undefined ? {} : { callOutBytes: channelCapacity(call.callOut) }),
           },
           resolve,
           received: performance.now(),
           attempts: 1,
           settled: false,
           started: false,
+          startedAt: 0,
+          callOut: call.callOut === undefined ? undefined : { count: 0, waiting: false, over: false },
           output: new CapturedOutput(call.limits.outputBytes),
           timer: undefined,
           host: undefined,

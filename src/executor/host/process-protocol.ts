@@ -4,7 +4,20 @@
 // and the sandbox side needs no extra dependency; the service parses results with parseJson.
 
 import type { CallStats, GuestError, Limits } from '../contract.js';
+import type { CallOutAnswer } from '../../wikifunctions/call-out-channel.js';
 import type { OutputMessage } from './output-meter.js';
+
+export type { CallOutAnswer };
+
+/**
+ * A guest's call to another function (worker → host process → service): `text` is
+ * "<ZID>\n<tagged JSON object of argument key → value>"; the service puts the time left in front.
+ */
+export interface CallOutMessage {
+  readonly kind: 'call-out';
+  readonly id: number;
+  readonly text: string;
+}
 
 /** One call as the sandbox side sees it. */
 export interface WireCall {
@@ -15,6 +28,12 @@ export interface WireCall {
   readonly limits: Limits;
   /** The value codec (Call.codec); absent means plain JSON. */
   readonly codec?: string;
+  /**
+   * Set when the call has a call-out channel (Call.callOut, Wikifunctions reentrance): the largest
+   * call-out request or answer, in UTF-8 bytes. Absent: the guest's call-outs are refused in the
+   * worker and never leave it (call-out-relay.ts).
+   */
+  readonly callOutBytes?: number;
 }
 
 export type WireOutcome =
@@ -37,7 +56,9 @@ export interface HostFacts {
 export type ServiceToHost =
   | { readonly kind: 'init'; readonly config: unknown }
   | { readonly kind: 'call'; readonly id: number; readonly call: WireCall }
-  | { readonly kind: 'cancel'; readonly id: number };
+  | { readonly kind: 'cancel'; readonly id: number }
+  /** The answer to the call-out the host relayed for call `id` (call-out-relay.ts). */
+  | { readonly kind: 'call-out-answer'; readonly id: number; readonly answer: CallOutAnswer };
 
 export type HostToService =
   | { readonly kind: 'ready'; readonly facts: HostFacts }
@@ -60,6 +81,8 @@ export type HostToService =
   | { readonly kind: 'done'; readonly id: number; readonly outcome: WireOutcome; readonly stats: CallStats }
   /** The host killed a worker that broke the protocol (counted in polyeval_security_events_total). */
   | { readonly kind: 'security'; readonly event: string; readonly id?: number }
+  /** The guest of call `id` calls another function; one at a time, answered by call-out-answer. */
+  | CallOutMessage
   | {
       readonly kind: 'log';
       readonly level: 'debug' | 'info' | 'warn' | 'error';
@@ -73,7 +96,13 @@ export type HostToService =
  * interpreter, ready again) or the worker is terminated. Anything else kills the worker.
  */
 export type HostToWorker =
-  | { readonly kind: 'call'; readonly id: number; readonly call: WireCall }
+  | {
+      readonly kind: 'call';
+      readonly id: number;
+      readonly call: WireCall;
+      /** The answer slot of this call's call-outs (call-out-relay.ts), when call.callOutBytes is set. */
+      readonly callOut?: SharedArrayBuffer;
+    }
   /** Replace the interpreter with a fresh one, then say ready again (interpretersPerWorker > 1). */
   | { readonly kind: 'renew' };
 
@@ -87,6 +116,8 @@ export type WorkerToHost =
     }
   | { readonly kind: 'init-failed'; readonly message: string }
   | OutputMessage
+  /** The guest calls another function; the worker then blocks on the call's answer slot. */
+  | CallOutMessage
   /** The guest hit a limit that the worker noticed first; the host stops the worker at once. */
   | {
       readonly kind: 'limit';

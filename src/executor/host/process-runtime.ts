@@ -15,9 +15,11 @@ import { networkInterfaces } from 'node:os';
 import { type ResourceLimits, Worker } from 'node:worker_threads';
 import type { GuestError } from '../contract.js';
 import { outputLimitError, threadDiedError, timeoutError } from './limit-errors.js';
+import { answerSlot, closeSlot, createSlot, isCallOutAnswer } from './call-out-slot.js';
 import { lockDownRealm } from './lockdown.js';
 import { OutputMeter } from './output-meter.js';
 import type {
+  CallOutAnswer,
   HostFacts,
   HostToService,
   HostToWorker,
@@ -27,6 +29,8 @@ import type {
 } from './process-protocol.js';
 import type { SingleUseWorkerData } from './process-worker.js';
 import {
+  type CallOutState,
+  checkCallOut,
   checkOutcome,
   checkOutput,
   isRecord,
@@ -91,6 +95,8 @@ interface Running {
   readonly output: OutputMeter;
   interruptTimer: NodeJS.Timeout | undefined;
   killTimer: NodeJS.Timeout | undefined;
+  /** The call's call-outs (Wikifunctions reentrance), when it may make any: see call-out-slot.ts. */
+  readonly callOut: { readonly slot: SharedArrayBuffer; readonly capacity: number; readonly state: CallOutState } | undefined;
 }
 
 /**
@@ -165,6 +171,8 @@ export function serveSandboxHost(options: SandboxHostOptions): void {
       host?.enqueue(message.id, message.call);
     } else if (message.kind === 'cancel') {
       host?.cancel(message.id);
+    } else if (message.kind === 'call-out-answer') {
+      host?.answerCallOut(message.id, message.answer);
     }
   });
 }
@@ -222,6 +230,21 @@ class HostRuntime {
     }
   }
 
+  /** The service's answer to a call-out: handed to the worker blocked on it, if the call still runs. */
+  answerCallOut(id: number, answer: CallOutAnswer): void {
+    if (!isCallOutAnswer(answer)) {
+      log('error', 'The service sent a malformed call-out answer; it is dropped', { call: id });
+      return;
+    }
+    for (const slot of this.slots) {
+      const callOut = slot.running?.id === id ? slot.running.callOut : undefined;
+      if (callOut === undefined || !callOut.state.waiting) continue;
+      callOut.state.waiting = false;
+      if (!answer.ok && answer.fatal) callOut.state.over = true;
+      answerSlot(callOut.slot, answer);
+    }
+  }
+
   private dispatch(): void {
     while (this.queue.length > 0 && this.idle.length > 0) {
       const slot = this.idle.shift()!;
@@ -235,6 +258,11 @@ class HostRuntime {
   }
 
   private run(slot: Slot, id: number, call: WireCall): void {
+    const capacity = call.callOutBytes;
+    const callOut =
+      typeof capacity === 'number' && Number.isInteger(capacity) && capacity > 0
+        ? { slot: createSlot(capacity), capacity, state: { count: 0, waiting: false, over: false } }
+        : undefined;
     const running: Running = {
       id,
       call,
@@ -246,6 +274,7 @@ class HostRuntime {
       ),
       interruptTimer: undefined,
       killTimer: undefined,
+      callOut,
     };
     slot.state = 'serving';
     slot.running = running;
@@ -263,7 +292,12 @@ class HostRuntime {
     );
     this.watchRss();
     send({ kind: 'started', id });
-    slot.worker.postMessage({ kind: 'call', id, call });
+    slot.worker.postMessage({
+      kind: 'call',
+      id,
+      call,
+      ...(callOut === undefined ? {} : { callOut: callOut.slot }),
+    } satisfies HostToWorker);
   }
 
   /** Terminates a busy worker and answers its call with `error` (stats from the host's clock, or the worker's when it sent them). */
@@ -281,6 +315,7 @@ class HostRuntime {
     const running = slot.running!;
     clearTimeout(running.interruptTimer);
     clearTimeout(running.killTimer);
+    if (running.callOut !== undefined) closeSlot(running.callOut.slot);
     slot.running = undefined;
     send({
       kind: 'done',
@@ -441,6 +476,15 @@ class HostRuntime {
       }
       case 'done':
         return this.onDone(slot, message);
+      case 'call-out': {
+        const callOut = running?.callOut;
+        const found = checkCallOut(message, running?.id, callOut?.capacity, callOut?.state);
+        if (found !== undefined) return found;
+        callOut!.state.count++;
+        callOut!.state.waiting = true;
+        send({ kind: 'call-out', id: running!.id, text: message.text as string });
+        return undefined;
+      }
       default:
         return violation('unknown-kind', 'a message of unknown kind');
     }

@@ -9,10 +9,17 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import type { GuestError } from '../contract.js';
+import { armSlot, awaitSlot } from './call-out-slot.js';
 import { outputLimitError } from './limit-errors.js';
 import { lockDownRealm } from './lockdown.js';
 import { OutputMeter, type OutputStream } from './output-meter.js';
-import type { HostToWorker, WireCall, WireOutcome, WorkerToHost } from './process-protocol.js';
+import type {
+  CallOutAnswer,
+  HostToWorker,
+  WireCall,
+  WireOutcome,
+  WorkerToHost,
+} from './process-protocol.js';
 import { threadCpuMs } from './thread-cpu.js';
 
 export interface SingleUseIo {
@@ -23,6 +30,12 @@ export interface SingleUseIo {
   write(stream: OutputStream, text: string): boolean;
   /** Reports a limit the runner detected (e.g. a filesystem quota); the host stops the worker. */
   limit(error: GuestError): void;
+  /**
+   * The guest calls another function (Wikifunctions reentrance): sends `text` ("<ZID>\n<tagged
+   * JSON arguments>") to the host and blocks until the answer or `deadline` (performance.now()).
+   * Absent when the call may not call out (its request is refused in the worker).
+   */
+  readonly callOut?: (text: string, deadline: number) => CallOutAnswer;
 }
 
 export interface SingleUseResult {
@@ -57,7 +70,13 @@ function post(message: WorkerToHost): void {
  * The SingleUseIo of one call: output metered and streamed; a limit hit is reported to the host
  * with the call's measures so far, so that its answer keeps real stats though the worker is stopped.
  */
-function singleUseIo(id: number, call: WireCall, runner: SingleUseRunner, cpuStart: number): SingleUseIo {
+function singleUseIo(
+  id: number,
+  call: WireCall,
+  runner: SingleUseRunner,
+  cpuStart: number,
+  slot: SharedArrayBuffer | undefined,
+): SingleUseIo {
   const limit = (error: GuestError): void =>
     post({
       kind: 'limit',
@@ -71,7 +90,15 @@ function singleUseIo(id: number, call: WireCall, runner: SingleUseRunner, cpuSta
     (stream, text) => post({ kind: 'output', id, stream, text }),
     () => limit(outputLimitError(call)),
   );
-  return { write: (stream, text) => meter.write(stream, text), limit };
+  const io: SingleUseIo = { write: (stream, text) => meter.write(stream, text), limit };
+  if (slot === undefined) return io;
+  // The slot is armed before the message goes out: an answer can never arrive unasked for.
+  const callOut = (text: string, deadline: number): CallOutAnswer => {
+    if (!armSlot(slot)) return { ok: false, message: 'a call-out is already waiting', fatal: true };
+    post({ kind: 'call-out', id, text });
+    return awaitSlot(slot, deadline);
+  };
+  return { ...io, callOut };
 }
 
 /**
@@ -138,9 +165,10 @@ export function serveSingleUseWorker<Data>(
   ): Promise<void> {
     const { id, call } = message;
     const cpu = threadCpuMs();
+    const slot = message.callOut instanceof SharedArrayBuffer ? message.callOut : undefined;
     let result: SingleUseResult;
     try {
-      result = await runner.run(call, singleUseIo(id, call, runner, cpu));
+      result = await runner.run(call, singleUseIo(id, call, runner, cpu, slot));
     } catch (error) {
       result = {
         outcome: {

@@ -101,3 +101,48 @@ export function checkOutcome(outcome: unknown): Violation | undefined {
   if (error.code.length > 64) return violation('oversized', 'an error code over the size limit');
   return undefined;
 }
+
+/**
+ * Where one call's call-outs stand (Wikifunctions reentrance: the guest calls another function and
+ * blocks until the answer). Kept by each side that relays them: the host process for its worker,
+ * the service for its host.
+ */
+export interface CallOutState {
+  /** Call-outs sent so far. */
+  count: number;
+  /** One is on its way and not answered yet (the guest is blocked on it). */
+  waiting: boolean;
+  /** A fatal answer (or the deadline) ended the call's call-outs: an honest sender sends no more. */
+  over: boolean;
+}
+
+/**
+ * Call-outs one call may send whatever the service's own cap says (REENTRANCE_LIMITS.calls, 50,
+ * refused fatally at the 51st, after which an honest sender stops): a bound of the relay itself.
+ */
+export const MAX_CALL_OUTS = 1000;
+
+/**
+ * Checks a call-out message: only from the call being served, only when that call may call out
+ * (`capacity`: the largest request, in UTF-8 bytes), one at a time, never after a fatal answer,
+ * at most MAX_CALL_OUTS, and no larger than the capacity (UTF-16 length never exceeds UTF-8 bytes:
+ * longer is forged).
+ */
+export function checkCallOut(
+  message: Record<string, unknown>,
+  expectedId: number | undefined,
+  capacity: number | undefined,
+  state: CallOutState | undefined,
+): Violation | undefined {
+  if (expectedId === undefined) return violation('unexpected-message', 'a call-out while not serving a call');
+  if (message.id !== expectedId) return violation('wrong-id', 'a call-out for another call');
+  if (typeof message.text !== 'string') return violation('malformed', 'a call-out without text');
+  if (capacity === undefined || state === undefined)
+    return violation('unexpected-message', 'a call-out from a call that may not call out');
+  if (message.text.length > capacity) return violation('oversized', 'a call-out over the size limit');
+  if (state.waiting)
+    return violation('unexpected-message', 'a second call-out before the first was answered');
+  if (state.over) return violation('unexpected-message', 'a call-out after a final answer');
+  if (state.count >= MAX_CALL_OUTS) return violation('unexpected-message', 'more call-outs than a call may send');
+  return undefined;
+}
