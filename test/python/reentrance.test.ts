@@ -14,7 +14,8 @@ import { languageId } from '../wikifunctions/e2e.js';
 import { summarizeError } from '../wikifunctions/helpers.js';
 
 const VOID = { Z1K1: 'Z9', Z9K1: 'Z24' };
-const ADD = 'def Z1000(Z1000K1, Z1000K2):\n    return str(int(W.Call("Z801", Z801K1=Z1000K1)) + int(Z1000K2))\n';
+const ADD =
+  'def Z1000(Z1000K1, Z1000K2):\n    return str(int(W.Call("Z801", Z801K1=Z1000K1)) + int(Z1000K2))\n';
 
 function flat(code: string, reentrant: boolean, args: Record<string, unknown> = {}) {
   return {

@@ -2,13 +2,16 @@
 // test/fixtures/wikifunctions/orchestrator-2023/README.md), sent unchanged to the real server
 // with the orchestrator's own headers. Every one carries the orchestrator's broken remainingTime
 // (about -1.8e12): each must still give the expected value, under both remainingTime policies.
+// The 09-* captures call back into the orchestrator from Python (W.Call): here the service asks a
+// stand-in of the orchestrator's HTTP API (a real HTTP server), which must receive the captured call.
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorTypeOf } from '../../src/wikifunctions/envelope.js';
 import { decodeRequest } from '../../src/wikifunctions/request.js';
-import type { ZNode } from '../../src/wikifunctions/zobject.js';
+import { normalize, type ZNode } from '../../src/wikifunctions/zobject.js';
 import { type RunningServer, startServer } from '../helpers/server.js';
+import { type StandIn, standIn } from '../helpers/stand-in-orchestrator.js';
 import { languageId } from './e2e.js';
 import { envelopeError, summarizeError, withoutZ1K1s } from './helpers.js';
 
@@ -24,6 +27,8 @@ interface Capture {
     readonly Z22K1: ZNode;
     readonly error?: boolean;
     readonly errorKeyPhrase?: string | null;
+    /** The reentrant call the guest made (09-*), as the 2023 executor wrote it. */
+    readonly reentrantCall?: ZNode;
   };
 }
 
@@ -35,8 +40,6 @@ const captures: Capture[] = readdirSync(FOLDER)
   );
 
 const body = (c: Capture): Buffer => Buffer.from(c.bodyBase64, 'base64');
-/** The 09-* captures call back into the orchestrator from Python (W.Call), which is not served yet. */
-const reentrantPython = (c: Capture): boolean => c.file.startsWith('09-');
 
 async function evaluate(server: RunningServer, c: Capture): Promise<{ status: number; envelope: ZNode }> {
   const response = await fetch(`${server.url}/1/v1/evaluate/`, {
@@ -94,35 +97,29 @@ describe('the captures themselves', () => {
 for (const policy of ['ignore', 'honour'] as const) {
   describe(`sent to the real server (remainingTime: ${policy})`, () => {
     let server: RunningServer;
+    let orchestrator: StandIn;
     beforeAll(async () => {
+      orchestrator = await standIn();
       server = await startServer({
         POLYEVAL_LANGUAGES: `${languageId('javascript')},${languageId('python')}`,
         POLYEVAL_POOL_SIZE: '1',
+        POLYEVAL_WIKIFUNCTIONS_ORCHESTRATOR_URL: orchestrator.url,
         ...(policy === 'ignore' ? {} : { POLYEVAL_WIKIFUNCTIONS_REMAINING_TIME: policy }),
       });
     }, 60_000);
     afterAll(async () => {
       await server?.close();
+      await orchestrator?.close();
     });
 
-    for (const c of captures.filter((c) => !reentrantPython(c))) {
+    for (const c of captures) {
       it(c.file.replace('.request.json', ''), async () => {
+        const before = orchestrator.received.length;
         const { status, envelope } = await evaluate(server, c);
         checkExpected(c, status, envelope);
-      });
-    }
-
-    // Python reentrance (the reference's W.Call) is not served yet: the call fails typed and
-    // names what is missing instead of hanging or answering a wrong value.
-    for (const c of captures.filter(reentrantPython)) {
-      it(`${c.file.replace('.request.json', '')} (Python reentrance not served: a typed error)`, async () => {
-        const { status, envelope } = await evaluate(server, c);
-        expect(status).toBe(200);
-        expect(envelope.Z22K1).toEqual({ Z1K1: 'Z9', Z9K1: 'Z24' });
-        expect(summarizeError(envelope)).toMatchObject({
-          type: 'Z507',
-          text: expect.stringMatching(/\bW\b/),
-        });
+        const call = c.expected.reentrantCall;
+        // The call the reference executor wrote on its stdout, in normal form over the HTTP API.
+        expect(orchestrator.received.slice(before)).toEqual(call === undefined ? [] : [normalize(call)]);
       });
     }
   });
