@@ -96,7 +96,8 @@ export class CallOutDoor {
           let text = '';
           try {
             const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset + offset, length);
-            if (session.io.callOut !== undefined) text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+            if (session.io.callOut !== undefined)
+              text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
           } catch {
             return fail(EINVAL);
           }
@@ -112,7 +113,9 @@ export class CallOutDoor {
         const answer = device.answer;
         if (answer === undefined) return 0;
         const n = Math.min(length, answer.length - device.at);
-        new Uint8Array(buffer.buffer, buffer.byteOffset + offset, n).set(answer.subarray(device.at, device.at + n));
+        new Uint8Array(buffer.buffer, buffer.byteOffset + offset, n).set(
+          answer.subarray(device.at, device.at + n),
+        );
         device.at += n;
         return n;
       },

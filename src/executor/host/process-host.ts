@@ -424,7 +424,8 @@ class SandboxProcess {
       case 'call-out': {
         if (typeof message.id === 'number' && this.cancelled.has(message.id)) return undefined;
         const pending = typeof message.id === 'number' ? this.pending.get(message.id) : undefined;
-        const running = pending?.started === true ? pending : undefined;
+        if (pending === undefined) return violation('wrong-id', 'a call-out for a call not running there');
+        const running = pending.started ? pending : undefined;
         const channel = running?.call.callOut;
         const found = checkCallOut(
           message,

@@ -96,7 +96,9 @@ interface Running {
   interruptTimer: NodeJS.Timeout | undefined;
   killTimer: NodeJS.Timeout | undefined;
   /** The call's call-outs (Wikifunctions reentrance), when it may make any: see call-out-slot.ts. */
-  readonly callOut: { readonly slot: SharedArrayBuffer; readonly capacity: number; readonly state: CallOutState } | undefined;
+  readonly callOut:
+    | { readonly slot: SharedArrayBuffer; readonly capacity: number; readonly state: CallOutState }
+    | undefined;
 }
 
 /**

@@ -13,13 +13,7 @@ import { armSlot, awaitSlot } from './call-out-slot.js';
 import { outputLimitError } from './limit-errors.js';
 import { lockDownRealm } from './lockdown.js';
 import { OutputMeter, type OutputStream } from './output-meter.js';
-import type {
-  CallOutAnswer,
-  HostToWorker,
-  WireCall,
-  WireOutcome,
-  WorkerToHost,
-} from './process-protocol.js';
+import type { CallOutAnswer, HostToWorker, WireCall, WireOutcome, WorkerToHost } from './process-protocol.js';
 import { threadCpuMs } from './thread-cpu.js';
 
 export interface SingleUseIo {

@@ -143,6 +143,7 @@ export function checkCallOut(
   if (state.waiting)
     return violation('unexpected-message', 'a second call-out before the first was answered');
   if (state.over) return violation('unexpected-message', 'a call-out after a final answer');
-  if (state.count >= MAX_CALL_OUTS) return violation('unexpected-message', 'more call-outs than a call may send');
+  if (state.count >= MAX_CALL_OUTS)
+    return violation('unexpected-message', 'more call-outs than a call may send');
   return undefined;
 }
