@@ -201,6 +201,140 @@ describe('W.Call with a pool of one', () => {
   });
 });
 
+describe('a hostile guest at the door (the device W.Call uses)', () => {
+  let orchestrator: StandIn;
+  let server: RunningServer;
+  beforeAll(async () => {
+    orchestrator = await standIn(NESTED);
+    server = await startServer({
+      POLYEVAL_LANGUAGES: languageId('python-3'),
+      POLYEVAL_POOL_SIZE: '1',
+      POLYEVAL_PYTHON_TIMEOUT_MS: '2000',
+      POLYEVAL_WIKIFUNCTIONS_ORCHESTRATOR_URL: orchestrator.url,
+    });
+    orchestrator.evaluator = server.url;
+  }, 120_000);
+  afterAll(async () => {
+    await server?.close();
+    await orchestrator?.close();
+  });
+
+  const echoed = (): unknown[] =>
+    orchestrator.received.map((z7) => (z7.Z801K1 as { Z6K1?: unknown } | undefined)?.Z6K1);
+
+  it('answers malformed requests written to the device directly with errors, and cannot be given a time of its own', async () => {
+    const code = `import os
+def Z1000():
+    out = []
+    fd = os.open("/dev/wikifunctions", os.O_RDWR)
+    def attempt(f):
+        try:
+            out.append(repr(f()))
+        except Exception as e:
+            out.append(type(e).__name__)
+    def ask(request):
+        os.write(fd, request)
+        return os.read(fd, 100000)
+    attempt(lambda: os.read(fd, 100))
+    attempt(lambda: os.write(fd, b"\\xff\\xfe"))
+    attempt(lambda: ask(b"no newline")[:1])
+    attempt(lambda: ask(b"999999\\nZ801\\n{}")[:1])
+    attempt(lambda: ask(b'Z801\\n{"Z801K1": [1, 2')[:1])
+    attempt(lambda: ask(b'Z801\\n{"Z801K1":"hi"}'))
+    attempt(lambda: os.lseek(fd, 0, 0))
+    os.close(fd)
+    return "|".join(out)
+`;
+    const { value, error } = await evaluate(server, flat(code, true));
+    expect(error).toBeUndefined();
+    expect(value).toEqual(str(`b''|OSError|b'e'|b'e'|b'e'|b'v"hi"'|OSError`));
+  });
+
+  it('ends the call (Z507) when a request larger than the channel is written, even if the guest catches it', async () => {
+    const code = `import os
+def Z1000():
+    fd = os.open("/dev/wikifunctions", os.O_RDWR)
+    try:
+        os.write(fd, b"Z801\\n" + b"x" * (1 << 20))
+        os.read(fd, 100)
+        W.Call("Z801", Z801K1="after")
+    except BaseException:
+        pass
+    return "survived"
+`;
+    const before = orchestrator.received.length;
+    const { value, error } = await evaluate(server, flat(code, true));
+    expect(value).toEqual(VOID);
+    expect(error?.type).toBe('Z507');
+    expect(error?.text).toBe(
+      'Cannot run "Z1000": the call takes 1048581 bytes, more than the limit of 1048576',
+    );
+    expect(orchestrator.received.length).toBe(before);
+  });
+
+  it('never writes a call to a file put in place of the device', async () => {
+    const code = `import os
+def Z1000():
+    os.unlink("/dev/wikifunctions")
+    with open("/dev/wikifunctions", "w") as f:
+        pass
+    try:
+        W.Call("Z801", Z801K1="secret")
+        return "called"
+    except WikifunctionsError as e:
+        with open("/dev/wikifunctions") as f:
+            return str(e) + "|" + repr(f.read())
+`;
+    const { value, error } = await evaluate(server, flat(code, true));
+    expect(error).toBeUndefined();
+    expect(value).toEqual(
+      str("Cannot call another function: /dev/wikifunctions is not the call-out device|''"),
+    );
+  });
+
+  it('refuses every call after the deadline, whatever the guest catches (Z575)', async () => {
+    const code = `def Z1000():
+    try:
+        W.Call("Z10004")
+    except BaseException:
+        pass
+    for _ in range(3):
+        try:
+            return W.Call("Z801", Z801K1="after the deadline")
+        except BaseException:
+            pass
+    return "survived"
+`;
+    const { value, error } = await evaluate(server, flat(code, true));
+    expect(value).toEqual(VOID);
+    expect(error).toEqual({ type: 'Z575', text: '2000 ms' });
+    expect(echoed()).not.toContain('after the deadline');
+  });
+
+  it('calls from __del__ count as the call’s own, and there are no threads to call from', async () => {
+    const code = `import gc, threading
+class D:
+    def __del__(self):
+        W.Call("Z801", Z801K1="from __del__")
+def Z1000():
+    d = D()
+    d.me = d
+    del d
+    gc.collect()
+    try:
+        threading.Thread(target=lambda: W.Call("Z801", Z801K1="from a thread")).start()
+        return "a thread"
+    except RuntimeError:
+        return "no thread"
+`;
+    const { value, error } = await evaluate(server, flat(code, true));
+    expect(error).toBeUndefined();
+    expect(value).toEqual(str('no thread'));
+    expect(echoed()).toContain('from __del__');
+    expect(echoed()).not.toContain('from a thread');
+  });
+});
+
 describe('W.Call with a pool of two', () => {
   let orchestrator: StandIn;
   let server: RunningServer;
