@@ -6,6 +6,8 @@
 // dlopen, libffi, sockets and name lookups, JSPI helpers, GL, logging — traps: the call ends with
 // SANDBOX_CRASH and the interpreter is discarded. test/python/doors.test.ts keeps this list, the
 // module's imports and the gate's code in sync; docs/security.md ("Python doors") points here.
+// PYTHON_DEVICE_DOORS, below, are the devices of the in-memory filesystem whose handlers do more than
+// store bytes: they are served inside the fd_write/fd_read doors, so they add no import.
 
 /** Import name (module `env` or `wasi_snapshot_preview1`) → why it stays open. */
 export const PYTHON_DOORS: Readonly<Record<string, string>> = {
@@ -89,4 +91,13 @@ export const PYTHON_DOORS: Readonly<Record<string, string>> = {
   __call_sighandler:
     'raise() and signal.raise_signal: calls the C signal handler through the function table (what call_indirect reaches)',
   _Py_CheckEmscriptenSignals_Helper: 'reads the interrupt buffer: how the deadline raises KeyboardInterrupt',
+};
+
+/**
+ * Device path → why it exists. Its handlers run in JavaScript inside fd_write/fd_read (open anyway),
+ * so it is a door of its own: listed here and in the same table of docs/security.md.
+ */
+export const PYTHON_DEVICE_DOORS: Readonly<Record<string, string>> = {
+  '/dev/wikifunctions':
+    'W.Call (Wikifunctions reentrance, call-out.ts): one write is a call to another function, sent to the service and answered while the guest blocks; only for a reentrant request (else the reference Z507), capped in calls, bytes and waiting evaluations, within the caller’s deadline; a session per call, so a descriptor of another call is refused',
 };

@@ -12,8 +12,9 @@ import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
+import { CALL_OUT_DEVICE } from '../../interpreters/python/call-out.js';
 import { DirectCaller } from '../../interpreters/python/direct-call.js';
-import { PYTHON_DOORS } from '../../interpreters/python/doors.js';
+import { PYTHON_DEVICE_DOORS, PYTHON_DOORS } from '../../interpreters/python/doors.js';
 import {
   ClosedDoorError,
   evaluateGlue,
@@ -120,13 +121,17 @@ describe('Python doors', () => {
     expect(gate.tripped).toBe('syncifyHandler');
   });
 
+  it('the device doors are the devices the worker makes (call-out.ts)', () => {
+    expect(Object.keys(PYTHON_DEVICE_DOORS)).toEqual([CALL_OUT_DEVICE]);
+  });
+
   it('docs/security.md lists exactly these doors, with their reasons', () => {
     const text = readFileSync(new URL('../../docs/security.md', import.meta.url), 'utf8');
     const start = text.indexOf('### Python doors');
     expect(start).toBeGreaterThan(0);
     const section = text.slice(start, text.indexOf('\n#', start + 1));
     const rows = [...section.matchAll(/^\| `([^`]+)` \| (.+) \|$/gm)].map((m) => [m[1], m[2]]);
-    expect(Object.fromEntries(rows)).toEqual(PYTHON_DOORS);
+    expect(Object.fromEntries(rows)).toEqual({ ...PYTHON_DOORS, ...PYTHON_DEVICE_DOORS });
   });
 
   it('a restored interpreter: same table layout as without the gate, every GOT.func function traps once it is closed, the C API path still runs calls', async () => {
