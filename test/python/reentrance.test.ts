@@ -4,10 +4,10 @@
 // and the value is decoded exactly like an argument.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NON_REENTRANT_MESSAGE as WORKER_NON_REENTRANT_MESSAGE } from '../../interpreters/python/call-out.js';
 import { encodeAvroRequest } from '../../src/wikifunctions/avro.js';
 import { NON_REENTRANT_MESSAGE } from '../../src/wikifunctions/reentrance.js';
 import type { ZNode } from '../../src/wikifunctions/zobject.js';
-import { NON_REENTRANT_MESSAGE as WORKER_NON_REENTRANT_MESSAGE } from '../../interpreters/python/call-out.js';
 import { type RunningServer, startServer } from '../helpers/server.js';
 import { type StandIn, standIn, str } from '../helpers/stand-in-orchestrator.js';
 import { languageId } from '../wikifunctions/e2e.js';
@@ -59,7 +59,7 @@ describe('W.Call with a pool of one', () => {
   beforeAll(async () => {
     orchestrator = await standIn(NESTED);
     server = await startServer({
-      POLYEVAL_LANGUAGES: languageId('python-3'),
+      POLYEVAL_LANGUAGES: languageId('python'),
       POLYEVAL_POOL_SIZE: '1',
       POLYEVAL_PYTHON_TIMEOUT_MS: '2000',
       POLYEVAL_WIKIFUNCTIONS_ORCHESTRATOR_URL: orchestrator.url,
@@ -207,7 +207,7 @@ describe('a hostile guest at the door (the device W.Call uses)', () => {
   beforeAll(async () => {
     orchestrator = await standIn(NESTED);
     server = await startServer({
-      POLYEVAL_LANGUAGES: languageId('python-3'),
+      POLYEVAL_LANGUAGES: languageId('python'),
       POLYEVAL_POOL_SIZE: '1',
       POLYEVAL_PYTHON_TIMEOUT_MS: '2000',
       POLYEVAL_WIKIFUNCTIONS_ORCHESTRATOR_URL: orchestrator.url,
@@ -341,7 +341,7 @@ describe('W.Call with a pool of two', () => {
   beforeAll(async () => {
     orchestrator = await standIn(NESTED);
     server = await startServer({
-      POLYEVAL_LANGUAGES: languageId('python-3'),
+      POLYEVAL_LANGUAGES: languageId('python'),
       POLYEVAL_POOL_SIZE: '2',
       POLYEVAL_WIKIFUNCTIONS_ORCHESTRATOR_URL: orchestrator.url,
     });
@@ -374,7 +374,7 @@ describe('W.Call with a pool of two', () => {
 describe('W on the native API', () => {
   let server: RunningServer;
   beforeAll(async () => {
-    server = await startServer({ POLYEVAL_LANGUAGES: languageId('python-3'), POLYEVAL_POOL_SIZE: '1' });
+    server = await startServer({ POLYEVAL_LANGUAGES: languageId('python'), POLYEVAL_POOL_SIZE: '1' });
   }, 120_000);
   afterAll(async () => {
     await server?.close();

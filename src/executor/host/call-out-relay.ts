@@ -8,7 +8,7 @@
 // integers as raw literals (stringifyJson), which the guest's runner decodes exactly like its
 // arguments.
 
-import { CHANNEL_STATE, type CallOutAnswer, channelCapacity } from '../../wikifunctions/call-out-channel.js';
+import { type CallOutAnswer, CHANNEL_STATE, channelCapacity } from '../../wikifunctions/call-out-channel.js';
 import { formatRequest } from '../../wikifunctions/reentrance.js';
 import { fromTaggedJson, stringifyJson } from '../json-value.js';
 

@@ -3,8 +3,8 @@
 // travel as JSON text (bigints as raw JSON integers) so that the channel needs no lossless codec
 // and the sandbox side needs no extra dependency; the service parses results with parseJson.
 
-import type { CallStats, GuestError, Limits } from '../contract.js';
 import type { CallOutAnswer } from '../../wikifunctions/call-out-channel.js';
+import type { CallStats, GuestError, Limits } from '../contract.js';
 import type { OutputMessage } from './output-meter.js';
 
 export type { CallOutAnswer };

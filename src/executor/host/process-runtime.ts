@@ -14,8 +14,8 @@
 import { networkInterfaces } from 'node:os';
 import { type ResourceLimits, Worker } from 'node:worker_threads';
 import type { GuestError } from '../contract.js';
-import { outputLimitError, threadDiedError, timeoutError } from './limit-errors.js';
 import { answerSlot, closeSlot, createSlot, isCallOutAnswer } from './call-out-slot.js';
+import { outputLimitError, threadDiedError, timeoutError } from './limit-errors.js';
 import { lockDownRealm } from './lockdown.js';
 import { OutputMeter } from './output-meter.js';
 import type {

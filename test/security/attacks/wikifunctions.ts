@@ -302,4 +302,61 @@ export const WIKIFUNCTIONS_ATTACKS: readonly Attack[] = [
       }
     },
   },
+  // The same door in Python: W.Call, and the device it writes (/dev/wikifunctions), which a guest
+  // can open itself. The refusal crosses the worker, the sandbox host and the service.
+  {
+    id: 'wf-py-call-out-refused',
+    title:
+      'Python W.Call caught and retried 10,000 times, the call-out device written directly 10,000 times, cyclic, 10 MB and unserializable arguments, reentrant or not',
+    result: 'Z507 every time (a refused call-out ends the evaluation, caught or not); never "ok"',
+    async run(h) {
+      const codes = [
+        `def f():
+    for i in range(10000):
+        try:
+            W.Call("Z801", Z801K1="x")
+        except BaseException:
+            pass
+    return "ok"
+`,
+        `import os
+def f():
+    fd = os.open("/dev/wikifunctions", os.O_RDWR)
+    for i in range(10000):
+        try:
+            os.write(fd, b"Z801\n{}")
+            os.read(fd, 100)
+        except BaseException:
+            pass
+    return "ok"
+`,
+        `def f():
+    a = []
+    a.append(a)
+    for args in ({"Z801K1": a}, {"Z801K1": "y" * 10000000}, {"Z801K1": {1, 2}}):
+        try:
+            W.Call("Z801", **args)
+        except BaseException:
+            pass
+    W.Call("Z801")
+    return "ok"
+`,
+      ];
+      for (const reentrant of [false, true]) {
+        for (const [i, code] of codes.entries()) {
+          const body = JSON.stringify({
+            codingLanguage: 'python-3',
+            codeString: code,
+            functionName: 'f',
+            functionArguments: {},
+            reentrant,
+          });
+          const answer = await post(h, body);
+          expectZ22Error(answer, `code ${i}, reentrant ${reentrant}`);
+          expect(summarizeError(answer.body)?.type, `code ${i}`).toBe('Z507');
+          expect(answer.ms, `code ${i}`).toBeLessThan(10_000);
+        }
+      }
+    },
+  },
 ];
