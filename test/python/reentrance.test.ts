@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NON_REENTRANT_MESSAGE as WORKER_NON_REENTRANT_MESSAGE } from '../../interpreters/python/call-out.js';
 import { encodeAvroRequest } from '../../src/wikifunctions/avro.js';
+import { readMetadata } from '../../src/wikifunctions/envelope.js';
 import { NON_REENTRANT_MESSAGE } from '../../src/wikifunctions/reentrance.js';
 import type { ZNode } from '../../src/wikifunctions/zobject.js';
 import { type RunningServer, startServer } from '../helpers/server.js';
@@ -180,6 +181,12 @@ describe('W.Call with a pool of one', () => {
 `;
     const slow = await evaluate(server, flat(code, true));
     expect(slow.error).toEqual({ type: 'Z575', text: '2000 ms' });
+    // Blocked in Atomics.wait for the 2 s: wall time, not CPU.
+    const cpu = readMetadata(slow.envelope).get('executionCpuUsage') as
+      | { Z6K1?: string }
+      | string
+      | undefined;
+    expect(Number.parseFloat((typeof cpu === 'string' ? cpu : cpu?.Z6K1) ?? 'NaN')).toBeLessThan(1000);
     const next = await evaluate(server, flat(ADD, true, ADD_ARGS));
     expect(next.value).toEqual(str('13'));
   });
