@@ -47,8 +47,10 @@ export interface Call {
   readonly payload?: unknown;
   /**
    * The channel for calls the guest makes back to its caller (Wikifunctions reentrance; see
-   * src/wikifunctions/call-out-channel.ts). Shared memory: only executors whose sandbox runs in a
-   * thread of this process can use it; others ignore it and the guest's call-outs are refused.
+   * src/wikifunctions/call-out-channel.ts). Shared memory: executors whose sandbox runs in a thread
+   * of this process use it directly; the process executor relays its hosts' checked `call-out`
+   * messages onto it (src/executor/host/call-out-relay.ts); others ignore it and the guest's
+   * call-outs are refused.
    */
   readonly callOut?: SharedArrayBuffer;
 }
