@@ -342,6 +342,50 @@ def Z1000():
   });
 });
 
+describe('the device keeps nothing across calls (an interpreter reused, CALLS_PER_INTERPRETER=2)', () => {
+  let orchestrator: StandIn;
+  let server: RunningServer;
+  beforeAll(async () => {
+    orchestrator = await standIn();
+    server = await startServer({
+      POLYEVAL_LANGUAGES: languageId('python'),
+      POLYEVAL_POOL_SIZE: '1',
+      POLYEVAL_PYTHON_WARM: '0',
+      POLYEVAL_PYTHON_CALLS_PER_INTERPRETER: '2',
+      POLYEVAL_WIKIFUNCTIONS_ORCHESTRATOR_URL: orchestrator.url,
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await server?.close();
+    await orchestrator?.close();
+  });
+
+  it("refuses a descriptor opened in the previous call (EBADF); the call's own works", async () => {
+    const stash = `import builtins, os
+def Z1000():
+    builtins.stale = os.open("/dev/wikifunctions", os.O_RDWR)
+    return "stashed"
+`;
+    const use = `import builtins, errno, os
+def Z1000():
+    fd = builtins.stale
+    try:
+        os.write(fd, b'Z801\\n{"Z801K1":"stale"}')
+        stale = "written"
+    except OSError as e:
+        stale = errno.errorcode[e.errno]
+    return stale + "|" + W.Call("Z801", Z801K1="fresh")
+`;
+    expect((await evaluate(server, flat(stash, true))).value).toEqual(str('stashed'));
+    const { value, error } = await evaluate(server, flat(use, true));
+    expect(error).toBeUndefined();
+    // The second call ran in the same interpreter (it found the stashed descriptor).
+    expect(value).toEqual(str('EBADF|fresh'));
+    const sent = orchestrator.received.map((z7) => (z7.Z801K1 as { Z6K1?: unknown }).Z6K1);
+    expect(sent).toEqual(['fresh']);
+  });
+});
+
 describe('W.Call with a pool of two', () => {
   let orchestrator: StandIn;
   let server: RunningServer;
