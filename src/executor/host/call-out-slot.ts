@@ -8,8 +8,8 @@
 //
 // Layout: Int32 words [state, length], then the bytes of one UTF-8 answer: a status letter
 // ("v" value, "e" error the guest may catch, "f" fatal, "t" out of time) and the text.
-// Imported by the worker and the host process, so it imports nothing (their permission model lets
-// them load only src/executor/host/ and their language's folder).
+// Imported by the worker and the host process, so it imports nothing at run time (their permission
+// model lets them load only src/executor/host/ and their language's folder; types are erased).
 
 import type { CallOutAnswer } from '../../wikifunctions/call-out-channel.js';
 

@@ -11,6 +11,9 @@
 // call not running there, an unknown kind, a malformed or oversized message — kills the host at
 // once; the call it named fails with SANDBOX_CRASH, the others are sent again to a fresh host, and
 // the event is logged and counted (protocol-guard.ts, polyeval_security_events_total).
+// A call with a call-out channel (Call.callOut, Wikifunctions reentrance) may send `call-out`
+// messages while it runs: checked the same way (checkCallOut), put on the channel by
+// call-out-relay.ts, answered with `call-out-answer`; such a call is never re-run on another host.
 
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';

@@ -92,7 +92,8 @@ export type HostToService =
 
 /**
  * Host process → one of its workers. Per interpreter: ready once, then call (one, or up to
- * callsPerInterpreter when the operator allowed reuse), output*, limit?, done; then `renew` (a fresh
+ * callsPerInterpreter when the operator allowed reuse), output* and call-out* (one at a time, each
+ * answered through the call's answer slot), limit?, done; then `renew` (a fresh
  * interpreter, ready again) or the worker is terminated. Anything else kills the worker.
  */
 export type HostToWorker =

@@ -10,6 +10,9 @@
 // → renewing → ready, or dead), a message its state does not expect kills that worker, fails only
 // its call and is reported as a security event (protocol-guard.ts); and once `prepare` has run, this
 // thread's realm is locked down (lockdown.ts), as each worker's is before its guest runs.
+// A guest's call to another function (Wikifunctions reentrance) arrives as a `call-out` message,
+// checked (checkCallOut) and relayed to the service; the answer is written into the call's answer
+// slot, on which the worker blocks (call-out-slot.ts).
 
 import { networkInterfaces } from 'node:os';
 import { type ResourceLimits, Worker } from 'node:worker_threads';
