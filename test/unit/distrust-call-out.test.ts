@@ -154,6 +154,18 @@ describe('the service distrusts the call-outs of its sandbox host processes', ()
     expect(Number(seen[0]!.split('\n')[0])).toBeLessThanOrEqual(LIMITS.timeoutMs);
   });
 
+  it('does not run a call that called out again when its host dies (its call-outs were made)', async () => {
+    const { channel, seen } = openChannel();
+    const result = await host.execute(call('call-out-then-die', channel));
+    channel.close();
+    expect(result).toMatchObject({
+      ok: false,
+      error: { code: 'SANDBOX_CRASH', message: expect.stringMatching(/the sandbox host died/) },
+    });
+    expect(seen).toHaveLength(1);
+    expect(await host.execute(call('honest'))).toMatchObject({ ok: true, value: { sum: 3 } });
+  });
+
   for (const [mode, kind, withChannel] of FORGERIES) {
     it(`kills a host that forges ${mode}; only its call fails`, async () => {
       const before = events(host)[kind] ?? 0;
