@@ -15,6 +15,7 @@
 // without `W`): every byte is bounded and checked here, on the host process and in the service.
 
 import type { GuestError } from '../../src/executor/contract.js';
+import { encodeAnswer } from '../../src/executor/host/call-out-slot.js';
 import { timeoutError } from '../../src/executor/host/limit-errors.js';
 import type { CallOutAnswer, WireCall, WireOutcome } from '../../src/executor/host/process-protocol.js';
 import type { SingleUseIo } from '../../src/executor/host/process-worker.js';
@@ -34,6 +35,7 @@ export const NON_REENTRANT_MESSAGE = 'Non-reentrant executor tried to call back 
 const EBADF = 8;
 const EIO = 29;
 const EINVAL = 28;
+const ESPIPE = 70;
 
 interface DeviceFs {
   makedev(major: number, minor: number): number;
@@ -103,7 +105,8 @@ export class CallOutDoor {
           }
           answer = this.call(session, text);
         }
-        device.answer = encoder.encode(encodeForGuest(answer));
+        // What the guest reads: a status letter ("v", "e", "f", "t") and the value or the message.
+        device.answer = encoder.encode(encodeAnswer(answer));
         device.at = 0;
         return length;
       },
@@ -119,7 +122,7 @@ export class CallOutDoor {
         device.at += n;
         return n;
       },
-      llseek: () => fail(70),
+      llseek: () => fail(ESPIPE),
     });
     FS.mkdev(CALL_OUT_DEVICE, 0o666, dev);
   }
@@ -163,11 +166,4 @@ export class CallOutDoor {
     if (answer.fatal) return { ok: false, fatal: true, ...this.refuse(session, answer.message) };
     return answer;
   }
-}
-
-/** What the guest reads: a status letter ("v", "e", "f", "t") and the value or the message. */
-function encodeForGuest(answer: CallOutAnswer): string {
-  if (answer.ok) return `v${answer.text}`;
-  if (answer.timeout === true) return `t${answer.message}`;
-  return `${answer.fatal ? 'f' : 'e'}${answer.message}`;
 }

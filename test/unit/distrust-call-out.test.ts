@@ -21,13 +21,17 @@ const fakeHost = compileFixture('hostile/fake-host');
 const LIMITS = { timeoutMs: 5000, memoryMb: 64, outputBytes: 1000 };
 const BIG = 123456789012345678901234567890n;
 
-/** A channel as an evaluation opens it, answering every call-out with BIG (or fatally, for Zfatal). */
+/**
+ * A channel as an evaluation opens it, answering every call-out with BIG (fatally for Zfatal, after
+ * 300 ms for Zslow).
+ */
 function openChannel(): { channel: CallOutChannel; seen: string[] } {
   const channel = new CallOutChannel(4096);
   const seen: string[] = [];
   channel.serve(async (text): Promise<CallOutAnswer> => {
     seen.push(text);
     if (text.includes('Zfatal')) return { ok: false, message: 'no more calls', fatal: true };
+    if (text.includes('Zslow')) await new Promise((resolve) => setTimeout(resolve, 300));
     return { ok: true, text: toTaggedJson([BIG, 'ok']) };
   });
   return { channel, seen };
