@@ -49,6 +49,8 @@ export interface EvaluateOptions {
   readonly remainingTime?: RemainingTimePolicy;
   /** Calls guests make back to the orchestrator (default: none configured, every call-out refused). */
   readonly reentrance?: Reentrance;
+  /** The remote address of the request (pairs a reentrant request with its websocket). */
+  readonly origin?: string;
 }
 
 /** Used when no Reentrance is given: no orchestrator, so call-outs are refused typed. */
@@ -260,8 +262,10 @@ async function evaluate(
   // Reentrance: the language's runner serves call-outs over a channel of this evaluation's own.
   const reentrance = options.reentrance ?? NO_REENTRANCE;
   const channel = manifest.wikifunctions?.reentrant
-    ? reentrance.open(request.reentrant, options.signal)
+    ? reentrance.open(request.reentrant, options.signal, options.origin)
     : undefined;
+  // A reentrant request to a language that cannot call out still has its websocket accounted for.
+  const attended = channel === undefined ? reentrance.attend(request.reentrant, options.origin) : undefined;
 
   let output: EvaluateOutput;
   try {
@@ -282,6 +286,7 @@ async function evaluate(
     return respond(undefined, failure.error, undefined, failure.status, failure.headers);
   } finally {
     channel?.close();
+    attended?.();
   }
 
   const run = { result: output as ExecutionResult, engine };

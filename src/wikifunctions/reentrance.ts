@@ -1,27 +1,43 @@
 // Reentrant Wikifunctions calls, the service side: a guest calls another function while it runs
 // (JavaScript: `Wikifunctions.Call("Z801", {Z801K1: "5"})`), its sandbox blocks, and this module
-// asks the orchestrator to evaluate the call over the orchestrator's own HTTP API
-// (POST <url> {"zobject": <Z7>, "doValidate": false}), then hands back the value, converted exactly
-// like an argument. Correlation is by construction: each evaluation has its own channel
-// (call-out-channel.ts), so concurrent reentrant evaluations cannot be cross-wired.
+// asks the orchestrator to evaluate the call, then hands back the value, converted exactly like an
+// argument. Two transports, one interface for every language's runner (the channel,
+// call-out-channel.ts):
+//
+// - **HTTP**: the orchestrator's own API (POST <url> {"zobject": <Z7>, "doValidate": false}).
+//   Correlation is by construction: each evaluation has its own channel and its own HTTP request,
+//   so concurrent reentrant evaluations cannot be cross-wired.
+// - **Websocket**: the 2023 protocol (REENTRANCE.md): the socket the orchestrator opened for this
+//   request carries `call <Z7>` text frames, each answered by one bare value. The protocol has no
+//   id, so a socket is used only once it is paired with this request beyond doubt
+//   (socket-pairing.ts); otherwise the call goes over HTTP when a URL is configured, else it is
+//   refused typed.
 //
 // Bounds, each refused with a message that becomes a Z507: calls per evaluation, bytes per call
 // and per answer, evaluations waiting on call-outs at once (which bounds the depth of a chain that
 // comes back here). Time: the worker waits only until the caller's deadline (then the call is a
-// Z575 and the HTTP request is aborted), so a chain that needs more sandboxes than the pool has
-// (A waits on B, B queues behind A) cannot hang: A fails typed at its deadline and frees its slot.
-// (Refusing new calls while every slot waits was tried and dropped: the service cannot tell a
-// nested call from an unrelated one, so it refused ordinary load.)
+// Z575, the HTTP request is aborted, the socket closed), so a chain that needs more sandboxes than
+// the pool has (A waits on B, B queues behind A) cannot hang: A fails typed at its deadline and
+// frees its slot. (Refusing new calls while every slot waits was tried and dropped: the service
+// cannot tell a nested call from an unrelated one, so it refused ordinary load.)
 
 import type { JsonValue } from '../executor/json-value.js';
 import { fromTaggedJson, toTaggedJson } from '../executor/json-value.js';
 import { type CallOutAnswer, CallOutChannel } from './call-out-channel.js';
 import { CodecError, fromGuestValue, toGuestValue } from './codec.js';
 import { errorText, readMetadata } from './envelope.js';
-import { isObject, normalize, REFERENCE_PATTERN, type ZNode, zRef } from './zobject.js';
+import { PAIRING_WAIT_MS, type SocketLink, type SocketPairing, type SocketTicket } from './socket-pairing.js';
+import { isObject, normalize, REFERENCE_PATTERN, stringifyZObject, type ZNode, zRef } from './zobject.js';
 
 /** Which requests may call out: those that say `reentrant: true`, or every one. */
 export type ReentranceMode = 'request' | 'always';
+
+/**
+ * How call-outs reach the orchestrator: 'http' its HTTP API only; 'socket' the request's paired
+ * websocket, else HTTP when a URL is configured; 'auto' HTTP when a URL is configured, else the
+ * websocket.
+ */
+export type CallTransport = 'auto' | 'http' | 'socket';
 
 export interface ReentranceOptions {
   /** The orchestrator's evaluate URL; without it, call-outs are refused. */
@@ -30,6 +46,9 @@ export interface ReentranceOptions {
   readonly maxCalls?: number;
   readonly maxBytes?: number;
   readonly maxWaiting?: number;
+  readonly transport?: CallTransport;
+  /** The websockets the orchestrator opened (without it, the websocket transport has none). */
+  readonly sockets?: SocketPairing;
 }
 
 export const REENTRANCE_LIMITS = {
@@ -72,17 +91,38 @@ export class Reentrance {
     };
   }
 
-  /** Opens the channel of one evaluation; close it when the evaluation is over. */
-  open(reentrant: boolean, signal?: AbortSignal): OpenedChannel {
+  /** Whether call-outs try the request's websocket first. */
+  private get usesSocket(): boolean {
+    const transport = this.options.transport ?? 'auto';
+    if (transport === 'auto') return (this.options.orchestratorUrl ?? '') === '';
+    return transport === 'socket';
+  }
+
+  /**
+   * Registers a reentrant request that gets no channel (its language cannot call out), so that its
+   * websocket is accounted for and does not make the pairing of others ambiguous. Call the result
+   * when the request ends.
+   */
+  attend(reentrant: boolean, origin: string | undefined): () => void {
+    const ticket = this.ticket(reentrant, origin);
+    return () => ticket?.release();
+  }
+
+  /**
+   * Opens the channel of one evaluation; close it when the evaluation is over. `origin`: the
+   * remote address the request came from (websocket pairing).
+   */
+  open(reentrant: boolean, signal?: AbortSignal, origin?: string): OpenedChannel {
     const channel = new CallOutChannel(this.limits.bytes);
     const allowed = reentrant || this.options.mode === 'always';
+    const ticket = this.ticket(reentrant, origin);
     let calls = 0;
     const closed = new AbortController();
     channel.serve(async (text) => {
       calls++;
       if (!allowed) return fatal(NON_REENTRANT_MESSAGE);
-      const url = this.options.orchestratorUrl;
-      if (url === undefined || url === '') {
+      const url = this.options.orchestratorUrl ?? '';
+      if (url === '' && !this.usesSocket) {
         return fatal(
           'Cannot call back to the orchestrator: no orchestrator is configured (POLYEVAL_WIKIFUNCTIONS_ORCHESTRATOR_URL)',
         );
@@ -108,13 +148,22 @@ export class Reentrance {
       try {
         const signals = [AbortSignal.timeout(Math.max(1, parsed.remainingMs)), closed.signal];
         if (signal !== undefined) signals.push(signal);
-        return await callOrchestrator(
-          url,
-          parsed.zid,
-          parsed.z7,
-          this.limits.bytes,
-          AbortSignal.any(signals),
-        );
+        const deadline = AbortSignal.any(signals);
+        if (this.usesSocket) {
+          const pairing =
+            ticket === undefined
+              ? {
+                  ok: false as const,
+                  why: 'the request is not marked reentrant, so no websocket was opened for it',
+                }
+              : await ticket.socket(Math.min(PAIRING_WAIT_MS, parsed.remainingMs), deadline);
+          if (pairing.ok) return await callOverSocket(pairing.link, parsed.zid, parsed.z7, deadline);
+          if (deadline.aborted) return outOfTime(parsed.zid);
+          if (url === '') {
+            return fatal(`Cannot call back to the orchestrator over its websocket: ${pairing.why}`);
+          }
+        }
+        return await callOrchestrator(url, parsed.zid, parsed.z7, this.limits.bytes, deadline);
       } finally {
         this.waitingTotal--;
       }
@@ -124,8 +173,16 @@ export class Reentrance {
       close: () => {
         closed.abort();
         channel.close();
+        ticket?.release();
       },
     };
+  }
+
+  /** The request's place in the websocket pairing, when its call-outs may use a websocket. */
+  private ticket(reentrant: boolean, origin: string | undefined): SocketTicket | undefined {
+    const sockets = this.options.sockets;
+    if (!reentrant || sockets === undefined || !this.usesSocket) return undefined;
+    return sockets.expect(origin ?? '');
   }
 }
 
@@ -239,6 +296,54 @@ async function callOrchestrator(
     const error = readMetadata(z22).get('errors');
     const why = error === undefined ? 'it returned nothing' : errorText(error) || 'it failed';
     return failed(`${zid} failed: ${why}`);
+  }
+  try {
+    return { ok: true, text: toTaggedJson(toGuestValue(value)) };
+  } catch (error) {
+    if (error instanceof CodecError) return failed(`Cannot read the value ${zid} returned: ${error.message}`);
+    throw error;
+  }
+}
+
+/**
+ * The frame of one call, as the reference's Python executor wrote it (`W.Call`): `call `, then
+ * the Z7 with `Z1K1` and `Z7K1` as bare strings and the arguments in normal form, then a newline.
+ */
+export function callFrame(zid: string, z7: ZNode): string {
+  const parts = ['"Z1K1":"Z7"', `"Z7K1":${JSON.stringify(zid)}`];
+  for (const [key, value] of Object.entries(z7)) {
+    if (key === 'Z1K1' || key === 'Z7K1') continue;
+    parts.push(`${JSON.stringify(key)}:${stringifyZObject(value)}`);
+  }
+  return `call {${parts.join(',')}}\n`;
+}
+
+async function callOverSocket(
+  link: SocketLink,
+  zid: string,
+  z7: ZNode,
+  signal: AbortSignal,
+): Promise<CallOutAnswer> {
+  const answer = await link.call(callFrame(zid, z7), signal);
+  if (!answer.ok) {
+    if (signal.aborted) return outOfTime(zid);
+    return failed(`Cannot call ${zid} over the orchestrator's websocket: ${answer.why}`);
+  }
+  let value: ZNode;
+  try {
+    value = normalize(JSON.parse(answer.text));
+  } catch (error) {
+    // Garbage: the socket can no longer be trusted to answer in order.
+    link.close('its answer is not a ZObject');
+    return failed(
+      `Cannot call ${zid} over the orchestrator's websocket: its answer is not a ZObject (${(error as Error).message.slice(0, 200)})`,
+    );
+  }
+  if (value.Z1K1 === 'Z9' && value.Z9K1 === 'Z24') {
+    // The 2023 orchestrator sends only Z22K1: a nested failure arrives as void, its error dropped.
+    return failed(
+      `${zid} failed: the orchestrator answered void over its websocket (the 2023 protocol does not carry the error)`,
+    );
   }
   try {
     return { ok: true, text: toTaggedJson(toGuestValue(value)) };
