@@ -73,6 +73,18 @@ const outOfTime = (zid: string): CallOutAnswer => ({
   timeout: true,
 });
 
+/** A request's place in the websocket pairing (Reentrance.hold). */
+export interface RequestHold {
+  readonly ticket: SocketTicket | undefined;
+  /** Leaves the pairing (closing the request's socket); resolves when the request may be answered. */
+  done(): Promise<void>;
+}
+
+const NO_HOLD: RequestHold = { ticket: undefined, done: async () => {} };
+const NEVER = new AbortController().signal;
+/** How long an answer waits for the request's socket when none has been paired with it yet. */
+export const HANDSHAKE_GRACE_MS = 1_000;
+
 export interface OpenedChannel {
   readonly buffer: SharedArrayBuffer;
   close(): void;
@@ -99,23 +111,34 @@ export class Reentrance {
   }
 
   /**
-   * Registers a reentrant request that gets no channel (its language cannot call out), so that its
-   * websocket is accounted for and does not make the pairing of others ambiguous. Call the result
-   * when the request ends.
+   * Takes a request's place in the websocket pairing (when it is reentrant and the service holds
+   * the orchestrator's sockets); `origin` is the remote address it came from. Await `done()` before
+   * answering the request.
    */
-  attend(reentrant: boolean, origin: string | undefined): () => void {
-    const ticket = this.ticket(reentrant, origin);
-    return () => ticket?.release();
+  hold(reentrant: boolean, origin: string | undefined): RequestHold {
+    const sockets = this.options.sockets;
+    if (!reentrant || sockets === undefined) return NO_HOLD;
+    const ticket = sockets.expect(origin ?? '');
+    return {
+      ticket,
+      done: async () => {
+        // The orchestrator exits when its socket is still connecting as the POST is answered
+        // (REENTRANCE.md, defect 3): an answer given at once (a bad language, say) waits a moment
+        // for the socket to come and be paired.
+        if (ticket.link === undefined) await ticket.socket(HANDSHAKE_GRACE_MS, NEVER);
+        ticket.release();
+      },
+    };
   }
 
   /**
-   * Opens the channel of one evaluation; close it when the evaluation is over. `origin`: the
-   * remote address the request came from (websocket pairing).
+   * Opens the channel of one evaluation; close it when the evaluation is over. `hold`: the
+   * request's place in the websocket pairing (hold()), when its calls may go over a websocket.
    */
-  open(reentrant: boolean, signal?: AbortSignal, origin?: string): OpenedChannel {
+  open(reentrant: boolean, signal?: AbortSignal, hold: RequestHold = NO_HOLD): OpenedChannel {
     const channel = new CallOutChannel(this.limits.bytes);
     const allowed = reentrant || this.options.mode === 'always';
-    const ticket = this.ticket(reentrant, origin);
+    const ticket = hold.ticket;
     let calls = 0;
     const closed = new AbortController();
     channel.serve(async (text) => {
@@ -173,16 +196,8 @@ export class Reentrance {
       close: () => {
         closed.abort();
         channel.close();
-        ticket?.release();
       },
     };
-  }
-
-  /** The request's place in the websocket pairing, when its call-outs may use a websocket. */
-  private ticket(reentrant: boolean, origin: string | undefined): SocketTicket | undefined {
-    const sockets = this.options.sockets;
-    if (!reentrant || sockets === undefined || !this.usesSocket) return undefined;
-    return sockets.expect(origin ?? '');
   }
 }
 
@@ -334,7 +349,7 @@ async function callOverSocket(
     value = normalize(JSON.parse(answer.text));
   } catch (error) {
     // Garbage: the socket can no longer be trusted to answer in order.
-    link.close('its answer is not a ZObject');
+    link.reject('its answer is not a ZObject');
     return failed(
       `Cannot call ${zid} over the orchestrator's websocket: its answer is not a ZObject (${(error as Error).message.slice(0, 200)})`,
     );

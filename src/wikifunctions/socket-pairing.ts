@@ -106,6 +106,11 @@ export class SocketLink {
     this.fail(CLOSE.done, why, this.takePending());
   }
 
+  /** Closes the socket because of what it sent (1007): it can no longer be trusted to answer in order. */
+  reject(why: string): void {
+    this.fail(CLOSE.invalid, why, this.takePending());
+  }
+
   private takePending(): ((answer: CallAnswer) => void) | undefined {
     const settle = this.pending;
     this.pending = undefined;
@@ -265,7 +270,8 @@ export class SocketPairing {
     const sockets = this.sockets.get(ticket.origin)?.length ?? 0;
     if (sockets === 0)
       return `no websocket came from ${ticket.origin} for this request (FUNCTION_EVALUATOR_WS)`;
-    return `${requests} reentrant requests and ${sockets} websockets from ${ticket.origin} wait to be paired, and the 2023 protocol says nothing that tells which socket is whose`;
+    const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+    return `${plural(requests, 'reentrant request')} and ${plural(sockets, 'websocket')} from ${ticket.origin} wait to be paired, and the 2023 protocol says nothing that tells which socket is whose`;
   }
 
   private forget(held: Held): void {

@@ -113,7 +113,12 @@ describe('the reentrance websocket (accepted; used only once paired)', () => {
     unmasked.socket.write(clientFrame(0x1, Buffer.from('x'), false));
     await until(() => afterHead(unmasked.received()).length >= 4);
     unmasked.socket.destroy();
-    expect([...afterHead(unmasked.received()).subarray(0, 4)]).toEqual([0x88, expect.any(Number), 0x03, 0xea]);
+    expect([...afterHead(unmasked.received()).subarray(0, 4)]).toEqual([
+      0x88,
+      expect.any(Number),
+      0x03,
+      0xea,
+    ]);
 
     const huge = await open(upgrade(randomBytes(16).toString('base64')));
     const header = Buffer.alloc(14);
