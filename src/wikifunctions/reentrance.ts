@@ -82,8 +82,11 @@ export interface RequestHold {
 
 const NO_HOLD: RequestHold = { ticket: undefined, done: async () => {} };
 const NEVER = new AbortController().signal;
-/** How long an answer waits for the request's socket when none has been paired with it yet. */
-export const HANDSHAKE_GRACE_MS = 1_000;
+/**
+ * How long after a reentrant request came its answer may wait for its socket (the orchestrator
+ * opens it in the same tick as the POST: a handshake takes a round trip or two).
+ */
+export const HANDSHAKE_GRACE_MS = 250;
 
 export interface OpenedChannel {
   readonly buffer: SharedArrayBuffer;
@@ -123,9 +126,10 @@ export class Reentrance {
       ticket,
       done: async () => {
         // The orchestrator exits when its socket is still connecting as the POST is answered
-        // (REENTRANCE.md, defect 3): an answer given at once (a bad language, say) waits a moment
-        // for the socket to come and be paired.
-        if (ticket.link === undefined) await ticket.socket(HANDSHAKE_GRACE_MS, NEVER);
+        // (REENTRANCE.md, defect 3): an answer given at once (a bad language, say) waits until
+        // the socket is paired or HANDSHAKE_GRACE_MS have passed since the request came.
+        const left = HANDSHAKE_GRACE_MS - (performance.now() - ticket.since);
+        if (ticket.link === undefined && left > 0) await ticket.socket(left, NEVER);
         ticket.release();
       },
     };
@@ -179,11 +183,16 @@ export class Reentrance {
                   ok: false as const,
                   why: 'the request is not marked reentrant, so no websocket was opened for it',
                 }
-              : await ticket.socket(Math.min(PAIRING_WAIT_MS, parsed.remainingMs), deadline);
+              : await ticket.socket(
+                  Math.min(ticket.since + PAIRING_WAIT_MS - performance.now(), parsed.remainingMs),
+                  deadline,
+                );
           if (pairing.ok) return await callOverSocket(pairing.link, parsed.zid, parsed.z7, deadline);
           if (deadline.aborted) return outOfTime(parsed.zid);
           if (url === '') {
-            return fatal(`Cannot call back to the orchestrator over its websocket: ${pairing.why}`);
+            return fatal(
+              `Cannot call back to the orchestrator over its websocket: ${pairing.why}; no orchestrator URL is configured to call instead (POLYEVAL_WIKIFUNCTIONS_ORCHESTRATOR_URL)`,
+            );
           }
         }
         return await callOrchestrator(url, parsed.zid, parsed.z7, this.limits.bytes, deadline);

@@ -11,8 +11,9 @@
 //   it can be (one of them ends, or its socket is closed by the orchestrator).
 // - Either side may come first (the orchestrator opens the socket in the same tick as the POST,
 //   defect 2): an unpaired socket waits SOCKET_PAIRING_MS for its request, then is closed; a
-//   request whose guest calls out before it is paired waits PAIRING_WAIT_MS (never beyond its
-//   deadline), then gets a typed refusal saying why (no socket, or which ambiguity).
+//   request whose guest calls out before it is paired waits until PAIRING_WAIT_MS after the
+//   request came (never beyond its deadline), then gets a typed refusal saying why (no socket, or
+//   which ambiguity).
 // - A paired socket carries one call at a time; an answer that comes when no call waits, a
 //   binary or oversized frame, or text that is not JSON closes the socket and fails only the call
 //   of the request it is paired with. A call abandoned (its deadline, the evaluation's end) closes
@@ -27,8 +28,11 @@ import type { WebSocket } from 'ws';
 
 /** How long an unpaired socket waits for its reentrant request before it is closed. */
 export const SOCKET_PAIRING_MS = 10_000;
-/** How long a guest's first call waits for its request to be paired (at most its deadline). */
-export const PAIRING_WAIT_MS = 2_000;
+/**
+ * How long after a reentrant request came its guest's calls may wait for the request to be paired
+ * (never beyond its deadline): the orchestrator opens the socket in the same tick as the POST.
+ */
+export const PAIRING_WAIT_MS = 1_000;
 /** Sockets held at once (paired or not); more are accepted and closed at once (1013). */
 export const MAX_SOCKETS = 256;
 
@@ -157,6 +161,8 @@ interface Held {
 export class SocketTicket {
   link: SocketLink | undefined;
   released = false;
+  /** When the request registered (performance.now()). */
+  readonly since = performance.now();
   readonly waiters = new Set<() => void>();
 
   constructor(
