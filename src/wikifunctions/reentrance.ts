@@ -171,6 +171,8 @@ export class Reentrance {
         if (error instanceof CodecError || error instanceof SyntaxError) return failed(error.message);
         throw error;
       }
+      // Nothing is sent for a caller already out of time (the answer could only come too late).
+      if (parsed.remainingMs <= 0) return outOfTime(parsed.zid);
       this.waitingTotal++;
       try {
         const signals = [AbortSignal.timeout(Math.max(1, parsed.remainingMs)), closed.signal];
