@@ -26,7 +26,13 @@ import { fromTaggedJson, toTaggedJson } from '../executor/json-value.js';
 import { type CallOutAnswer, CallOutChannel } from './call-out-channel.js';
 import { CodecError, fromGuestValue, toGuestValue } from './codec.js';
 import { errorText, readMetadata } from './envelope.js';
-import { PAIRING_WAIT_MS, type SocketLink, type SocketPairing, type SocketTicket } from './socket-pairing.js';
+import {
+  originOf,
+  PAIRING_WAIT_MS,
+  type SocketLink,
+  type SocketPairing,
+  type SocketTicket,
+} from './socket-pairing.js';
 import { isObject, normalize, REFERENCE_PATTERN, stringifyZObject, type ZNode, zRef } from './zobject.js';
 
 /** Which requests may call out: those that say `reentrant: true`, or every one. */
@@ -121,7 +127,7 @@ export class Reentrance {
   hold(reentrant: boolean, origin: string | undefined): RequestHold {
     const sockets = this.options.sockets;
     if (!reentrant || sockets === undefined) return NO_HOLD;
-    const ticket = sockets.expect(origin ?? '');
+    const ticket = sockets.expect(origin ?? originOf(undefined));
     return {
       ticket,
       done: async () => {
@@ -189,7 +195,9 @@ export class Reentrance {
                   Math.min(ticket.since + PAIRING_WAIT_MS - performance.now(), parsed.remainingMs),
                   deadline,
                 );
-          if (pairing.ok) return await callOverSocket(pairing.link, parsed.zid, parsed.z7, deadline);
+          if (pairing.ok) {
+            return await callOverSocket(pairing.link, parsed.zid, parsed.z7, this.limits.bytes, deadline);
+          }
           if (deadline.aborted) return outOfTime(parsed.zid);
           if (url === '') {
             return fatal(
@@ -285,13 +293,16 @@ async function callOrchestrator(
 ): Promise<CallOutAnswer> {
   const cannot = (why: string): CallOutAnswer =>
     failed(`Cannot call ${zid} through the orchestrator: ${why}`);
+  // useReentrance false: a nested evaluation must not open the 2023 websocket (see docs).
+  const body = `{"zobject":${stringifyZObject(z7)},"doValidate":false,"useReentrance":false}`;
+  const tooLarge = callTooLarge(zid, body, maxBytes);
+  if (tooLarge !== undefined) return tooLarge;
   let response: Response;
   try {
     response = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json' },
-      // useReentrance false: a nested evaluation must not open the 2023 websocket (see docs).
-      body: JSON.stringify({ zobject: z7, doValidate: false, useReentrance: false }),
+      body,
       signal,
       redirect: 'error',
     });
@@ -344,13 +355,29 @@ export function callFrame(zid: string, z7: ZNode): string {
   return `call {${parts.join(',')}}\n`;
 }
 
+/**
+ * Normal form takes tens of times the bytes of the guest's values: the call as sent is held to the
+ * same limit as the answer.
+ */
+function callTooLarge(zid: string, sent: string, maxBytes: number): CallOutAnswer | undefined {
+  const bytes = Buffer.byteLength(sent);
+  if (bytes <= maxBytes) return undefined;
+  return fatal(
+    `Cannot call ${zid}: the call takes ${bytes} bytes in normal form, more than the limit of ${maxBytes}`,
+  );
+}
+
 async function callOverSocket(
   link: SocketLink,
   zid: string,
   z7: ZNode,
+  maxBytes: number,
   signal: AbortSignal,
 ): Promise<CallOutAnswer> {
-  const answer = await link.call(callFrame(zid, z7), signal);
+  const frame = callFrame(zid, z7);
+  const tooLarge = callTooLarge(zid, frame, maxBytes);
+  if (tooLarge !== undefined) return tooLarge;
+  const answer = await link.call(frame, signal);
   if (!answer.ok) {
     if (signal.aborted) return outOfTime(zid);
     return failed(`Cannot call ${zid} over the orchestrator's websocket: ${answer.why}`);

@@ -280,6 +280,21 @@ describe('reentrance over the orchestrator websocket (no HTTP URL configured)', 
     expect((await orchestrate(server, avroBody(ADD))).value).toEqual(str('13'));
   });
 
+  it('refuses a call whose normal form is over 1 MiB before sending it (Z507)', async () => {
+    const x = await orchestrate(
+      server,
+      avroBody(
+        'function Z1000() { return Wikifunctions.Call("Z801", {Z801K1: new Array(10000).fill("a")}); }',
+        {},
+      ),
+    );
+    expect(x.error?.type).toBe('Z507');
+    expect(x.error?.text).toMatch(
+      /Cannot call Z801: the call takes \d+ bytes in normal form, more than the limit of 1048576/,
+    );
+    expect(x.calls).toEqual([]);
+  });
+
   it('ends a call that is never answered at the deadline (Z575), closes that socket, and serves the next', async () => {
     // What the unmodified 2023 orchestrator does: its remainingTime guard drops every call.
     const x = await orchestrate(
