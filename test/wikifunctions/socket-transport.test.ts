@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { discoverLanguages } from '../../src/executor/registry.js';
 import { encodeAvroRequest } from '../../src/wikifunctions/avro.js';
 import type { ZNode } from '../../src/wikifunctions/zobject.js';
 import { type RunningServer, startServer } from '../helpers/server.js';
@@ -33,6 +34,17 @@ const captured = readFileSync(new URL('09-reentrant_echo_fix1.exchange.jsonl', F
   .map((line) => JSON.parse(line) as ExchangeEvent);
 const capturedCall = captured.find((e) => e.ev === 'ws-send')!.data!;
 const capturedReply = captured.find((e) => e.ev === 'ws-receive')!.data!;
+/** The captured request bodies, byte for byte (fix0: the unmodified orchestrator's broken remainingTime). */
+const capturedBodies = ['09-reentrant_echo_fix1', '09-reentrant_echo_fix0'].map((name) => {
+  const request = JSON.parse(readFileSync(new URL(`${name}.request.json`, FIXTURES), 'utf8')) as {
+    bodyBase64: string;
+  };
+  return { name, body: Buffer.from(request.bodyBase64, 'base64') };
+});
+/** Python's runner serves call-outs once its manifest says so (built apart from this transport). */
+const pythonCallsOut =
+  discoverLanguages().find((l) => l.manifest.id === languageId('python'))?.manifest.wikifunctions
+    ?.reentrant === true;
 const decoded = JSON.parse(
   readFileSync(new URL('09-reentrant_echo_fix1.decoded.json', FIXTURES), 'utf8'),
 ) as {
@@ -76,7 +88,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** One reentrant call the way the 2023 orchestrator makes it (Evaluator.evaluateReentrant_). */
 async function orchestrate(
   server: RunningServer,
-  body: Record<string, unknown>,
+  body: Record<string, unknown> | Buffer,
   options: StandInOptions = {},
 ) {
   const url = new URL(server.url);
@@ -114,7 +126,7 @@ async function orchestrate(
     if (lead > 0) await sleep(lead);
     await options.holdPost;
     return await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const payload = encodeAvroRequest('0.0.4', body as never);
+      const payload = Buffer.isBuffer(body) ? body : encodeAvroRequest('0.0.4', body as never);
       const req = httpRequest(
         {
           host: url.hostname,
@@ -443,4 +455,38 @@ describe('reentrance transport: socket first, HTTP when the socket cannot be pai
     }
     expect(http.calls).toBe(before + 2);
   });
+});
+
+// The captured bodies themselves (Python, W.Call), sent byte for byte: "13" over the socket once
+// the Python runner serves call-outs (its manifest's `reentrant`; built apart from this transport,
+// through the same channel); until then the reference's NameError for `W`, and nothing sent.
+describe('the captured reentrant requests (Python W.Call), byte for byte', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer({
+      POLYEVAL_LANGUAGES: [languageId('javascript'), languageId('python')].join(','),
+      POLYEVAL_POOL_SIZE: '1',
+      POLYEVAL_TIMEOUT_MS: '4000',
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  for (const { name, body } of capturedBodies) {
+    it(`${name}: ${pythonCallsOut ? 'the captured call frame, the captured answer, "13"' : 'a Z507 naming W, nothing sent'}`, async () => {
+      const x = await orchestrate(server, body);
+      if (pythonCallsOut) {
+        expect(x.error).toBeUndefined();
+        expect(x.value).toEqual(str('13'));
+        expect(x.calls.map((frame) => JSON.parse(frame.slice(5)))).toEqual([
+          JSON.parse(capturedCall.slice(5)),
+        ]);
+      } else {
+        expect(x.error?.type).toBe('Z507');
+        expect(x.error?.text).toMatch(/NameError: name 'W' is not defined/);
+        expect(x.calls).toEqual([]);
+      }
+    });
+  }
 });
