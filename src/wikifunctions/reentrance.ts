@@ -87,7 +87,6 @@ export interface RequestHold {
 }
 
 const NO_HOLD: RequestHold = { ticket: undefined, done: async () => {} };
-const NEVER = new AbortController().signal;
 /**
  * How long after a reentrant request came its answer may wait for its socket (the orchestrator
  * opens it in the same tick as the POST: a handshake takes a round trip or two).
@@ -133,9 +132,8 @@ export class Reentrance {
       done: async () => {
         // The orchestrator exits when its socket is still connecting as the POST is answered
         // (REENTRANCE.md, defect 3): an answer given at once (a bad language, say) waits until
-        // the socket is paired or HANDSHAKE_GRACE_MS have passed since the request came.
-        const left = HANDSHAKE_GRACE_MS - (performance.now() - ticket.since);
-        if (ticket.link === undefined && left > 0) await ticket.socket(left, NEVER);
+        // the socket has come or HANDSHAKE_GRACE_MS have passed since the request came.
+        await ticket.accountedFor(HANDSHAKE_GRACE_MS - (performance.now() - ticket.since));
         ticket.release();
       },
     };

@@ -175,7 +175,31 @@ export class SocketTicket {
    * `waitMs` for the pairing (or until `signal` aborts), else a refusal saying why.
    */
   async socket(waitMs: number, signal: AbortSignal): Promise<Pairing> {
-    if (this.link === undefined && !this.released && waitMs > 0 && !signal.aborted) {
+    await this.until(() => this.link !== undefined, waitMs, signal);
+    if (this.link !== undefined) return { ok: true, link: this.link };
+    return { ok: false, why: this.pairing.whyUnpaired(this) };
+  }
+
+  /**
+   * Waits at most `waitMs` until this request's socket has surely come: it is paired, or its
+   * origin has as many unpaired sockets as unpaired requests (then one of them is this one's,
+   * whichever it is). Answering earlier risks closing a socket the orchestrator is still opening.
+   */
+  async accountedFor(waitMs: number): Promise<void> {
+    const never = new AbortController().signal;
+    await this.until(
+      () => this.link !== undefined || this.pairing.everyRequestHasSocket(this.origin),
+      waitMs,
+      never,
+    );
+  }
+
+  /** Waits until `ready()`, the release, `signal` or `waitMs`; woken at every change of the origin. */
+  private async until(ready: () => boolean, waitMs: number, signal: AbortSignal): Promise<void> {
+    const end = performance.now() + waitMs;
+    while (!ready() && !this.released && !signal.aborted) {
+      const left = end - performance.now();
+      if (left <= 0) return;
       await new Promise<void>((resolve) => {
         const done = (): void => {
           clearTimeout(timer);
@@ -183,13 +207,11 @@ export class SocketTicket {
           this.waiters.delete(done);
           resolve();
         };
-        const timer = setTimeout(done, waitMs);
+        const timer = setTimeout(done, left);
         signal.addEventListener('abort', done, { once: true });
         this.waiters.add(done);
       });
     }
-    if (this.link !== undefined) return { ok: true, link: this.link };
-    return { ok: false, why: this.pairing.whyUnpaired(this) };
   }
 
   /** The request is over: its socket (if any) is closed, and it leaves the pairing. */
@@ -269,6 +291,11 @@ export class SocketPairing {
     this.settle(ticket.origin);
   }
 
+  /** @internal (SocketTicket) Whether the origin's unpaired sockets are at least its unpaired requests. */
+  everyRequestHasSocket(origin: string): boolean {
+    return (this.sockets.get(origin)?.length ?? 0) >= (this.requests.get(origin)?.length ?? 0);
+  }
+
   /** @internal (SocketTicket) Why a request has no socket now, as the refusal's words. */
   whyUnpaired(ticket: SocketTicket): string {
     if (ticket.released) return 'the request is over';
@@ -285,8 +312,18 @@ export class SocketPairing {
     if (remove(this.sockets, held.origin, held)) this.settle(held.origin);
   }
 
-  /** Pairs the one unpaired request of `origin` with its one unpaired socket, when that is all. */
+  /**
+   * Pairs the one unpaired request of `origin` with its one unpaired socket, when that is all;
+   * then wakes the origin's waiting requests (what they wait for may have changed).
+   */
   private settle(origin: string): void {
+    this.pair(origin);
+    for (const ticket of [...(this.requests.get(origin) ?? [])]) {
+      for (const wake of [...ticket.waiters]) wake();
+    }
+  }
+
+  private pair(origin: string): void {
     const requests = this.requests.get(origin) ?? [];
     const sockets = this.sockets.get(origin) ?? [];
     if (requests.length !== 1 || sockets.length !== 1) return;

@@ -90,6 +90,25 @@ describe('websocket pairing', () => {
     second.release();
   });
 
+  it('lets an answer go once every request of the origin has a socket, paired or not', async () => {
+    const pairing = new SocketPairing();
+    const url = await listen(pairing);
+    const first = pairing.expect('127.0.0.1');
+    const second = pairing.expect('127.0.0.1');
+    let accounted = false;
+    // Waits (a minute at most) while the origin has fewer sockets than requests.
+    void first.accountedFor(60_000).then(() => (accounted = true));
+    await connect(url);
+    await expect.poll(() => pairing.held).toBe(1);
+    expect(accounted).toBe(false);
+    await connect(url);
+    await expect.poll(() => accounted).toBe(true);
+    // Neither was paired: two of each.
+    expect((await first.socket(0, NEVER)).ok).toBe(false);
+    first.release();
+    second.release();
+  });
+
   it('keeps origins apart', async () => {
     const pairing = new SocketPairing();
     const url = await listen(pairing);
