@@ -279,6 +279,30 @@ async function main(): Promise<number> {
         `${ok ? 'ok  ' : 'FAIL'} ${check.name}${check.reentrant ? ' [useReentrance]' : ''}: ${JSON.stringify(got.value)}${error === undefined ? '' : ` (${error.slice(0, 160)})`} ${got.ms} ms`,
       );
     }
+    // Four reentrant calls at once: each gets its own letters (or, over the websocket, a refusal
+    // when its socket cannot be told from another's), never another's.
+    const letters = ['a', 'b', 'c', 'd'];
+    const concurrent = await Promise.all(
+      letters.map((letter) => {
+        const zobject = withCode(
+          'javascript_add_Z7.json',
+          'function Z1000(Z1000K1) { let v = ""; for (let i = 0; i < 3; i++) v += Wikifunctions.Call("Z801", {Z801K1: Z1000K1}); return v; }',
+        );
+        zobject.Z1000K1 = { Z1K1: 'Z6', Z6K1: letter };
+        return send(orchestrator, { name: letter, zobject, reentrant: true, expect: undefined });
+      }),
+    );
+    for (const [i, got] of concurrent.entries()) {
+      const own = letters[i]!.repeat(3);
+      const ok = reentrantAnswers
+        ? got.value === own || (got.value === 'Z24' && /wait to be paired/.test(got.text))
+        : got.value === 'Z24' && /Function call timed out/.test(got.text);
+      if (!ok) failures++;
+      const error = /"errorMessage","K2":"((?:[^"\\]|\\.)*)"/.exec(got.text)?.[1];
+      console.log(
+        `${ok ? 'ok  ' : 'FAIL'} concurrent ${letters[i]} [useReentrance]: ${JSON.stringify(got.value)}${error === undefined ? '' : ` (${error.slice(0, 160)})`} ${got.ms} ms`,
+      );
+    }
     if (exited) {
       failures++;
       console.log(`FAIL the orchestrator exited:\n${orchLog.slice(-2000)}`);

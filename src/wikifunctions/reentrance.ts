@@ -113,6 +113,7 @@ export class Reentrance {
 
   /** Whether call-outs try the request's websocket first. */
   private get usesSocket(): boolean {
+    if (this.options.sockets === undefined) return false;
     const transport = this.options.transport ?? 'auto';
     if (transport === 'auto') return (this.options.orchestratorUrl ?? '') === '';
     return transport === 'socket';
