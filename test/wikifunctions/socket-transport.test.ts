@@ -69,7 +69,10 @@ interface StandInOptions {
   /** The client's local address (the service pairs by remote address). */
   readonly from?: string;
   /** Answers one call frame: a text, a Buffer (sent binary), or undefined (never answered). */
-  readonly answer?: (z7: Record<string, unknown>, frame: string) => string | Buffer | string[] | undefined;
+  readonly answer?: (
+    z7: Record<string, unknown>,
+    frame: string,
+  ) => string | Buffer | (string | { afterMs: number; text: string })[] | undefined;
   /** Resolves when the POST is to be sent (concurrency tests hold it). */
   readonly holdPost?: Promise<void>;
   /** Resolves when the socket is to be opened. */
@@ -110,8 +113,11 @@ async function orchestrate(
         const z7 = JSON.parse(frame.replace(/^call\s*/, '')) as Record<string, unknown>;
         const reply = (options.answer ?? orchestratorAnswer)(z7, frame);
         if (reply === undefined) return;
-        for (const part of Array.isArray(reply) ? reply : [reply])
-          socket!.send(part, { binary: Buffer.isBuffer(part) });
+        for (const part of Array.isArray(reply) ? reply : [reply]) {
+          if (typeof part === 'object' && !Buffer.isBuffer(part)) {
+            setTimeout(() => socket!.send(part.text), part.afterMs);
+          } else socket!.send(part, { binary: Buffer.isBuffer(part) });
+        }
       });
       socket.on('close', (code, reason) => {
         // A close the orchestrator starts (close() without a code) ends with 1005; the service's carry a code and reason.
@@ -273,14 +279,16 @@ describe('reentrance over the orchestrator websocket (no HTTP URL configured)', 
       expect(String((x.value as ZNode).Z6K1)).toMatch(why);
       expect(x.closed).toMatchObject({ by: 'service', code: code_ });
     }
-    // Two answers to one call: the second is a frame no call asked for; the next call fails typed.
+    // Two answers to one call, the second while no call waits (the guest is busy for 1 s): a frame
+    // no call asked for; the next call fails typed. (A second answer that comes while the next call
+    // waits cannot be told from that call's answer: the protocol matches by order alone.)
     const twice = await orchestrate(
       server,
       avroBody(
-        'function Z1000() { const a = Wikifunctions.Call("Z801", {Z801K1: "x"}); try { Wikifunctions.Call("Z801", {Z801K1: "y"}); return "no error"; } catch (e) { return a + " then " + e.message; } }',
+        'function Z1000() { const a = Wikifunctions.Call("Z801", {Z801K1: "x"}); const end = Date.now() + 1000; while (Date.now() < end) {} try { Wikifunctions.Call("Z801", {Z801K1: "y"}); return "no error"; } catch (e) { return a + " then " + e.message; } }',
         {},
       ),
-      { answer: (z7) => [JSON.stringify(z7.Z801K1), JSON.stringify(str('unasked'))] },
+      { answer: (z7) => [JSON.stringify(z7.Z801K1), { afterMs: 20, text: JSON.stringify(str('unasked')) }] },
     );
     expect(twice.value).toEqual(
       str(
