@@ -177,7 +177,7 @@ export const CONFIG_VARIABLES = {
   POLYEVAL_WIKIFUNCTIONS_ORCHESTRATOR_URL: {
     schema: z.union([z.literal(''), remoteUrlSchema()]),
     default: '',
-    doc: "The Wikifunctions orchestrator's evaluate URL (e.g. http://orchestrator:6254/1/v1/evaluate/): where calls that guests make to other functions (reentrance: Wikifunctions.Call) are sent. Empty: such calls are refused (Z507).",
+    doc: "The Wikifunctions orchestrator's evaluate URL (e.g. http://orchestrator:6254/1/v1/evaluate/): where calls that guests make to other functions (reentrance: Wikifunctions.Call) are sent over HTTP. Empty: they go over the websocket the 2023 orchestrator opened for the request, when one is paired with it, else they are refused (Z507); see POLYEVAL_WIKIFUNCTIONS_CALL_TRANSPORT.",
   },
   POLYEVAL_WIKIFUNCTIONS_REENTRANCE: {
     schema: z.enum(['request', 'always']),
