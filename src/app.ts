@@ -30,6 +30,7 @@ import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { Orchestrator } from './orchestrator/orchestrator.js';
 import { Reentrance } from './wikifunctions/reentrance.js';
+import type { SocketPairing } from './wikifunctions/socket-pairing.js';
 
 export interface AppDependencies {
   readonly config: Config;
@@ -39,6 +40,8 @@ export interface AppDependencies {
   readonly metrics?: Metrics;
   /** Reported in the OpenAPI document. */
   readonly version?: string;
+  /** The Wikifunctions orchestrator's websockets (src/http/wikifunctions-socket.ts accepts them). */
+  readonly sockets?: SocketPairing;
 }
 
 /** A router and the OpenAPI description of exactly the routes it registers. */
@@ -100,6 +103,8 @@ export function createApp(deps: AppDependencies): Hono {
         reentrance: new Reentrance({
           orchestratorUrl: config.global.POLYEVAL_WIKIFUNCTIONS_ORCHESTRATOR_URL,
           mode: config.global.POLYEVAL_WIKIFUNCTIONS_REENTRANCE,
+          transport: config.global.POLYEVAL_WIKIFUNCTIONS_CALL_TRANSPORT,
+          ...(deps.sockets === undefined ? {} : { sockets: deps.sockets }),
         }),
       }),
       openapi: wikifunctionsPaths,

@@ -177,12 +177,17 @@ export const CONFIG_VARIABLES = {
   POLYEVAL_WIKIFUNCTIONS_ORCHESTRATOR_URL: {
     schema: z.union([z.literal(''), remoteUrlSchema()]),
     default: '',
-    doc: "The Wikifunctions orchestrator's evaluate URL (e.g. http://orchestrator:6254/1/v1/evaluate/): where calls that guests make to other functions (reentrance: Wikifunctions.Call, W.Call) are sent. Empty: such calls are refused (Z507).",
+    doc: "The Wikifunctions orchestrator's evaluate URL (e.g. http://orchestrator:6254/1/v1/evaluate/): where calls that guests make to other functions (reentrance: Wikifunctions.Call, W.Call) are sent over HTTP. Empty: they go over the websocket the 2023 orchestrator opened for the request, when one is paired with it, else they are refused (Z507); see POLYEVAL_WIKIFUNCTIONS_CALL_TRANSPORT.",
   },
   POLYEVAL_WIKIFUNCTIONS_REENTRANCE: {
     schema: z.enum(['request', 'always']),
     default: 'request',
     doc: 'Which Wikifunctions calls may call other functions: request (those whose request says reentrant: true; the others get the reference Z507 "Non-reentrant executor tried to call back to the orchestrator") or always (for an orchestrator that marks no request reentrant: the 2023 one without FUNCTION_EVALUATOR_WS).',
+  },
+  POLYEVAL_WIKIFUNCTIONS_CALL_TRANSPORT: {
+    schema: z.enum(['auto', 'http', 'socket']),
+    default: 'auto',
+    doc: 'How calls that guests make to other functions reach the orchestrator. http: its HTTP API (POLYEVAL_WIKIFUNCTIONS_ORCHESTRATOR_URL). socket: the websocket the 2023 orchestrator opened for the request (FUNCTION_EVALUATOR_WS), once paired beyond doubt; else HTTP when a URL is set, else a Z507. auto: http when a URL is set, else socket.',
   },
 } as const satisfies Record<string, VariableSpec>;
 

@@ -15,10 +15,13 @@ import { type Config, loadConfig, unknownVariables } from './config.js';
 import { ConfigError } from './errors.js';
 import { discoverLanguages, type LanguageEntry } from './executor/registry.js';
 import { createHttpServer, type HttpServer } from './http/server.js';
+import { createWikifunctionsSocketAcceptor } from './http/wikifunctions-socket.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { Orchestrator } from './orchestrator/orchestrator.js';
 import { projectRoot } from './paths.js';
+import { REENTRANCE_LIMITS } from './wikifunctions/reentrance.js';
+import { SocketPairing } from './wikifunctions/socket-pairing.js';
 
 export interface ServiceOptions {
   /** The environment to read the configuration from (process.env by default). */
@@ -85,14 +88,18 @@ export async function startService(options: ServiceOptions = {}): Promise<Runnin
   const orchestrator = await Orchestrator.create(config, entries, log);
   const version = packageVersion();
   const metrics = g.POLYEVAL_METRICS === 'on' ? createMetrics(orchestrator, { version }) : undefined;
+  // The 2023 orchestrator's reentrance websockets: accepted by the HTTP server, paired and used by
+  // the Wikifunctions routes.
+  const sockets = new SocketPairing();
   const app = createApp({
     config,
     orchestrator,
     log,
+    sockets,
     ...(metrics === undefined ? {} : { metrics }),
     version,
   });
-  const http = createHttpServer(app, g);
+  const http = createHttpServer(app, g, createWikifunctionsSocketAcceptor(sockets, REENTRANCE_LIMITS.bytes));
 
   await new Promise<void>((resolve, reject) => {
     http.server.once('error', reject);

@@ -14,6 +14,11 @@ function nodeBindings(c: Context): HttpBindings | undefined {
   return env?.incoming !== undefined && env.outgoing !== undefined ? (env as HttpBindings) : undefined;
 }
 
+/** The remote address of the connection the request came on (undefined outside Node's server). */
+export function remoteAddress(c: Context): string | undefined {
+  return nodeBindings(c)?.incoming.socket.remoteAddress;
+}
+
 function tooLarge(limit: number): Error {
   return problem('body-too-large', `The request body is larger than ${limit} bytes`, { limitBytes: limit });
 }

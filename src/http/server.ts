@@ -11,7 +11,7 @@ import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { GlobalConfig } from '../config.js';
 import { PROBLEMS } from '../errors.js';
-import { acceptWikifunctionsSocket, closeWikifunctionsSockets } from './wikifunctions-socket.js';
+import type { WikifunctionsSocketAcceptor } from './wikifunctions-socket.js';
 
 export interface HttpServer {
   readonly server: Server;
@@ -41,7 +41,12 @@ function refuseTooLarge(req: IncomingMessage, res: ServerResponse, limit: number
   res.end(body);
 }
 
-export function createHttpServer(app: Hono, g: GlobalConfig): HttpServer {
+/** `sockets`: where websocket upgrades go (without it, upgrades are answered as Node does: closed). */
+export function createHttpServer(
+  app: Hono,
+  g: GlobalConfig,
+  sockets?: WikifunctionsSocketAcceptor,
+): HttpServer {
   const listener = getRequestListener(app.fetch);
   let active = 0;
   let onIdle: (() => void) | undefined;
@@ -69,8 +74,8 @@ export function createHttpServer(app: Hono, g: GlobalConfig): HttpServer {
     },
   );
   server.maxConnections = g.POLYEVAL_MAX_CONNECTIONS;
-  // The 2023 Wikifunctions orchestrator's reentrance websocket: accepted and held (see the module).
-  server.on('upgrade', acceptWikifunctionsSocket);
+  // The 2023 Wikifunctions orchestrator's reentrance websocket (src/http/wikifunctions-socket.ts).
+  if (sockets !== undefined) server.on('upgrade', sockets.upgrade);
   return {
     server,
     active: () => active,
@@ -79,7 +84,7 @@ export function createHttpServer(app: Hono, g: GlobalConfig): HttpServer {
       // with a request in progress are closed once it is answered (Connection: close).
       server.close();
       server.closeIdleConnections();
-      closeWikifunctionsSockets();
+      sockets?.closeAll();
       return new Promise<void>((resolve) => {
         if (active === 0) return resolve();
         onIdle = () => {

@@ -16,8 +16,9 @@ import {
   type WikifunctionsBackend,
 } from '../wikifunctions/evaluate.js';
 import type { Reentrance } from '../wikifunctions/reentrance.js';
+import { originOf } from '../wikifunctions/socket-pairing.js';
 import { decodeWikifunctionsBody, startBodyParser } from './body-parser.js';
-import { readBody } from './incoming.js';
+import { readBody, remoteAddress } from './incoming.js';
 import { callContext } from './request-context.js';
 
 export interface WikifunctionsRouteOptions {
@@ -64,6 +65,7 @@ export function wikifunctionsRoutes(
       ...(options.hostname === undefined ? {} : { hostname: options.hostname }),
       ...(options.remainingTime === undefined ? {} : { remainingTime: options.remainingTime }),
       ...(options.reentrance === undefined ? {} : { reentrance: options.reentrance }),
+      origin: originOf(remoteAddress(c)),
       onInternalError: (error) =>
         options.log?.error('Wikifunctions evaluation failed', {
           error: error instanceof Error ? (error.stack ?? error.message) : String(error),

@@ -68,7 +68,9 @@ export function requestBlocking(buffer: SharedArrayBuffer, text: string, deadlin
       const answer = decoder.decode(bytes.slice(0, length));
       Atomics.store(words, STATE, CHANNEL_STATE.IDLE);
       if (now === CHANNEL_STATE.ANSWER) return { ok: true, text: answer };
-      // A refusal is "f" (fatal: the evaluation ends) or "e" (an error the guest may catch) + text.
+      // A refusal is "f" (fatal: the evaluation ends), "t" (fatal: the caller's deadline passed,
+      // whichever clock saw it first) or "e" (an error the guest may catch), then the text.
+      if (answer.startsWith('t')) return { ok: false, message: answer.slice(1), fatal: true, timeout: true };
       return { ok: false, message: answer.slice(1), fatal: answer.startsWith('f') };
     }
     if (now === CHANNEL_STATE.CLOSED)
@@ -155,7 +157,9 @@ export class CallOutChannel {
 
   /** Writes an answer for the worker; returns what was sent (a refusal when it did not fit). */
   private answer(answer: CallOutAnswer): CallOutAnswer {
-    let text = answer.ok ? answer.text : `${answer.fatal ? 'f' : 'e'}${answer.message}`;
+    let text = answer.ok
+      ? answer.text
+      : `${answer.timeout === true ? 't' : answer.fatal ? 'f' : 'e'}${answer.message}`;
     let state: number = answer.ok ? CHANNEL_STATE.ANSWER : CHANNEL_STATE.REFUSED;
     let encoded = encoder.encode(text);
     if (encoded.length > this.bytes.length) {

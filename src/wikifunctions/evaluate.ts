@@ -18,7 +18,7 @@ import type { EvaluateInput, EvaluateOutput, LanguageInfo } from '../orchestrato
 import type { RequestScope } from '../request-scope.js';
 import { CodecError, fromGuestValue, toGuestValue } from './codec.js';
 import { type Metadata, makeEnvelope, messageError, quote, z5 } from './envelope.js';
-import { Reentrance } from './reentrance.js';
+import { Reentrance, type RequestHold } from './reentrance.js';
 import { decodeRequest, type EvaluationRequest, RequestError } from './request.js';
 import { stringifyZObject, type ZNode, zString } from './zobject.js';
 
@@ -49,6 +49,8 @@ export interface EvaluateOptions {
   readonly remainingTime?: RemainingTimePolicy;
   /** Calls guests make back to the orchestrator (default: none configured, every call-out refused). */
   readonly reentrance?: Reentrance;
+  /** The remote address of the request (pairs a reentrant request with its websocket). */
+  readonly origin?: string;
 }
 
 /** Used when no Reentrance is given: no orchestrator, so call-outs are refused typed. */
@@ -230,6 +232,26 @@ async function evaluate(
     throw error;
   }
 
+  // A reentrant request has a websocket from the 2023 orchestrator: its place in the pairing is
+  // taken now, whatever the language, and the answer waits until the socket is accounted for (the
+  // orchestrator crashes when its socket is still connecting as the POST is answered).
+  const reentrance = options.reentrance ?? NO_REENTRANCE;
+  const hold = reentrance.hold(request.reentrant, options.origin);
+  try {
+    return await evaluateRequest(backend, request, options, clock, respond, hold);
+  } finally {
+    await hold.done();
+  }
+}
+
+async function evaluateRequest(
+  backend: WikifunctionsBackend,
+  request: EvaluationRequest,
+  options: EvaluateOptions,
+  clock: Clock,
+  respond: Respond,
+  hold: RequestHold,
+): Promise<WireResponse> {
   const manifest = resolveWikifunctionsLanguage(backend.manifests(), request.language);
   if (manifest === undefined) {
     return respond(undefined, {
@@ -258,9 +280,8 @@ async function evaluate(
   const limits: Partial<Limits> = timeoutMs === undefined ? {} : { timeoutMs };
 
   // Reentrance: the language's runner serves call-outs over a channel of this evaluation's own.
-  const reentrance = options.reentrance ?? NO_REENTRANCE;
   const channel = manifest.wikifunctions?.reentrant
-    ? reentrance.open(request.reentrant, options.signal)
+    ? (options.reentrance ?? NO_REENTRANCE).open(request.reentrant, options.signal, hold)
     : undefined;
 
   let output: EvaluateOutput;

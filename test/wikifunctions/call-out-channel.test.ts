@@ -56,6 +56,25 @@ describe('call-out channel', () => {
     ]);
   });
 
+  it('carries the kind of a refusal: catchable, or the caller out of time (seen before its own clock says so)', async () => {
+    const channel = new CallOutChannel(1024);
+    const answers = [
+      { ok: false, message: 'caught', fatal: false },
+      { ok: false, message: 'late', fatal: true, timeout: true },
+    ] as const;
+    let next = 0;
+    channel.serve(async () => answers[next++]!);
+    const seen = await inWorker(
+      channel.buffer,
+      `return ['a', 'b'].map((t) => requestBlocking(buffer, t, performance.now() + 60000));`,
+    );
+    channel.close();
+    expect(seen).toEqual([
+      { ok: false, message: 'caught', fatal: false },
+      { ok: false, message: 'late', fatal: true, timeout: true },
+    ]);
+  });
+
   it('stops waiting at the deadline, and when the evaluation ends', async () => {
     const late = new CallOutChannel(64);
     late.serve(() => new Promise(() => {}));

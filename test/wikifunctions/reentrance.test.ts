@@ -246,6 +246,21 @@ describe('Wikifunctions.Call with a pool of one', () => {
     );
     expect(args.error?.type).toBe('Z507');
     expect(args.error?.text).toMatch(/arguments are larger than the output limit/);
+    // Within the output limit as the guest gives them, over 1 MiB in normal form: never sent.
+    const before = orchestrator.received.length;
+    const normal = await evaluate(
+      server,
+      flat(
+        'function Z1000() { return Wikifunctions.Call("Z801", {Z801K1: new Array(10000).fill("a")}); }',
+        true,
+        {},
+      ),
+    );
+    expect(normal.error?.type).toBe('Z507');
+    expect(normal.error?.text).toMatch(
+      /the call takes \d+ bytes in normal form, more than the limit of 1048576/,
+    );
+    expect(orchestrator.received.length).toBe(before);
   });
 
   it("waits for an answer within the caller's own time limit only (Z575), and serves the next call", async () => {

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ServiceError } from '../../src/errors.js';
 import type { ExecutionResult, GuestError } from '../../src/executor/contract.js';
 import type { Manifest } from '../../src/executor/manifest.js';
+import { discoverLanguages } from '../../src/executor/registry.js';
 import { problemResponse } from '../../src/http/problem.js';
 import { wikifunctionsRoutes } from '../../src/http/wikifunctions.js';
 import type { EvaluateInput, EvaluateOutput, LanguageInfo } from '../../src/orchestrator/orchestrator.js';
@@ -97,6 +98,43 @@ describe('routing', () => {
     expect(resolveWikifunctionsLanguage(MANIFESTS, 'z611')).toBeUndefined();
     expect(resolveWikifunctionsLanguage(MANIFESTS, 'plain')).toBeUndefined();
     expect(resolveWikifunctionsLanguage(MANIFESTS, 'lang-a')).toBeUndefined();
+  });
+
+  it('routes every name the 2023 orchestrator sends and every JavaScript and Python Z61 of function-schemata, with the real manifests', () => {
+    const manifests = discoverLanguages().map((l) => l.manifest);
+    // routes/evaluate.js @ 25abcfa (the legacy evaluator configs): what it sends as codingLanguage.
+    const orchestrator = {
+      javascript: [
+        'javascript-es2020',
+        'javascript-es2019',
+        'javascript-es2018',
+        'javascript-es2017',
+        'javascript-es2016',
+        'javascript-es2015',
+        'javascript',
+      ],
+      python: ['python-3-9', 'python-3-8', 'python-3-7', 'python-3', 'python'],
+    };
+    const schemata = fixture<Record<string, string>>('function-schemata/softwareLanguages.json');
+    const expected: [string, string][] = [
+      ...orchestrator.javascript.map((n): [string, string] => [n, 'javascript']),
+      ...orchestrator.python.map((n): [string, string] => [n, 'python']),
+      ...Object.entries(schemata).flatMap(([name, zid]): [string, string][] => {
+        const family = name.startsWith('javascript')
+          ? 'javascript'
+          : name.startsWith('python')
+            ? 'python'
+            : undefined;
+        return family === undefined
+          ? []
+          : [
+              [name, family],
+              [zid, family],
+            ];
+      }),
+    ];
+    const routed = expected.map(([name]) => [name, resolveWikifunctionsLanguage(manifests, name)?.id]);
+    expect(routed).toEqual(expected);
   });
 
   it('hands the orchestrator the language id, the zobject codec and the converted arguments', async () => {

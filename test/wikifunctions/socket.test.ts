@@ -1,7 +1,8 @@
 // The websocket the 2023 orchestrator opens for reentrant calls (FUNCTION_EVALUATOR_WS), against
 // the real server over raw TCP: the handshake is accepted on any path (anything else would crash
-// the orchestrator), close and ping are answered, and a client that breaks the protocol or sends
-// oversized frames is closed; the server serves HTTP as before.
+// the orchestrator), close and ping are answered, and a client that breaks the protocol, sends
+// oversized frames or speaks before any call was made is closed; the server serves HTTP as before.
+// (Calls over the socket: socket-transport.test.ts.)
 
 import { createHash, randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
@@ -62,7 +63,7 @@ function afterHead(data: Buffer): Buffer {
   return data.subarray(data.indexOf('\r\n\r\n') + 4);
 }
 
-describe('the reentrance websocket (accepted, held, never used)', () => {
+describe('the reentrance websocket (accepted; used only once paired)', () => {
   it('accepts the handshake on any path, without extensions, and answers a close with a close', async () => {
     for (const path of ['/', '/1/v1/evaluate/', '/anything?x=1']) {
       const key = randomBytes(16).toString('base64');
@@ -73,10 +74,29 @@ describe('the reentrance websocket (accepted, held, never used)', () => {
       const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
       expect(head.toLowerCase()).toContain(`sec-websocket-accept: ${accept.toLowerCase()}`);
       expect(head.toLowerCase()).not.toContain('sec-websocket-extensions');
-      c.socket.write(clientFrame(0x1, Buffer.from('{"Z1K1":"Z6","Z6K1":"ignored"}')));
       c.socket.write(clientFrame(0x8, Buffer.from([0x03, 0xe8])));
       await c.ended;
       expect([...afterHead(c.received())]).toEqual([0x88, 2, 0x03, 0xe8]);
+    }
+  });
+
+  it('closes a socket that sends a data frame before it is paired with a call (1008)', async () => {
+    for (const path of ['/', '/elsewhere']) {
+      const key = randomBytes(16).toString('base64');
+      const c = await open(upgrade(key, path));
+      await until(() => c.received().includes('\r\n\r\n'));
+      const head = c.received().toString('latin1');
+      expect(head).toMatch(/^HTTP\/1\.1 101 /);
+      const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+      expect(head.toLowerCase()).toContain(`sec-websocket-accept: ${accept.toLowerCase()}`);
+      expect(head.toLowerCase()).not.toContain('sec-websocket-extensions');
+      c.socket.write(clientFrame(0x1, Buffer.from('{"Z1K1":"Z6","Z6K1":"unasked"}')));
+      // The server's close frame (it then waits for the client's, which a raw client never sends).
+      await until(() => afterHead(c.received()).length >= 4 + 'it sent a frame before any call'.length);
+      c.socket.destroy();
+      const frame = afterHead(c.received());
+      expect([...frame.subarray(0, 4)]).toEqual([0x88, frame[1], 0x03, 0xf0]);
+      expect(frame.subarray(4).toString()).toBe('it sent a frame before any call');
     }
   });
 
@@ -88,11 +108,17 @@ describe('the reentrance websocket (accepted, held, never used)', () => {
     c.socket.destroy();
   });
 
-  it('closes a client that sends unmasked frames (1002) or frames over 64 KiB (1009)', async () => {
+  it('closes a client that sends unmasked frames (1002) or frames over 1 MiB (1009)', async () => {
     const unmasked = await open(upgrade(randomBytes(16).toString('base64')));
     unmasked.socket.write(clientFrame(0x1, Buffer.from('x'), false));
-    await unmasked.ended;
-    expect([...afterHead(unmasked.received())]).toEqual([0x88, 2, 0x03, 0xea]);
+    await until(() => afterHead(unmasked.received()).length >= 4);
+    unmasked.socket.destroy();
+    expect([...afterHead(unmasked.received()).subarray(0, 4)]).toEqual([
+      0x88,
+      expect.any(Number),
+      0x03,
+      0xea,
+    ]);
 
     const huge = await open(upgrade(randomBytes(16).toString('base64')));
     const header = Buffer.alloc(14);
@@ -100,15 +126,16 @@ describe('the reentrance websocket (accepted, held, never used)', () => {
     header[1] = 0x80 | 127;
     header.writeBigUInt64BE(2n ** 40n, 2);
     huge.socket.write(header);
-    await huge.ended;
-    expect([...afterHead(huge.received())]).toEqual([0x88, 2, 0x03, 0xf1]);
+    await until(() => afterHead(huge.received()).length >= 4);
+    huge.socket.destroy();
+    expect([...afterHead(huge.received()).subarray(0, 4)]).toEqual([0x88, expect.any(Number), 0x03, 0xf1]);
   });
 
   it('refuses other upgrades with 400, and HTTP is served as before', async () => {
     for (const request of [
       'GET / HTTP/1.1\r\nhost: x\r\nupgrade: h2c\r\nconnection: Upgrade\r\n\r\n',
       upgrade('short'),
-      upgrade(randomBytes(16).toString('base64')).replace('version: 13', 'version: 8'),
+      upgrade(randomBytes(16).toString('base64')).replace('version: 13', 'version: 7'),
     ]) {
       const c = await open(request);
       await c.ended;

@@ -8,6 +8,7 @@
 // passes when it gets a Z22 with an error (never a 5xx), and the server is intact afterwards.
 
 import { expect } from 'vitest';
+import WebSocket from 'ws';
 import { encodeAvroRequest } from '../../../src/wikifunctions/avro.js';
 import { avroLong, avroString } from '../../helpers/avro-bytes.js';
 import { summarizeError } from '../../wikifunctions/helpers.js';
@@ -356,6 +357,74 @@ def f():
           expect(summarizeError(answer.body)?.type, `code ${i}`).toBe('Z507');
           expect(answer.ms, `code ${i}`).toBeLessThan(10_000);
         }
+      }
+    },
+  },
+  // The 2023 orchestrator's reentrance websocket, from a client that is not the orchestrator (or
+  // a broken one): sockets by the hundred, frames before any call, binary, huge and unmasked ones,
+  // and sockets raced in next to a reentrant request's own. No socket gets a call that may be
+  // another's; every bad socket is closed; the service serves throughout.
+  {
+    id: 'wf-socket-rogue',
+    title:
+      'Reentrance websocket: 300 sockets at once, frames before any call (text, binary, 2 MB), rogue sockets opened next to a reentrant request that has its own',
+    result:
+      'sockets beyond 256 closed (1013), each bad frame closes its socket, the reentrant call is refused (Z507: which socket is whose cannot be told) and no socket sees it; a plain call is served',
+    async run(h) {
+      const url = `ws://127.0.0.1:${h.port}/`;
+      const open = (): Promise<{ ws: WebSocket; frames: string[]; closed: Promise<number> }> =>
+        new Promise((resolve) => {
+          const ws = new WebSocket(url);
+          const frames: string[] = [];
+          ws.on('error', () => {});
+          ws.on('message', (data) => {
+            frames.push(String(data));
+            h.saw(String(data));
+          });
+          const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
+          ws.once('open', () => resolve({ ws, frames, closed }));
+          ws.once('unexpected-response', () => resolve({ ws, frames, closed }));
+          ws.once('close', () => resolve({ ws, frames, closed }));
+        });
+      const flood = await Promise.all(Array.from({ length: 300 }, open));
+      const refused = await Promise.all(
+        flood.map((s) => Promise.race([s.closed, new Promise<number>((r) => setTimeout(() => r(0), 2000))])),
+      );
+      expect(refused.filter((code) => code === 1013).length, 'sockets closed at the cap').toBe(44);
+      const plain = await post(h, flatJson({}, 'function f() { return "still here"; }'));
+      expect(plain.body.Z22K1, plain.text.slice(0, 300)).toEqual({ Z1K1: 'Z6', Z6K1: 'still here' });
+      // Closed by the client; the server has let go of them once the close handshakes are done.
+      for (const s of flood) s.ws.close();
+      await Promise.all(flood.map((s) => s.closed));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+
+      for (const [what, frame] of [
+        ['text', 'call {"Z1K1":"Z7","Z7K1":"Z801"}'],
+        ['binary', Buffer.from([1, 2, 3])],
+        ['2 MB', 'x'.repeat(2 * 1024 * 1024)],
+      ] as const) {
+        const s = await open();
+        s.ws.send(frame);
+        expect(await s.closed, what).not.toBe(1000);
+      }
+
+      // Two rogue sockets wait; the reentrant request then comes with its own: three sockets, one
+      // request, from one address. Nothing may be paired; the guest's call is refused typed.
+      const rogues = [await open(), await open()];
+      const body = flatJson(
+        {},
+        'function f() { return Wikifunctions.Call("Z801", {Z801K1: "secret argument"}); }',
+        { reentrant: true },
+      );
+      const answering = post(h, body);
+      const own = await open();
+      const answer = await answering;
+      expectZ22Error(answer, 'reentrant call among rogue sockets');
+      expect(summarizeError(answer.body)?.type).toBe('Z507');
+      expect(summarizeError(answer.body)?.text).toMatch(/wait to be paired/);
+      for (const s of [...rogues, own]) {
+        expect(s.frames, 'frames a socket received').toEqual([]);
+        s.ws.terminate();
       }
     },
   },
