@@ -16,7 +16,7 @@
 //
 // Options: `stdin`, `writeStdout`, `writeStderr` (the caller's; a write over its cap throws the
 // caller's error, which stops the call and propagates as a trap: jco rethrows an Error with no
-// `payload`), and optionally `deadline` (a performance.now() value: a WASI call after it, or a wait
+// `payload`; a writer may instead return false at its cap), and optionally `deadline` (a performance.now() value: a WASI call after it, or a wait
 // reaching it, stops the call with a timeout) and `onStop` (called once with the reason, e.g. to
 // drain the guest's fuel, since a component with wasm exception handling could catch our throw).
 //
@@ -50,10 +50,13 @@ export { ComponentWasiStop, type ComponentWasiStopReason, MAX_LIVE_RESOURCES } f
 export interface ComponentWasiOptions {
   /** The call's stdin (for a command: its JSON arguments). */
   readonly stdin: Uint8Array;
-  /** Receives each stdout write (a copy); throws when the caller's cap is exceeded. */
-  readonly writeStdout: (bytes: Uint8Array) => void;
-  /** Receives each stderr write (a copy); throws when the caller's cap is exceeded. */
-  readonly writeStderr: (bytes: Uint8Array) => void;
+  /**
+   * Receives each stdout write (a copy); throws when the caller's cap is exceeded (or returns
+   * false: the call is stopped with `{kind: 'output', error: undefined}`).
+   */
+  readonly writeStdout: (bytes: Uint8Array) => boolean | undefined | void;
+  /** As writeStdout, for stderr. */
+  readonly writeStderr: (bytes: Uint8Array) => boolean | undefined | void;
   /** performance.now() value after which the call is stopped (at its next WASI call or wait). */
   readonly deadline?: number;
   /** Called once, with the reason, when the call is stopped. */

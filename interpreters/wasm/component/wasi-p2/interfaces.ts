@@ -3,15 +3,15 @@
 // refuses by stopping the call (its constructors have no error channel). Each function checks the
 // call's state first (state.guard()), so that a stopped call finds every door shut.
 
-import { createIo, type InputSource, type Io } from './io.js';
+import { createIo, type InputSource, type Io, type Sink } from './io.js';
 import { type CallState, disposable } from './state.js';
 
 export type InterfaceImports = Record<string, unknown>;
 
 export interface InterfaceOptions {
   readonly stdin: Uint8Array;
-  readonly writeStdout: (bytes: Uint8Array) => void;
-  readonly writeStderr: (bytes: Uint8Array) => void;
+  readonly writeStdout: Sink;
+  readonly writeStderr: Sink;
 }
 
 /** Clocks are coarsened to 100 µs, as the raw-module WASI does (the side-channel stance, docs/security.md). */

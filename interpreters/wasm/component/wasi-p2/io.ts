@@ -11,8 +11,11 @@ export type StreamError =
   | { readonly tag: 'last-operation-failed'; readonly val: object }
   | { readonly tag: 'closed' };
 
-/** Where an output stream's bytes go (the caller's capped buffer); it may throw (the cap). */
-export type Sink = (bytes: Uint8Array) => void;
+/**
+ * Where an output stream's bytes go (the caller's capped buffer). It throws at the cap, or returns
+ * false (the bytes that fit were kept): either way the call stops there.
+ */
+export type Sink = (bytes: Uint8Array) => boolean | undefined | void;
 
 /** What an input stream reads: shared by every handle on it (each get-stdin() reads on where the last stopped). */
 export interface InputSource {
@@ -180,12 +183,14 @@ export function createIo(state: CallState): Io {
     }
     #emit(bytes: Uint8Array): void {
       if (bytes.length === 0) return;
+      let kept: boolean | undefined | void;
       try {
         // A copy: the caller may keep it, and the glue's array may be a view of guest memory.
-        this.#sink(bytes.slice());
+        kept = this.#sink(bytes.slice());
       } catch (error) {
         state.stop({ kind: 'output', error });
       }
+      if (kept === false) state.stop({ kind: 'output', error: undefined });
     }
     checkWrite(): bigint {
       state.guard();

@@ -1,0 +1,248 @@
+// The service side of WebAssembly components (README "Components"): deploy = transpile in a
+// bounded child process (transpiler.ts), then write the instrumented core modules, the generated
+// glue and a manifest into the store folder (<storeDir>/<id>/, id = sha256 of the component);
+// call = plan (export, JSON arguments checked against the WIT types, memory cap, fuel) here, run in
+// the confined sandbox host process (sandbox-host.ts) through the generic process executor, the
+// one Python uses. Generated glue never runs in this process.
+
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { Call, ExecuteOptions, ExecutionResult, Executor, ExecutorContext, GuestError } from '../../../src/executor/contract.js';
+import { safeName } from '../../../src/executor/echo.js';
+import { createProcessExecutor } from '../../../src/executor/host/process-host.js';
+import { parseIsolationMode } from '../../../src/executor/host/process-isolation.js';
+import { distDir, projectRoot, runnableSibling } from '../../../src/paths.js';
+import type { ComponentPlan, ComponentManifest } from './component-worker.js';
+import type { ComponentHostConfig } from './sandbox-host.js';
+import { componentWasmFlags, Transpiler } from './transpiler.js';
+import { describeType, toGuest, ValueError, type WorldExports } from './wit.js';
+
+export interface ComponentSettings {
+  readonly storeDir: string;
+  readonly transpileTimeoutMs: number;
+  readonly transpileMemoryMb: number;
+  readonly maxCoreModules: number;
+  readonly tableElements: number;
+  readonly maxInitialPages: number;
+  readonly fuelPerMs: number;
+}
+
+export interface ComponentSummary {
+  readonly id: string;
+  readonly bytes: number;
+  readonly exports: WorldExports;
+  readonly imports: readonly string[];
+  readonly coreModules: number;
+  readonly transpileMs: number;
+}
+
+const COMMAND_INTERFACE = /^wasi:cli\/run@/;
+
+export class Components {
+  private readonly transpiler: Transpiler;
+  private readonly byId = new Map<string, ComponentSummary>();
+  private readonly byCode = new Map<string, string>();
+  private readonly inflight = new Map<string, Promise<{ ok: true; summary: ComponentSummary; fresh: boolean } | { ok: false; error: GuestError }>>();
+  private executor: Executor | undefined;
+
+  constructor(
+    private readonly context: ExecutorContext,
+    private readonly settings: ComponentSettings,
+  ) {
+    this.transpiler = new Transpiler({ timeoutMs: settings.transpileTimeoutMs, memoryMb: settings.transpileMemoryMb });
+    // The sandbox host is granted this folder at start: it must exist by then.
+    mkdirSync(settings.storeDir, { recursive: true });
+  }
+
+  get counters(): Record<string, number> {
+    return { deployed: this.byId.size, ...this.transpiler.counters };
+  }
+
+  get(id: string): ComponentSummary | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Transpiles and stores a component once (concurrent requests for the same code share the job). */
+  obtain(code: string): Promise<{ ok: true; summary: ComponentSummary; fresh: boolean } | { ok: false; error: GuestError }> {
+    const codeHash = createHash('sha256').update(code).digest('hex');
+    const known = this.byCode.get(codeHash);
+    const summary = known === undefined ? undefined : this.byId.get(known);
+    if (summary !== undefined) return Promise.resolve({ ok: true, summary, fresh: false });
+    const running = this.inflight.get(codeHash);
+    if (running !== undefined) return running;
+    const job = this.transpile(code, codeHash).finally(() => this.inflight.delete(codeHash));
+    this.inflight.set(codeHash, job);
+    return job;
+  }
+
+  private async transpile(
+    code: string,
+    codeHash: string,
+  ): Promise<{ ok: true; summary: ComponentSummary; fresh: boolean } | { ok: false; error: GuestError }> {
+    const outcome = await this.transpiler.transpile({
+      code,
+      tableElements: this.settings.tableElements,
+      maxInitialPages: this.settings.maxInitialPages,
+      maxCoreModules: this.settings.maxCoreModules,
+    });
+    if (!outcome.ok) return outcome;
+    const c = outcome.component;
+    const existing = this.byId.get(c.id);
+    if (existing !== undefined) {
+      this.byCode.set(codeHash, c.id);
+      return { ok: true, summary: existing, fresh: false };
+    }
+    // Written to a temporary folder and renamed: a host never sees half a component.
+    const final = `${this.settings.storeDir}/${c.id}`;
+    const temporary = `${final}.${process.pid}.${Date.now()}.tmp`;
+    await mkdir(temporary, { recursive: true });
+    const manifest: ComponentManifest = {
+      id: c.id,
+      modules: c.modules.map((m, i) => ({ name: m.name, file: `core${i}.wasm`, memory: m.memory, hasStart: m.hasStart })),
+      exports: c.exports,
+      imports: c.imports,
+    };
+    await Promise.all([
+      ...c.modules.map((m, i) => writeFile(`${temporary}/core${i}.wasm`, m.bytes)),
+      writeFile(`${temporary}/glue.mjs`, c.glue),
+      writeFile(`${temporary}/manifest.json`, JSON.stringify(manifest)),
+    ]);
+    await rm(final, { recursive: true, force: true });
+    await rename(temporary, final);
+    const summary: ComponentSummary = {
+      id: c.id,
+      bytes: c.bytes,
+      exports: c.exports,
+      imports: c.imports,
+      coreModules: c.modules.length,
+      transpileMs: outcome.ms,
+    };
+    this.byId.set(c.id, summary);
+    this.byCode.set(codeHash, c.id);
+    return { ok: true, summary, fresh: true };
+  }
+
+  details(summary: ComponentSummary, cached: boolean): Record<string, unknown> {
+    return {
+      kind: 'component',
+      functions: Object.fromEntries(
+        Object.entries(summary.exports.functions).map(([n, f]) => [
+          n,
+          `(${f.params.map((p) => `${p.name}: ${describeType(p.type)}`).join(', ')})${f.result === null ? '' : ` -> ${describeType(f.result)}`}`,
+        ]),
+      ),
+      ...(Object.keys(summary.exports.unsupported).length === 0 ? {} : { unsupported: summary.exports.unsupported }),
+      interfaces: summary.exports.interfaces,
+      imports: summary.imports,
+      coreModules: summary.coreModules,
+      sizes: { originalBytes: summary.bytes },
+      transpileMs: Math.round(summary.transpileMs),
+      cached,
+    };
+  }
+
+  /** Decides how to call the component: a typed export, or the command convention. */
+  plan(call: Call, summary: ComponentSummary): { ok: true; plan: ComponentPlan } | { ok: false; error: GuestError } {
+    const name = call.function;
+    const fuel =
+      this.settings.fuelPerMs === 0
+        ? Number.MAX_SAFE_INTEGER
+        : Math.min(Number.MAX_SAFE_INTEGER, Math.max(1, call.limits.timeoutMs) * this.settings.fuelPerMs);
+    const memoryPages = Math.min(65536, Math.floor(call.limits.memoryMb * 16));
+    const fn = Object.hasOwn(summary.exports.functions, name) ? summary.exports.functions[name] : undefined;
+    if (fn !== undefined) {
+      if (call.args.length !== fn.params.length) {
+        return {
+          ok: false,
+          error: {
+            code: 'INVALID_ARGUMENT',
+            message: `Cannot run "${safeName(name)}": it takes ${fn.params.length} argument${fn.params.length === 1 ? '' : 's'}, got ${call.args.length}`,
+          },
+        };
+      }
+      try {
+        fn.params.forEach((p, i) => toGuest(p.type, call.args[i]!, `argument ${i + 1} ("${p.name}")`));
+      } catch (error) {
+        if (!(error instanceof ValueError)) throw error;
+        return { ok: false, error: { code: 'INVALID_ARGUMENT', message: `Cannot run "${safeName(name)}": ${error.message}` } };
+      }
+      return { ok: true, plan: { component: summary.id, mode: 'function', entry: name, memoryPages, fuel } };
+    }
+    const command = summary.exports.interfaces.find((i) => COMMAND_INTERFACE.test(i));
+    if (command !== undefined && !Object.hasOwn(summary.exports.unsupported, name)) {
+      return { ok: true, plan: { component: summary.id, mode: 'command', entry: command, memoryPages, fuel } };
+    }
+    const why = Object.hasOwn(summary.exports.unsupported, name)
+      ? `its export "${safeName(name)}" uses ${summary.exports.unsupported[name]}, which JSON cannot carry`
+      : `the component has no exported function "${safeName(name)}" and is not a WASI command (no wasi:cli/run)`;
+    const available = Object.keys(summary.exports.functions);
+    return {
+      ok: false,
+      error: {
+        code: 'ENTRY_NOT_FOUND',
+        message: `Cannot run "${safeName(name)}": ${why}; ${available.length === 0 ? 'it exports no callable function' : `it exports ${available.slice(0, 10).map((n) => `"${safeName(n)}"`).join(', ')}`}`,
+      },
+    };
+  }
+
+  private sandbox(): Executor {
+    if (this.executor !== undefined) return this.executor;
+    const { context } = this;
+    const settings = context.settings;
+    const isolation = parseIsolationMode(settings.COMPONENT_ISOLATION ?? settings.POLYEVAL_WASM_COMPONENT_ISOLATION);
+    const capacity = Math.max(1, context.poolSize);
+    const memoryMb = context.ceilings.memoryMb;
+    const entry = runnableSibling(import.meta.url, 'sandbox-host');
+    const rssLimitMb = 300 + (capacity + 1) * (memoryMb * 2 + 64);
+    this.executor = createProcessExecutor(context, {
+      entry,
+      codePaths: [
+        fileURLToPath(new URL('src/executor/', distDir)),
+        fileURLToPath(new URL('interpreters/wasm/', distDir)),
+        fileURLToPath(new URL('package.json', projectRoot)),
+      ],
+      prepare: async () => {
+        const config: ComponentHostConfig = { storeDir: this.settings.storeDir };
+        return { readPaths: [this.settings.storeDir, '/proc/thread-self/schedstat'], config, facts: { components: true } };
+      },
+      host: {
+        warm: 1,
+        callsPerWorker: 1,
+        interpretersPerWorker: 1,
+        renewMaxMemoryBytes: 0,
+        graceMs: 100,
+        spawnConcurrency: 2,
+        rssLimitBytes: rssLimitMb * 2 ** 20,
+        resourceLimits: { maxOldGenerationSizeMb: 256, stackSizeMb: 8 },
+      },
+      hosts: 1,
+      capacity,
+      isolation,
+      isolationSetting: 'POLYEVAL_WASM_COMPONENT_ISOLATION',
+      hostRssLimitBytes: Math.round(rssLimitMb * 1.5) * 2 ** 20,
+      nodeFlags: componentWasmFlags(),
+    });
+    return this.executor;
+  }
+
+  /** Starts the sandbox host (lazily: a service that never sees a component never starts one). */
+  async execute(call: Call, plan: ComponentPlan, options?: ExecuteOptions): Promise<ExecutionResult> {
+    const executor = this.sandbox();
+    if (!started.has(executor)) started.set(executor, executor.start());
+    await started.get(executor);
+    const { code: _code, module: _module, ...rest } = call;
+    return executor.execute({ ...rest, code: JSON.stringify(plan) }, options);
+  }
+
+  readiness(): Record<string, unknown> {
+    return { ...this.counters, sandbox: this.executor === undefined ? 'not started' : this.executor.readiness().details };
+  }
+
+  async close(): Promise<void> {
+    if (this.executor !== undefined) await this.executor.close();
+  }
+}
+
+const started = new WeakMap<Executor, Promise<void>>();
