@@ -39,7 +39,10 @@ async function readJson(c: Parameters<typeof readBody>[0], bodyLimit: number): P
   }
 }
 
-export function nativeRoutes(orchestrator: Orchestrator, options: { bodyLimit: number }): Hono {
+export function nativeRoutes(
+  orchestrator: Orchestrator,
+  options: { bodyLimit: number; moduleBodyLimit?: number },
+): Hono {
   const app = new Hono();
   startBodyParser();
 
@@ -68,9 +71,23 @@ export function nativeRoutes(orchestrator: Orchestrator, options: { bodyLimit: n
   });
 
   app.post('/v1/modules', async (c) => {
-    const body = await readJson(c, options.bodyLimit);
-    const parsed = deployRequestSchema.safeParse(body);
-    if (!parsed.success) throw invalidRequest(parsed.error);
+    let request: { language: string; code: string };
+    if (/^application\/wasm\b/i.test(c.req.header('content-type') ?? '')) {
+      // A binary upload (a WebAssembly component is ~12 MB, 16 MB as base64): the language comes
+      // in the query, the body is the module itself, under its own limit.
+      const language = c.req.query('language');
+      if (language === undefined || language === '' || language.length > 100) {
+        throw problem('invalid-request', 'A binary module upload needs ?language=<id> in the URL');
+      }
+      const bytes = await readBody(c, Math.max(options.bodyLimit, options.moduleBodyLimit ?? 0));
+      request = { language, code: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') };
+    } else {
+      const body = await readJson(c, options.bodyLimit);
+      const parsed = deployRequestSchema.safeParse(body);
+      if (!parsed.success) throw invalidRequest(parsed.error);
+      request = parsed.data;
+    }
+    const parsed = { data: request };
     const deployed = await orchestrator.deploy(parsed.data.language, parsed.data.code, requestScopeOf(c));
     if ('error' in deployed) return json({ ok: false, error: deployed.error }, 422);
     return json(

@@ -34,7 +34,7 @@ describe('components over HTTP', () => {
     const deployed = await post('/v1/modules', { language: 'wasm', code: fixture('add.wasm') });
     expect(deployed.status).toBe(201);
     expect(deployed.body.id).toBe('186a269d9b8d26aa0f789ab348eeab65039a6a4b951ed5bba88a6dfae3b0f0f6');
-    expect(deployed.body.details.functions).toEqual({ add: '(a: s64, b: s64) -> s64' });
+    expect(deployed.body.functions).toEqual({ add: '(a: s64, b: s64) -> s64' });
     const call = (args: unknown[]) =>
       post('/v1/evaluate', { language: 'wasm', module: deployed.body.id, function: 'add', args });
     expect((await call([40, 2])).body).toMatchObject({ ok: true, value: 42 });
@@ -63,4 +63,98 @@ describe('components over HTTP', () => {
     });
     expect(r.body).toMatchObject({ ok: true, value: '🌍 DLRÖW OLLÉH' });
   }, 60_000);
+});
+
+const hasShared = existsSync(new URL('EXPECTED.json', SHARED));
+const sharedTitle = (title: string): string =>
+  hasShared ? title : `${title} (skipped: ../shared/components, the 12 MB StarlingMonkey components, is absent)`;
+
+/** Deploys a shared component with a binary upload (they are above the JSON body limit as base64). */
+async function upload(name: string): Promise<string> {
+  const bytes = readFileSync(new URL(name, SHARED));
+  const response = await fetch(`${server.url}/v1/modules?language=wasm`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/wasm' },
+    body: bytes,
+  });
+  const body = (await response.json()) as { id?: string; error?: unknown };
+  expect(response.status, JSON.stringify(body)).toBe(201);
+  return body.id!;
+}
+
+function callModule(id: string, fn: string, args: unknown[], limits?: Record<string, number>) {
+  return post('/v1/evaluate', { language: 'wasm', module: id, function: fn, args, ...(limits ? { limits } : {}) });
+}
+
+describe('StarlingMonkey components from ../shared (EXPECTED.json)', () => {
+  it.skipIf(!hasShared)(sharedTitle('hello.wasm and json.wasm answer every expected case'), async () => {
+    const expected = JSON.parse(readFileSync(new URL('EXPECTED.json', SHARED), 'utf8')).components;
+    for (const name of ['hello.wasm', 'json.wasm']) {
+      const id = await upload(name);
+      expect(id).toBe(expected[name].sha256);
+      for (const c of expected[name].cases) {
+        const r = await callModule(id, c.function, c.args);
+        expect(r.body, `${name} ${JSON.stringify(c.args)}`).toMatchObject({ ok: true, value: c.value });
+      }
+    }
+  }, 120_000);
+
+  it.skipIf(!hasShared)(sharedTitle('loop.wasm ends with TIMEOUT and the next call is served'), async () => {
+    const id = await upload('loop.wasm');
+    const r = await callModule(id, 'run', ['x'], { timeoutMs: 1000 });
+    expect(r.body.ok).toBe(false);
+    expect(r.body.error.code).toBe('TIMEOUT');
+    const next = await post('/v1/evaluate', { language: 'wasm', code: fixture('add.wasm'), function: 'add', args: [1, 2] });
+    expect(next.body).toMatchObject({ ok: true, value: 3 });
+  }, 120_000);
+
+  it.skipIf(!hasShared)(sharedTitle('alloc.wasm ends with MEMORY_LIMIT at 128 MiB'), async () => {
+    const id = await upload('alloc.wasm');
+    const r = await callModule(id, 'run', ['x'], { memoryMb: 128, timeoutMs: 20000 });
+    expect(r.body.ok).toBe(false);
+    expect(r.body.error.code).toBe('MEMORY_LIMIT');
+  }, 120_000);
+
+  it.skipIf(!hasShared)(sharedTitle('env.wasm finds no environment, arguments, preopens or files'), async () => {
+    const id = await upload('env.wasm');
+    const files = ['/proc/self/environ', '/etc/passwd', `${process.cwd()}/package.json`];
+    const r = await callModule(id, 'run', [JSON.stringify({ files })]);
+    expect(r.body.ok, JSON.stringify(r.body)).toBe(true);
+    const report = JSON.parse(r.body.value);
+    expect(report.env).toEqual([]);
+    expect(report.args).toEqual([]);
+    expect(report.preopens).toEqual([]);
+    for (const f of files) expect(report.files[f]).toEqual([]);
+    expect(r.body.value).not.toContain('root:x:0:0');
+  }, 120_000);
+
+  it.skipIf(!hasShared)(sharedTitle('socket.wasm connects nowhere'), async () => {
+    const { createServer } = await import('node:net');
+    let connections = 0;
+    const listener = createServer((s) => {
+      connections++;
+      s.destroy();
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const port = (listener.address() as { port: number }).port;
+    try {
+      const id = await upload('socket.wasm');
+      const r = await callModule(id, 'run', [JSON.stringify({ address: [127, 0, 0, 1], port, message: 'guest was here' })]);
+      if (r.body.ok) expect(JSON.parse(r.body.value).connected).toBe(false);
+      else expect(r.body.error.message).toMatch(/wasi:sockets|access-denied/);
+      expect(connections).toBe(0);
+    } finally {
+      listener.close();
+    }
+  }, 120_000);
+
+  it.skipIf(!hasShared)(sharedTitle('clock-random.wasm sees live clocks and fresh randomness'), async () => {
+    const id = await upload('clock-random.wasm');
+    const a = JSON.parse((await callModule(id, 'run', [''])).body.value);
+    const b = JSON.parse((await callModule(id, 'run', [''])).body.value);
+    expect(Math.abs(a.wallMs - Date.now())).toBeLessThan(60_000);
+    expect(a.random).toMatch(/^[0-9a-f]{32}$/);
+    expect(a.random).not.toBe(b.random);
+    expect(a.cryptoRandom).not.toBe(b.cryptoRandom);
+  }, 120_000);
 });
