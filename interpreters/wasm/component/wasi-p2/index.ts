@@ -54,9 +54,9 @@ export interface ComponentWasiOptions {
    * Receives each stdout write (a copy); throws when the caller's cap is exceeded (or returns
    * false: the call is stopped with `{kind: 'output', error: undefined}`).
    */
-  readonly writeStdout: (bytes: Uint8Array) => boolean | undefined | void;
+  readonly writeStdout: (bytes: Uint8Array) => unknown;
   /** As writeStdout, for stderr. */
-  readonly writeStderr: (bytes: Uint8Array) => boolean | undefined | void;
+  readonly writeStderr: (bytes: Uint8Array) => unknown;
   /** performance.now() value after which the call is stopped (at its next WASI call or wait). */
   readonly deadline?: number;
   /** Called once, with the reason, when the call is stopped. */

@@ -15,7 +15,7 @@ export type StreamError =
  * Where an output stream's bytes go (the caller's capped buffer). It throws at the cap, or returns
  * false (the bytes that fit were kept): either way the call stops there.
  */
-export type Sink = (bytes: Uint8Array) => boolean | undefined | void;
+export type Sink = (bytes: Uint8Array) => unknown;
 
 /** What an input stream reads: shared by every handle on it (each get-stdin() reads on where the last stopped). */
 export interface InputSource {
@@ -183,7 +183,7 @@ export function createIo(state: CallState): Io {
     }
     #emit(bytes: Uint8Array): void {
       if (bytes.length === 0) return;
-      let kept: boolean | undefined | void;
+      let kept: unknown;
       try {
         // A copy: the caller may keep it, and the glue's array may be a view of guest memory.
         kept = this.#sink(bytes.slice());
