@@ -15,7 +15,7 @@ import { type SingleUseIo, type SingleUseRunner, serveSingleUseWorker } from '..
 import type { WireCall, WireOutcome } from '../../../src/executor/host/process-protocol.js';
 import { type JsonValue, parseJson, stringifyJson } from '../../../src/executor/json-value.js';
 import { INTERNAL, STATUS_MEMORY_LIMIT } from '../instrument.js';
-import { ComponentExit, createInterimWasi, OutputStopped } from './interim-wasi.js';
+import { ComponentWasiStop, type ComponentWasiStopReason, createComponentWasi } from './wasi-p2/index.js';
 import { camel, fromGuest, toGuest, ValueError, type WorldExports } from './wit.js';
 
 /** What the service writes as manifest.json next to a deployed component's files. */
@@ -74,12 +74,10 @@ async function run(storeDir: string, call: WireCall, io: SingleUseIo): Promise<{
   const stderrText = decoder();
   const commandStdout: Uint8Array[] = [];
   let commandBytes = 0;
-  let stopped = false;
   const writeStdout = (bytes: Uint8Array): boolean => {
     if (plan.mode === 'command') {
       commandBytes += bytes.length;
       if (commandBytes > call.limits.outputBytes) {
-        stopped = true;
         io.limit({
           code: 'OUTPUT_LIMIT',
           message: `Cannot run "${name}": output limit of ${call.limits.outputBytes} bytes exceeded`,
@@ -89,22 +87,26 @@ async function run(storeDir: string, call: WireCall, io: SingleUseIo): Promise<{
       commandStdout.push(bytes.slice());
       return true;
     }
-    const ok = io.write('stdout', stdoutText.decode(bytes, { stream: true }));
-    if (!ok) stopped = true;
-    return ok;
+    return io.write('stdout', stdoutText.decode(bytes, { stream: true }));
   };
   const writeStderr = (bytes: Uint8Array): boolean => {
-    const ok = io.write('stderr', stderrText.decode(bytes, { stream: true }));
-    if (!ok) stopped = true;
-    return ok;
+    return io.write('stderr', stderrText.decode(bytes, { stream: true }));
   };
   const stdin =
     plan.mode === 'command' ? new TextEncoder().encode(`${call.argsJson}\n`) : new Uint8Array(0);
-  const wasi = createInterimWasi({
+  const wasi = createComponentWasi({
     stdin,
     writeStdout,
     writeStderr,
     deadline: started + call.limits.timeoutMs,
+    // The guest may catch the stop (wasm exception handling): empty its fuel so that its next
+    // loop or call traps whatever it does.
+    onStop: () => {
+      for (const instance of instances) {
+        const fuel = instance.exports[INTERNAL.fuel];
+        if (fuel instanceof WebAssembly.Global) fuel.value = -1n;
+      }
+    },
   });
 
   const instantiateCore = (module: WebAssembly.Module, importObject?: WebAssembly.Imports): WebAssembly.Instance => {
@@ -137,6 +139,9 @@ async function run(storeDir: string, call: WireCall, io: SingleUseIo): Promise<{
         };
       }
     }
+    // The WASI's stop decides, whatever the guest did after it (it may have caught our throw).
+    const stop = wasi.stop ?? (error instanceof ComponentWasiStop ? error.reason : undefined);
+    if (stop !== undefined) return stopped(name, call, stop, wasi.refused);
     for (const instance of instances) {
       const fuel = instance.exports[INTERNAL.fuel];
       if (fuel instanceof WebAssembly.Global && (fuel.value as bigint) < 0n) {
@@ -145,9 +150,6 @@ async function run(storeDir: string, call: WireCall, io: SingleUseIo): Promise<{
           error: { code: 'TIMEOUT', message: `Cannot run "${name}": time limit of ${call.limits.timeoutMs} ms exceeded` },
         };
       }
-    }
-    if (error instanceof ComponentExit) {
-      return runtimeError(name, `the component exited with code ${error.code}`, { exitCode: error.code });
     }
     if (error instanceof RangeError && /call stack/i.test(error.message)) {
       return runtimeError(name, 'stack overflow');
@@ -190,11 +192,13 @@ async function run(storeDir: string, call: WireCall, io: SingleUseIo): Promise<{
     try {
       await iface?.run?.();
     } catch (error) {
-      if (error instanceof ComponentExit) exitCode = error.code;
-      else if (!isComponentError(error)) return { outcome: classify(error), memoryBytes: memoryBytes() };
-      else exitCode = 1;
+      if (wasi.stop?.kind === 'exit') exitCode = wasi.stop.code;
+      else if (isComponentError(error) && wasi.stop === undefined) exitCode = 1;
+      else return { outcome: classify(error), memoryBytes: memoryBytes() };
     }
-    if (stopped) return { outcome: classify(undefined), memoryBytes: memoryBytes() };
+    if (wasi.stop !== undefined && wasi.stop.kind !== 'exit') {
+      return { outcome: classify(undefined), memoryBytes: memoryBytes() };
+    }
     const text = decoder().decode(concat(commandStdout));
     if (exitCode !== 0) {
       io.write('stdout', text);
@@ -253,7 +257,33 @@ async function run(storeDir: string, call: WireCall, io: SingleUseIo): Promise<{
       return { outcome: classify(error), memoryBytes: memoryBytes() };
     }
   }
+  // A stop the guest caught still decides the call (exit, output, timeout...).
+  if (wasi.stop !== undefined) return { outcome: classify(undefined), memoryBytes: memoryBytes() };
   return { outcome: { ok: true, valueJson: stringifyJson(value) }, memoryBytes: memoryBytes() };
+}
+
+/** The outcome of a call its WASI stopped (README "Components", what each stop answers). */
+function stopped(name: string, call: WireCall, stop: ComponentWasiStopReason, refused: readonly string[]): WireOutcome {
+  switch (stop.kind) {
+    case 'exit':
+      return runtimeError(name, `the component exited with code ${stop.code}`, { exitCode: stop.code });
+    case 'timeout':
+      return { ok: false, error: { code: 'TIMEOUT', message: `Cannot run "${name}": time limit of ${call.limits.timeoutMs} ms exceeded` } };
+    case 'output':
+      return {
+        ok: false,
+        error: { code: 'OUTPUT_LIMIT', message: `Cannot run "${name}": output limit of ${call.limits.outputBytes} bytes exceeded` },
+      };
+    case 'refused':
+      return runtimeError(name, `the component called ${stop.door}, which the sandbox does not provide`);
+    case 'limit':
+      return runtimeError(name, `the component called ${stop.door} past the sandbox's limit of ${stop.limit}`);
+    case 'deadlock':
+      return runtimeError(
+        name,
+        `the component waits on pollables none of which can become ready${refused.length > 0 ? ` (refused: ${refused.slice(0, 5).join(', ')})` : ''}`,
+      );
+  }
 }
 
 function invalidResult(name: string, error: unknown): WireOutcome {

@@ -208,7 +208,7 @@ export class Components {
         return { readPaths: [this.settings.storeDir, '/proc/thread-self/schedstat'], config, facts: { components: true } };
       },
       host: {
-        warm: 1,
+        warm: capacity,
         callsPerWorker: 1,
         interpretersPerWorker: 1,
         renewMaxMemoryBytes: 0,
