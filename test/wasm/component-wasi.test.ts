@@ -20,6 +20,7 @@ import {
   type ComponentWasi,
   type ComponentWasiOptions,
   ComponentWasiStop,
+  type ComponentWasiStopReason,
   componentWasiDoors,
   createComponentWasi,
   documentedComponentWasiDoors,
@@ -125,6 +126,7 @@ world probe {
   export sleep: func(ns: u64);
   export poll-empty: func() -> u32;
   export random: func() -> u64;
+  export pollables: func(n: u32, drop: bool) -> u32;
 }
 package wasi:io@0.2.12 {
   interface error { resource error { to-debug-string: func() -> string; } }
@@ -182,6 +184,7 @@ const PROBE_WAT = `(module
   (import "wasi:io/poll@0.2.12" "[method]pollable.block" (func $block (param i32)))
   (import "wasi:io/poll@0.2.12" "poll" (func $poll (param i32 i32 i32)))
   (import "wasi:random/random@0.2.12" "get-random-u64" (func $rand (result i64)))
+  (import "wasi:io/poll@0.2.12" "[resource-drop]pollable" (func $drop_pollable (param i32)))
   (memory (export "memory") 2)
   (global $heap (mut i32) (i32.const 65536))
   ;; a bump allocator (align up), enough for one call's lists
@@ -230,6 +233,17 @@ const PROBE_WAT = `(module
     (call $poll (i32.const 0) (i32.const 0) (i32.const 48))
     (i32.load (i32.const 52)))
   (func (export "random") (result i64) (call $rand))
+  ;; makes n pollables, dropping each at once or keeping them all; returns n
+  (func (export "pollables") (param $n i32) (param $drop i32) (result i32)
+    (local $i i32) (local $p i32)
+    (block $done
+      (loop $again
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $p (call $subdur (i64.const 1)))
+        (if (local.get $drop) (then (call $drop_pollable (local.get $p))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $again)))
+    (local.get $i))
 )`;
 
 /** Every interface the issue names, as jco-transpile 0.15.0's instantiation glue looks them up. */
@@ -419,6 +433,27 @@ describe('a probe component (WAT + WIT, built here), through the real glue', () 
         expect(failure(() => exports.writeStdout!(5))).toBeInstanceOf(ComponentWasiStop);
         expect(wasi.stop).toEqual({ kind: 'output', error: undefined });
         expect(writes).toBe(2);
+      });
+
+      it('host resources are capped per call: kept ones stop the call at the cap, dropped ones free their slot', async () => {
+        const onStop: ComponentWasiStopReason[] = [];
+        const kept = await start({
+          ...buffers().options,
+          onStop: (reason) => onStop.push(reason),
+          maxLiveResources: 500,
+        });
+        const error = failure(() => kept.exports.pollables!(510, false));
+        expect(error).toBeInstanceOf(ComponentWasiStop);
+        const reason = {
+          kind: 'limit',
+          door: 'wasi:clocks/monotonic-clock.subscribe-duration',
+          limit: 500,
+        };
+        expect(kept.wasi.stop).toEqual(reason);
+        expect(onStop).toEqual([reason]);
+        const dropped = await start({ ...buffers().options, maxLiveResources: 500 });
+        expect(dropped.exports.pollables!(2000, true)).toBe(2000);
+        expect(dropped.wasi.stop).toBeUndefined();
       });
 
       it("stdin is the call's bytes, read to its end", async () => {

@@ -18,7 +18,8 @@
 // caller's error, which stops the call and propagates as a trap: jco rethrows an Error with no
 // `payload`; a writer may instead return false at its cap), and optionally `deadline` (a performance.now() value: a WASI call after it, or a wait
 // reaching it, stops the call with a timeout) and `onStop` (called once with the reason, e.g. to
-// drain the guest's fuel, since a component with wasm exception handling could catch our throw).
+// drain the guest's fuel, since a component with wasm exception handling could catch our throw)
+// and `maxLiveResources` (host resources held at once, MAX_LIVE_RESOURCES by default).
 //
 // The result's `stop` holds the first reason the call was stopped (exit, refusal, timeout,
 // deadlock, limit, output) even if the guest caught the exception; once stopped, every door throws
@@ -40,7 +41,7 @@
 
 import { COMPONENT_WASI_DOORS, witName } from './doors.js';
 import { createInterfaces } from './interfaces.js';
-import { CallState, type ComponentWasiStopReason } from './state.js';
+import { CallState, type ComponentWasiStopReason, MAX_LIVE_RESOURCES } from './state.js';
 
 export { COMPONENT_WASI_DOORS, witName } from './doors.js';
 export { CLOCK_RESOLUTION_NS, RANDOM_BYTES_MAX } from './interfaces.js';
@@ -61,6 +62,8 @@ export interface ComponentWasiOptions {
   readonly deadline?: number;
   /** Called once, with the reason, when the call is stopped. */
   readonly onStop?: (reason: ComponentWasiStopReason) => void;
+  /** Host resources (streams, pollables, errors, networks) the guest may hold at once: MAX_LIVE_RESOURCES by default. */
+  readonly maxLiveResources?: number;
 }
 
 export interface ComponentWasi {
@@ -75,7 +78,11 @@ export interface ComponentWasi {
 }
 
 export function createComponentWasi(options: ComponentWasiOptions): ComponentWasi {
-  const state = new CallState({ deadline: options.deadline, onStop: options.onStop });
+  const state = new CallState({
+    deadline: options.deadline,
+    onStop: options.onStop,
+    maxLiveResources: options.maxLiveResources ?? MAX_LIVE_RESOURCES,
+  });
   const interfaces = createInterfaces(state, options);
   const imports: Record<string, Readonly<Record<string, unknown>>> = {};
   for (const [name, members] of Object.entries(interfaces)) {

@@ -61,7 +61,7 @@ function thrown(reason: ComponentWasiStopReason): unknown {
   return new ComponentWasiStop(reason);
 }
 
-/** Live host-side resources (streams, pollables, terminals, networks) a call may hold at once. */
+/** Live host-side resources (streams, pollables, errors, networks) a call may hold at once, by default. */
 export const MAX_LIVE_RESOURCES = 65_536;
 
 const symbolDispose: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('dispose');
@@ -70,6 +70,7 @@ export const DISPOSE_SYMBOLS: readonly symbol[] = [...new Set([symbolDispose, Sy
 
 export interface CallStateOptions {
   readonly deadline: number | undefined;
+  readonly maxLiveResources: number;
   readonly onStop: ((reason: ComponentWasiStopReason) => void) | undefined;
 }
 
@@ -106,9 +107,10 @@ export class CallState {
     throw payload;
   }
 
-  /** Counts a new host resource; past MAX_LIVE_RESOURCES the call stops (host memory is not the guest's). */
+  /** Counts a new host resource; past the cap the call stops (host memory is not the guest's to spend). */
   track(door: string): void {
-    if (this.live >= MAX_LIVE_RESOURCES) this.stop({ kind: 'limit', door, limit: MAX_LIVE_RESOURCES });
+    const limit = this.options.maxLiveResources;
+    if (this.live >= limit) this.stop({ kind: 'limit', door, limit });
     this.live++;
   }
 
