@@ -17,6 +17,7 @@ import { componentEmbed, componentNew, parse } from '@bytecodealliance/jco-trans
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   COMPONENT_WASI_DOORS,
+  COMPONENT_WASI_INTERFACES,
   type ComponentWasi,
   type ComponentWasiOptions,
   ComponentWasiStop,
@@ -24,6 +25,7 @@ import {
   componentWasiDoors,
   createComponentWasi,
   documentedComponentWasiDoors,
+  unsupportedComponentImports,
 } from '../../interpreters/wasm/component/wasi-p2/index.js';
 
 // hello-qjs.wasm uses extended-const, behind a flag on Node 20 (set before anything compiles).
@@ -287,6 +289,10 @@ describe('the import object', () => {
     for (const members of Object.values(imports)) expect(Object.isFrozen(members)).toBe(true);
     expect(componentWasiDoors(imports).sort()).toEqual([...documentedComponentWasiDoors().keys()].sort());
     expect(Object.keys(COMPONENT_WASI_DOORS).sort()).toEqual([...ISSUE_INTERFACES].sort());
+    expect([...COMPONENT_WASI_INTERFACES].sort()).toEqual([...ISSUE_INTERFACES].sort());
+    expect(
+      unsupportedComponentImports(['wasi:cli/stdout', 'wasi:keyvalue/store', 'wasi:clocks/timezone']),
+    ).toEqual(['wasi:keyvalue/store', 'wasi:clocks/timezone']);
   });
 
   it('answers an empty environment, no arguments, no cwd, no preopens, no terminals', () => {
@@ -526,6 +532,7 @@ describe('hello-qjs.wasm (QuickJS component, imports cli exit/environment and in
         const exports = await component.instantiate(watched);
         expect(exports.run!('héllo wörld 🌍')).toBe('🌍 DLRÖW OLLÉH');
         expect([...seen].filter((k) => !(k in wasi.imports))).toEqual([]);
+        expect(unsupportedComponentImports(component.imports)).toEqual([]);
         expect(seen.has('wasi:cli/exit')).toBe(true);
         expect(wasi.stop).toBeUndefined();
       }
@@ -542,6 +549,9 @@ describe('StarlingMonkey components (componentize-js 0.23.0, ../shared/component
   };
   const run = async (name: string, input: string, options = buffers().options) => {
     const component = await loadOnce(name);
+    expect(unsupportedComponentImports(component.imports), `${name} imports only what we provide`).toEqual(
+      [],
+    );
     const wasi = createComponentWasi(options);
     const exports = await component.instantiate(wasi.imports);
     return { wasi, value: exports.run!(input) as string };

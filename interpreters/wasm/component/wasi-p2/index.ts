@@ -31,7 +31,8 @@
 // Why not preview2-shim: its Node build hands the guest the host's environment, argv and cwd, and
 // its exit calls process.exit. Its browser build (dist/browser/*.js) is close, but none of it is
 // used: its poll and Pollable.block return Promises, which the glue does not await (sync glue
-// lowers the Promise of poll as a list, and block returns at once, so a guest's sleep spins); the
+// lowers the Promise of poll as a list, and block returns at once: measured with this folder's
+// probe component, a 500 ms block returned after 23 ms, so a guest's sleep spins); the
 // streams' subscribe must return the Pollable class the glue is given, so streams come with it;
 // createCli answers cwd "/" (we answer none) and its exit throws a class it does not export; the
 // random module caches insecure-seed at module level (shared by every call in the process); the
@@ -102,6 +103,18 @@ export function createComponentWasi(options: ComponentWasiOptions): ComponentWas
       return [...state.refusedDoors];
     },
   };
+}
+
+/** The interfaces createComponentWasi provides, as the glue names them (jco's `imports` list of a transpile). */
+export const COMPONENT_WASI_INTERFACES: readonly string[] = Object.freeze(Object.keys(COMPONENT_WASI_DOORS));
+
+/**
+ * The interfaces of a transpiled component's import list that this WASI does not provide: a
+ * deployment can refuse such a component with a clear error instead of the glue failing to
+ * destructure an undefined import at instantiation.
+ */
+export function unsupportedComponentImports(imports: readonly string[]): string[] {
+  return imports.filter((name) => !COMPONENT_WASI_INTERFACES.includes(name));
 }
 
 /** The doors an import object opens, as `interface.member` (WIT names), for the doors table and its test. */

@@ -27,9 +27,13 @@ export type ComponentWasiStopReason =
 export class ComponentWasiStop extends Error {
   constructor(readonly reason: ComponentWasiStopReason) {
     super(describe(reason));
-    this.name = 'ComponentWasiStop';
   }
 }
+// On the prototype, set once at load: an instance assignment would fail if a realm froze Error.prototype.
+Object.defineProperty(ComponentWasiStop.prototype, 'name', {
+  value: 'ComponentWasiStop',
+  configurable: true,
+});
 
 function describe(reason: ComponentWasiStopReason): string {
   switch (reason.kind) {
