@@ -80,7 +80,10 @@ export function nativeRoutes(
         throw problem('invalid-request', 'A binary module upload needs ?language=<id> in the URL');
       }
       const bytes = await readBody(c, Math.max(options.bodyLimit, options.moduleBodyLimit ?? 0));
-      request = { language, code: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') };
+      request = {
+        language,
+        code: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
+      };
     } else {
       const body = await readJson(c, options.bodyLimit);
       const parsed = deployRequestSchema.safeParse(body);

@@ -11,8 +11,12 @@
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { GuestError } from '../../../src/executor/contract.js';
-import { type SingleUseIo, type SingleUseRunner, serveSingleUseWorker } from '../../../src/executor/host/process-worker.js';
 import type { WireCall, WireOutcome } from '../../../src/executor/host/process-protocol.js';
+import {
+  type SingleUseIo,
+  type SingleUseRunner,
+  serveSingleUseWorker,
+} from '../../../src/executor/host/process-worker.js';
 import { type JsonValue, parseJson, stringifyJson } from '../../../src/executor/json-value.js';
 import { INTERNAL, STATUS_MEMORY_LIMIT } from '../instrument.js';
 import { ComponentWasiStop, type ComponentWasiStopReason, createComponentWasi } from './wasi-p2/index.js';
@@ -50,10 +54,17 @@ interface WorkerData {
 const decoder = (): TextDecoder => new TextDecoder('utf-8', { fatal: false });
 
 function runtimeError(name: string, detail: string, extra: Partial<GuestError> = {}): WireOutcome {
-  return { ok: false, error: { code: 'RUNTIME_ERROR', message: `Cannot run "${name}": ${detail}`, ...extra } };
+  return {
+    ok: false,
+    error: { code: 'RUNTIME_ERROR', message: `Cannot run "${name}": ${detail}`, ...extra },
+  };
 }
 
-async function run(storeDir: string, call: WireCall, io: SingleUseIo): Promise<{ outcome: WireOutcome; memoryBytes: number }> {
+async function run(
+  storeDir: string,
+  call: WireCall,
+  io: SingleUseIo,
+): Promise<{ outcome: WireOutcome; memoryBytes: number }> {
   const plan = JSON.parse(call.code) as ComponentPlan;
   const dir = `${storeDir}/${plan.component}/`;
   const manifest = JSON.parse(readFileSync(`${dir}manifest.json`, 'utf8')) as ComponentManifest;
@@ -92,8 +103,7 @@ async function run(storeDir: string, call: WireCall, io: SingleUseIo): Promise<{
   const writeStderr = (bytes: Uint8Array): boolean => {
     return io.write('stderr', stderrText.decode(bytes, { stream: true }));
   };
-  const stdin =
-    plan.mode === 'command' ? new TextEncoder().encode(`${call.argsJson}\n`) : new Uint8Array(0);
+  const stdin = plan.mode === 'command' ? new TextEncoder().encode(`${call.argsJson}\n`) : new Uint8Array(0);
   const wasi = createComponentWasi({
     stdin,
     writeStdout,
@@ -109,7 +119,10 @@ async function run(storeDir: string, call: WireCall, io: SingleUseIo): Promise<{
     },
   });
 
-  const instantiateCore = (module: WebAssembly.Module, importObject?: WebAssembly.Imports): WebAssembly.Instance => {
+  const instantiateCore = (
+    module: WebAssembly.Module,
+    importObject?: WebAssembly.Imports,
+  ): WebAssembly.Instance => {
     const own = plans.get(module);
     const imports: WebAssembly.Imports = { ...(importObject ?? {}) };
     if (own?.memory != null) {
@@ -135,7 +148,10 @@ async function run(storeDir: string, call: WireCall, io: SingleUseIo): Promise<{
       if (status instanceof WebAssembly.Global && status.value === STATUS_MEMORY_LIMIT) {
         return {
           ok: false,
-          error: { code: 'MEMORY_LIMIT', message: `Cannot run "${name}": memory limit of ${call.limits.memoryMb} MiB exceeded` },
+          error: {
+            code: 'MEMORY_LIMIT',
+            message: `Cannot run "${name}": memory limit of ${call.limits.memoryMb} MiB exceeded`,
+          },
         };
       }
     }
@@ -147,14 +163,18 @@ async function run(storeDir: string, call: WireCall, io: SingleUseIo): Promise<{
       if (fuel instanceof WebAssembly.Global && (fuel.value as bigint) < 0n) {
         return {
           ok: false,
-          error: { code: 'TIMEOUT', message: `Cannot run "${name}": time limit of ${call.limits.timeoutMs} ms exceeded` },
+          error: {
+            code: 'TIMEOUT',
+            message: `Cannot run "${name}": time limit of ${call.limits.timeoutMs} ms exceeded`,
+          },
         };
       }
     }
     if (error instanceof RangeError && /call stack/i.test(error.message)) {
       return runtimeError(name, 'stack overflow');
     }
-    if (error instanceof WebAssembly.RuntimeError) return runtimeError(name, `the component trapped (${error.message})`);
+    if (error instanceof WebAssembly.RuntimeError)
+      return runtimeError(name, `the component trapped (${error.message})`);
     if (error instanceof WebAssembly.CompileError || error instanceof WebAssembly.LinkError) {
       return runtimeError(name, `the component could not be instantiated (${error.message})`);
     }
@@ -167,7 +187,10 @@ async function run(storeDir: string, call: WireCall, io: SingleUseIo): Promise<{
     instantiate: (
       getCoreModule: (name: string) => WebAssembly.Module,
       imports: unknown,
-      instantiateCore: (module: WebAssembly.Module, importObject?: WebAssembly.Imports) => WebAssembly.Instance,
+      instantiateCore: (
+        module: WebAssembly.Module,
+        importObject?: WebAssembly.Imports,
+      ) => WebAssembly.Instance,
     ) => unknown;
   };
   let exports: Record<string, unknown>;
@@ -202,7 +225,10 @@ async function run(storeDir: string, call: WireCall, io: SingleUseIo): Promise<{
     const text = decoder().decode(concat(commandStdout));
     if (exitCode !== 0) {
       io.write('stdout', text);
-      return { outcome: runtimeError(name, `the component exited with code ${exitCode}`, { exitCode }), memoryBytes: memoryBytes() };
+      return {
+        outcome: runtimeError(name, `the component exited with code ${exitCode}`, { exitCode }),
+        memoryBytes: memoryBytes(),
+      };
     }
     try {
       const value = parseJson(text.trim());
@@ -229,14 +255,20 @@ async function run(storeDir: string, call: WireCall, io: SingleUseIo): Promise<{
     args = type.params.map((p, i) => toGuest(p.type, json[i] ?? null, `argument ${i + 1} ("${p.name}")`));
   } catch (error) {
     return {
-      outcome: { ok: false, error: { code: 'INVALID_ARGUMENT', message: `Cannot run "${name}": ${(error as Error).message}` } },
+      outcome: {
+        ok: false,
+        error: { code: 'INVALID_ARGUMENT', message: `Cannot run "${name}": ${(error as Error).message}` },
+      },
       memoryBytes: memoryBytes(),
     };
   }
   const fn = exports[camel(name)] as ((...a: unknown[]) => unknown) | undefined;
   if (typeof fn !== 'function') {
     return {
-      outcome: { ok: false, error: { code: 'ENTRY_NOT_FOUND', message: `Cannot run "${name}": the component does not export it` } },
+      outcome: {
+        ok: false,
+        error: { code: 'ENTRY_NOT_FOUND', message: `Cannot run "${name}": the component does not export it` },
+      },
       memoryBytes: memoryBytes(),
     };
   }
@@ -263,21 +295,38 @@ async function run(storeDir: string, call: WireCall, io: SingleUseIo): Promise<{
 }
 
 /** The outcome of a call its WASI stopped (README "Components", what each stop answers). */
-function stopped(name: string, call: WireCall, stop: ComponentWasiStopReason, refused: readonly string[]): WireOutcome {
+function stopped(
+  name: string,
+  call: WireCall,
+  stop: ComponentWasiStopReason,
+  refused: readonly string[],
+): WireOutcome {
   switch (stop.kind) {
     case 'exit':
       return runtimeError(name, `the component exited with code ${stop.code}`, { exitCode: stop.code });
     case 'timeout':
-      return { ok: false, error: { code: 'TIMEOUT', message: `Cannot run "${name}": time limit of ${call.limits.timeoutMs} ms exceeded` } };
+      return {
+        ok: false,
+        error: {
+          code: 'TIMEOUT',
+          message: `Cannot run "${name}": time limit of ${call.limits.timeoutMs} ms exceeded`,
+        },
+      };
     case 'output':
       return {
         ok: false,
-        error: { code: 'OUTPUT_LIMIT', message: `Cannot run "${name}": output limit of ${call.limits.outputBytes} bytes exceeded` },
+        error: {
+          code: 'OUTPUT_LIMIT',
+          message: `Cannot run "${name}": output limit of ${call.limits.outputBytes} bytes exceeded`,
+        },
       };
     case 'refused':
       return runtimeError(name, `the component called ${stop.door}, which the sandbox does not provide`);
     case 'limit':
-      return runtimeError(name, `the component called ${stop.door} past the sandbox's limit of ${stop.limit}`);
+      return runtimeError(
+        name,
+        `the component called ${stop.door} past the sandbox's limit of ${stop.limit}`,
+      );
     case 'deadlock':
       return runtimeError(
         name,
@@ -289,7 +338,10 @@ function stopped(name: string, call: WireCall, stop: ComponentWasiStopReason, re
 function invalidResult(name: string, error: unknown): WireOutcome {
   return {
     ok: false,
-    error: { code: 'INVALID_RESULT', message: `Cannot run "${name}": ${error instanceof Error ? error.message : String(error)}` },
+    error: {
+      code: 'INVALID_RESULT',
+      message: `Cannot run "${name}": ${error instanceof Error ? error.message : String(error)}`,
+    },
   };
 }
 

@@ -9,12 +9,19 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { Call, ExecuteOptions, ExecutionResult, Executor, ExecutorContext, GuestError } from '../../../src/executor/contract.js';
+import type {
+  Call,
+  ExecuteOptions,
+  ExecutionResult,
+  Executor,
+  ExecutorContext,
+  GuestError,
+} from '../../../src/executor/contract.js';
 import { safeName } from '../../../src/executor/echo.js';
 import { createProcessExecutor } from '../../../src/executor/host/process-host.js';
 import { parseIsolationMode } from '../../../src/executor/host/process-isolation.js';
 import { distDir, projectRoot, runnableSibling } from '../../../src/paths.js';
-import type { ComponentPlan, ComponentManifest } from './component-worker.js';
+import type { ComponentManifest, ComponentPlan } from './component-worker.js';
 import type { ComponentHostConfig } from './sandbox-host.js';
 import { componentWasmFlags, Transpiler } from './transpiler.js';
 import { describeType, toGuest, ValueError, type WorldExports } from './wit.js';
@@ -44,14 +51,20 @@ export class Components {
   private readonly transpiler: Transpiler;
   private readonly byId = new Map<string, ComponentSummary>();
   private readonly byCode = new Map<string, string>();
-  private readonly inflight = new Map<string, Promise<{ ok: true; summary: ComponentSummary; fresh: boolean } | { ok: false; error: GuestError }>>();
+  private readonly inflight = new Map<
+    string,
+    Promise<{ ok: true; summary: ComponentSummary; fresh: boolean } | { ok: false; error: GuestError }>
+  >();
   private executor: Executor | undefined;
 
   constructor(
     private readonly context: ExecutorContext,
     private readonly settings: ComponentSettings,
   ) {
-    this.transpiler = new Transpiler({ timeoutMs: settings.transpileTimeoutMs, memoryMb: settings.transpileMemoryMb });
+    this.transpiler = new Transpiler({
+      timeoutMs: settings.transpileTimeoutMs,
+      memoryMb: settings.transpileMemoryMb,
+    });
     // The sandbox host is granted this folder at start: it must exist by then.
     mkdirSync(settings.storeDir, { recursive: true });
   }
@@ -65,7 +78,9 @@ export class Components {
   }
 
   /** Transpiles and stores a component once (concurrent requests for the same code share the job). */
-  obtain(code: string): Promise<{ ok: true; summary: ComponentSummary; fresh: boolean } | { ok: false; error: GuestError }> {
+  obtain(
+    code: string,
+  ): Promise<{ ok: true; summary: ComponentSummary; fresh: boolean } | { ok: false; error: GuestError }> {
     const codeHash = createHash('sha256').update(code).digest('hex');
     const known = this.byCode.get(codeHash);
     const summary = known === undefined ? undefined : this.byId.get(known);
@@ -100,7 +115,12 @@ export class Components {
     await mkdir(temporary, { recursive: true });
     const manifest: ComponentManifest = {
       id: c.id,
-      modules: c.modules.map((m, i) => ({ name: m.name, file: `core${i}.wasm`, memory: m.memory, hasStart: m.hasStart })),
+      modules: c.modules.map((m, i) => ({
+        name: m.name,
+        file: `core${i}.wasm`,
+        memory: m.memory,
+        hasStart: m.hasStart,
+      })),
       exports: c.exports,
       imports: c.imports,
     };
@@ -133,7 +153,9 @@ export class Components {
           `(${f.params.map((p) => `${p.name}: ${describeType(p.type)}`).join(', ')})${f.result === null ? '' : ` -> ${describeType(f.result)}`}`,
         ]),
       ),
-      ...(Object.keys(summary.exports.unsupported).length === 0 ? {} : { unsupported: summary.exports.unsupported }),
+      ...(Object.keys(summary.exports.unsupported).length === 0
+        ? {}
+        : { unsupported: summary.exports.unsupported }),
       interfaces: summary.exports.interfaces,
       imports: summary.imports,
       coreModules: summary.coreModules,
@@ -144,7 +166,10 @@ export class Components {
   }
 
   /** Decides how to call the component: a typed export, or the command convention. */
-  plan(call: Call, summary: ComponentSummary): { ok: true; plan: ComponentPlan } | { ok: false; error: GuestError } {
+  plan(
+    call: Call,
+    summary: ComponentSummary,
+  ): { ok: true; plan: ComponentPlan } | { ok: false; error: GuestError } {
     const name = call.function;
     const fuel =
       this.settings.fuelPerMs === 0
@@ -163,16 +188,24 @@ export class Components {
         };
       }
       try {
-        fn.params.forEach((p, i) => toGuest(p.type, call.args[i]!, `argument ${i + 1} ("${p.name}")`));
+        for (const [i, p] of fn.params.entries()) {
+          toGuest(p.type, call.args[i]!, `argument ${i + 1} ("${p.name}")`);
+        }
       } catch (error) {
         if (!(error instanceof ValueError)) throw error;
-        return { ok: false, error: { code: 'INVALID_ARGUMENT', message: `Cannot run "${safeName(name)}": ${error.message}` } };
+        return {
+          ok: false,
+          error: { code: 'INVALID_ARGUMENT', message: `Cannot run "${safeName(name)}": ${error.message}` },
+        };
       }
       return { ok: true, plan: { component: summary.id, mode: 'function', entry: name, memoryPages, fuel } };
     }
     const command = summary.exports.interfaces.find((i) => COMMAND_INTERFACE.test(i));
     if (command !== undefined && !Object.hasOwn(summary.exports.unsupported, name)) {
-      return { ok: true, plan: { component: summary.id, mode: 'command', entry: command, memoryPages, fuel } };
+      return {
+        ok: true,
+        plan: { component: summary.id, mode: 'command', entry: command, memoryPages, fuel },
+      };
     }
     const why = Object.hasOwn(summary.exports.unsupported, name)
       ? `its export "${safeName(name)}" uses ${summary.exports.unsupported[name]}, which JSON cannot carry`
@@ -182,7 +215,14 @@ export class Components {
       ok: false,
       error: {
         code: 'ENTRY_NOT_FOUND',
-        message: `Cannot run "${safeName(name)}": ${why}; ${available.length === 0 ? 'it exports no callable function' : `it exports ${available.slice(0, 10).map((n) => `"${safeName(n)}"`).join(', ')}`}`,
+        message: `Cannot run "${safeName(name)}": ${why}; ${
+          available.length === 0
+            ? 'it exports no callable function'
+            : `it exports ${available
+                .slice(0, 10)
+                .map((n) => `"${safeName(n)}"`)
+                .join(', ')}`
+        }`,
       },
     };
   }
@@ -191,7 +231,9 @@ export class Components {
     if (this.executor !== undefined) return this.executor;
     const { context } = this;
     const settings = context.settings;
-    const isolation = parseIsolationMode(settings.COMPONENT_ISOLATION ?? settings.POLYEVAL_WASM_COMPONENT_ISOLATION);
+    const isolation = parseIsolationMode(
+      settings.COMPONENT_ISOLATION ?? settings.POLYEVAL_WASM_COMPONENT_ISOLATION,
+    );
     const capacity = Math.max(1, context.poolSize);
     const memoryMb = context.ceilings.memoryMb;
     const entry = runnableSibling(import.meta.url, 'sandbox-host');
@@ -205,7 +247,11 @@ export class Components {
       ],
       prepare: async () => {
         const config: ComponentHostConfig = { storeDir: this.settings.storeDir };
-        return { readPaths: [this.settings.storeDir, '/proc/thread-self/schedstat'], config, facts: { components: true } };
+        return {
+          readPaths: [this.settings.storeDir, '/proc/thread-self/schedstat'],
+          config,
+          facts: { components: true },
+        };
       },
       host: {
         warm: capacity,
@@ -237,7 +283,10 @@ export class Components {
   }
 
   readiness(): Record<string, unknown> {
-    return { ...this.counters, sandbox: this.executor === undefined ? 'not started' : this.executor.readiness().details };
+    return {
+      ...this.counters,
+      sandbox: this.executor === undefined ? 'not started' : this.executor.readiness().details,
+    };
   }
 
   async close(): Promise<void> {

@@ -99,7 +99,8 @@ async function transpile(request: TranspileRequest): Promise<TranspiledComponent
       glue = Buffer.from(content).toString('utf8');
       continue;
     }
-    if (!CORE_NAME.test(name)) refuse(`Cannot transpile the component: unexpected output file "${name.slice(0, 60)}"`);
+    if (!CORE_NAME.test(name))
+      refuse(`Cannot transpile the component: unexpected output file "${name.slice(0, 60)}"`);
     if (modules.length >= request.maxCoreModules)
       refuse(`Cannot accept the component: it has more than ${request.maxCoreModules} core modules`);
     const core = new Uint8Array(content);
@@ -119,8 +120,12 @@ async function transpile(request: TranspileRequest): Promise<TranspiledComponent
       modules.push({ name, bytes: out.bytes, memory: out.memory, hasStart: out.hasStart });
     } catch (error) {
       if (error instanceof ModuleRejected)
-        refuse(`Cannot accept core module ${name} of the component: ${error.message}`, error.reason === 'memory' ? 'MEMORY_LIMIT' : 'SYNTAX_ERROR');
-      if (error instanceof BinaryFormatError) refuse(`Cannot read core module ${name} of the component: ${error.message}`);
+        refuse(
+          `Cannot accept core module ${name} of the component: ${error.message}`,
+          error.reason === 'memory' ? 'MEMORY_LIMIT' : 'SYNTAX_ERROR',
+        );
+      if (error instanceof BinaryFormatError)
+        refuse(`Cannot read core module ${name} of the component: ${error.message}`);
       throw error;
     }
   }
@@ -137,8 +142,9 @@ process.once('message', (request: TranspileRequest) => {
   const started = performance.now();
   transpile(request).then(
     (component) => {
-      process.send?.({ ok: true, component, ms: performance.now() - started } satisfies TranspileResponse, () =>
-        process.exit(0),
+      process.send?.(
+        { ok: true, component, ms: performance.now() - started } satisfies TranspileResponse,
+        () => process.exit(0),
       );
     },
     (error: unknown) => {

@@ -89,7 +89,10 @@ export class Transpiler {
         this.counters.killed++;
         finish({
           ok: false,
-          error: { code: 'TIMEOUT', message: `Cannot transpile the component: time limit of ${timeoutMs} ms exceeded` },
+          error: {
+            code: 'TIMEOUT',
+            message: `Cannot transpile the component: time limit of ${timeoutMs} ms exceeded`,
+          },
         });
       }, timeoutMs);
       const watch = setInterval(() => {
@@ -109,11 +112,17 @@ export class Transpiler {
         else finish({ ok: false, error: { code: message.code, message: message.message } });
       });
       child.on('error', (error) => {
-        finish({ ok: false, error: { code: 'SANDBOX_CRASH', message: `Cannot transpile the component: ${error.message}` } });
+        finish({
+          ok: false,
+          error: { code: 'SANDBOX_CRASH', message: `Cannot transpile the component: ${error.message}` },
+        });
       });
       child.on('exit', (code, signal) => {
         const reason = /heap out of memory/i.test(stderr)
-          ? { code: 'MEMORY_LIMIT' as const, message: `Cannot transpile the component: memory limit of ${memoryMb} MiB exceeded` }
+          ? {
+              code: 'MEMORY_LIMIT' as const,
+              message: `Cannot transpile the component: memory limit of ${memoryMb} MiB exceeded`,
+            }
           : {
               code: 'SANDBOX_CRASH' as const,
               message: `Cannot transpile the component: the transpiler ended (${signal ?? `code ${code}`}) without an answer`,

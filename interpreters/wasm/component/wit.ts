@@ -240,7 +240,8 @@ function typeOf(tokens: readonly string[], named: Map<string, WitType | Unsuppor
       case 'option': {
         const [of] = args();
         if (of === undefined || of === null) throw new Unsupported('an option without type');
-        if (of.kind === 'option') throw new Unsupported('option<option<…>> (JSON null cannot tell the levels)');
+        if (of.kind === 'option')
+          throw new Unsupported('option<option<…>> (JSON null cannot tell the levels)');
         return { kind: 'option', of };
       }
       case 'result': {
@@ -364,7 +365,10 @@ export function toGuest(type: WitType, value: JsonValue, at: string): unknown {
       if (keys.length === 1 && keys[0] === 'ok')
         return { tag: 'ok', val: type.ok === null ? undefined : toGuest(type.ok, value.ok!, `${at}.ok`) };
       if (keys.length === 1 && keys[0] === 'err')
-        return { tag: 'err', val: type.err === null ? undefined : toGuest(type.err, value.err!, `${at}.err`) };
+        return {
+          tag: 'err',
+          val: type.err === null ? undefined : toGuest(type.err, value.err!, `${at}.err`),
+        };
       return fail('{"ok": value} or {"err": value} (result)');
     }
     case 'tuple':
@@ -384,7 +388,8 @@ export function toGuest(type: WitType, value: JsonValue, at: string): unknown {
     }
     case 'variant': {
       const names = type.cases.map((c) => c.name).join(', ');
-      if (!isObject(value) || typeof value.tag !== 'string') return fail(`{"tag": one of ${names}, "val": …}`);
+      if (!isObject(value) || typeof value.tag !== 'string')
+        return fail(`{"tag": one of ${names}, "val": …}`);
       const found = type.cases.find((c) => c.name === value.tag);
       if (found === undefined) return fail(`{"tag": one of ${names}, "val": …}`);
       if (found.type === null) return { tag: found.name };
@@ -419,7 +424,9 @@ export function fromGuest(type: WitType | null, value: unknown, at = 'the result
         throw new ValueError(`${at} is ${String(value)}, which JSON cannot carry`);
       return value;
     case 'int':
-      return typeof value === 'bigint' && value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
+      return typeof value === 'bigint' &&
+        value >= BigInt(Number.MIN_SAFE_INTEGER) &&
+        value <= BigInt(Number.MAX_SAFE_INTEGER)
         ? Number(value)
         : (value as JsonValue);
     case 'list':
