@@ -544,7 +544,10 @@ describe('StarlingMonkey components (componentize-js 0.23.0, ../shared/component
   const transpiled = new Map<string, Promise<Loaded>>();
   const loadOnce = (name: string): Promise<Loaded> => {
     let component = transpiled.get(name);
-    if (component === undefined) transpiled.set(name, (component = load(fixture(name)!, 'sync')));
+    if (component === undefined) {
+      component = load(fixture(name)!, 'sync');
+      transpiled.set(name, component);
+    }
     return component;
   };
   const run = async (name: string, input: string, options = buffers().options) => {
