@@ -50,6 +50,8 @@ export interface WasmSettings {
   readonly transpileMemoryMb: number;
   /** Most core modules a component may hold. */
   readonly componentCoreModules: number;
+  /** Most components kept deployed at once (least recently used evicted, files removed). */
+  readonly componentEntries: number;
 }
 
 export const DEFAULT_SETTINGS: WasmSettings = {
@@ -64,6 +66,7 @@ export const DEFAULT_SETTINGS: WasmSettings = {
   componentDir: fileURLToPath(new URL('.cache/components', projectRoot)),
   transpileMemoryMb: 1024,
   componentCoreModules: 64,
+  componentEntries: 64,
 };
 
 /** Reads POLYEVAL_WASM_<NAME> settings, whichever way the core hands them over. */
@@ -103,6 +106,7 @@ export function parseSettings(raw: Readonly<Record<string, string>>): WasmSettin
     componentDir: get('COMPONENT_DIR')?.trim() || DEFAULT_SETTINGS.componentDir,
     transpileMemoryMb: int('TRANSPILE_MEMORY_MB', DEFAULT_SETTINGS.transpileMemoryMb, 128),
     componentCoreModules: int('COMPONENT_CORE_MODULES', DEFAULT_SETTINGS.componentCoreModules, 1),
+    componentEntries: int('COMPONENT_ENTRIES', DEFAULT_SETTINGS.componentEntries, 1),
   };
 }
 
@@ -255,6 +259,7 @@ export function createExecutor(context: ExecutorContext): Executor {
     tableElements: settings.tableElements,
     maxInitialPages,
     fuelPerMs: settings.fuelPerMs,
+    maxComponents: settings.componentEntries,
   });
   const inflight = new Map<string, Promise<CompileOutcome>>();
 

@@ -34,6 +34,8 @@ export interface ComponentSettings {
   readonly tableElements: number;
   readonly maxInitialPages: number;
   readonly fuelPerMs: number;
+  /** Most components kept deployed (in memory and in the store); the least recently used goes first. */
+  readonly maxComponents: number;
 }
 
 export interface ComponentSummary {
@@ -74,7 +76,23 @@ export class Components {
   }
 
   get(id: string): ComponentSummary | undefined {
-    return this.byId.get(id);
+    const found = this.byId.get(id);
+    if (found !== undefined) {
+      // Most recently used last: eviction takes the first.
+      this.byId.delete(id);
+      this.byId.set(id, found);
+    }
+    return found;
+  }
+
+  /** Drops the least recently used components beyond the bound, from memory and from the store. */
+  private evict(): void {
+    while (this.byId.size > this.settings.maxComponents) {
+      const oldest = this.byId.keys().next().value as string;
+      this.byId.delete(oldest);
+      for (const [code, id] of this.byCode) if (id === oldest) this.byCode.delete(code);
+      void rm(`${this.settings.storeDir}/${oldest}`, { recursive: true, force: true });
+    }
   }
 
   /** Transpiles and stores a component once (concurrent requests for the same code share the job). */
@@ -141,6 +159,7 @@ export class Components {
     };
     this.byId.set(c.id, summary);
     this.byCode.set(codeHash, c.id);
+    this.evict();
     return { ok: true, summary, fresh: true };
   }
 
