@@ -25,6 +25,7 @@ import {
   componentWasiDoors,
   createComponentWasi,
   documentedComponentWasiDoors,
+  RANDOM_BYTES_MAX,
   unsupportedComponentImports,
 } from '../../interpreters/wasm/component/wasi-p2/index.js';
 
@@ -129,6 +130,7 @@ world probe {
   export poll-empty: func() -> u32;
   export random: func() -> u64;
   export pollables: func(n: u32, drop: bool) -> u32;
+  export random-bytes: func(len: u64) -> u32;
 }
 package wasi:io@0.2.12 {
   interface error { resource error { to-debug-string: func() -> string; } }
@@ -153,7 +155,7 @@ package wasi:clocks@0.2.12 {
   interface monotonic-clock { use wasi:io/poll@0.2.12.{pollable}; subscribe-duration: func(when: u64) -> pollable; }
 }
 package wasi:random@0.2.12 {
-  interface random { get-random-u64: func() -> u64; }
+  interface random { get-random-u64: func() -> u64; get-random-bytes: func(len: u64) -> list<u8>; }
 }
 package wasi:sockets@0.2.12 {
   interface network {
@@ -187,6 +189,7 @@ const PROBE_WAT = `(module
   (import "wasi:io/poll@0.2.12" "poll" (func $poll (param i32 i32 i32)))
   (import "wasi:random/random@0.2.12" "get-random-u64" (func $rand (result i64)))
   (import "wasi:io/poll@0.2.12" "[resource-drop]pollable" (func $drop_pollable (param i32)))
+  (import "wasi:random/random@0.2.12" "get-random-bytes" (func $rand_bytes (param i64 i32)))
   (memory (export "memory") 2)
   (global $heap (mut i32) (i32.const 65536))
   ;; a bump allocator (align up), enough for one call's lists
@@ -235,6 +238,10 @@ const PROBE_WAT = `(module
     (call $poll (i32.const 0) (i32.const 0) (i32.const 48))
     (i32.load (i32.const 52)))
   (func (export "random") (result i64) (call $rand))
+  ;; get-random-bytes(len): the length of the list received
+  (func (export "random-bytes") (param $len i64) (result i32)
+    (call $rand_bytes (local.get $len) (i32.const 64))
+    (i32.load (i32.const 68)))
   ;; makes n pollables, dropping each at once or keeping them all; returns n
   (func (export "pollables") (param $n i32) (param $drop i32) (result i32)
     (local $i i32) (local $p i32)
@@ -460,6 +467,18 @@ describe('a probe component (WAT + WIT, built here), through the real glue', () 
         const dropped = await start({ ...buffers().options, maxLiveResources: 500 });
         expect(dropped.exports.pollables!(2000, true)).toBe(2000);
         expect(dropped.wasi.stop).toBeUndefined();
+      });
+
+      it('random bytes are bounded per request', async () => {
+        const { wasi, exports } = await start(buffers().options);
+        expect(exports.randomBytes!(16n)).toBe(16);
+        const error = failure(() => exports.randomBytes!(BigInt(RANDOM_BYTES_MAX) + 1n));
+        expect(error).toBeInstanceOf(ComponentWasiStop);
+        expect(wasi.stop).toEqual({
+          kind: 'limit',
+          door: 'wasi:random/random.get-random-bytes',
+          limit: RANDOM_BYTES_MAX,
+        });
       });
 
       it("stdin is the call's bytes, read to its end", async () => {

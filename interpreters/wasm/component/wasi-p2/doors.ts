@@ -66,7 +66,7 @@ export const COMPONENT_WASI_DOORS: Readonly<Record<string, Readonly<Record<strin
   },
   'wasi:random/random': {
     'get-random-bytes':
-      "Bytes from the host's CSPRNG (crypto.getRandomValues), at most 64 MiB per request (more stops the call).",
+      "Bytes from the host's CSPRNG (crypto.getRandomValues), at most 1 MiB per request (more stops the call with a limit).",
     'get-random-u64': "A u64 from the host's CSPRNG.",
   },
   'wasi:random/insecure': {

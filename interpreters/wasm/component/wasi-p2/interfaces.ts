@@ -16,8 +16,12 @@ export interface InterfaceOptions {
 
 /** Clocks are coarsened to 100 µs, as the raw-module WASI does (the side-channel stance, docs/security.md). */
 export const CLOCK_RESOLUTION_NS = 100_000;
-/** Random bytes one call of get-random-bytes may ask for (the host allocates them before the guest's memory does). */
-export const RANDOM_BYTES_MAX = 64 * 1024 * 1024;
+/**
+ * Random bytes one get-random-bytes may ask for: the host allocates them before they are copied into
+ * the guest's capped memory, so the request is bounded here (libc asks for at most 256 bytes, Web
+ * crypto for 65,536).
+ */
+export const RANDOM_BYTES_MAX = 1024 * 1024;
 const CRYPTO_CHUNK = 65_536;
 
 const TOKEN = Symbol('component-wasi');
