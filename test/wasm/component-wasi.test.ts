@@ -340,6 +340,41 @@ describe('the import object', () => {
     expect(wasi.stop).toEqual({ kind: 'refused', door: 'wasi:http/outgoing-handler.handle' });
   });
 
+  it('refuses arguments of the wrong type without reaching the writers (a wrong glue gets nothing)', () => {
+    let writes = 0;
+    const wasi = createComponentWasi({
+      stdin: new Uint8Array(4),
+      writeStdout: () => {
+        writes++;
+      },
+      writeStderr: () => {
+        writes++;
+      },
+    });
+    const stdout = (
+      wasi.imports['wasi:cli/stdout']!.getStdout as () => Record<string, (...a: unknown[]) => unknown>
+    )();
+    const stdin = (
+      wasi.imports['wasi:cli/stdin']!.getStdin as () => Record<string, (...a: unknown[]) => unknown>
+    )();
+    const fake = { length: 1, slice: () => 'not bytes' };
+    expect(() => stdout.blockingWriteAndFlush!(fake)).toThrow(TypeError);
+    stdout.checkWrite!();
+    expect(() => stdout.write!(fake)).toThrow(TypeError);
+    expect(() => stdout.writeZeroes!(-1n)).toThrow(TypeError);
+    expect(() => stdin.read!(5)).toThrow(TypeError);
+    expect(() => stdout.splice!({}, 5n)).toThrow(TypeError);
+    const poll = wasi.imports['wasi:io/poll']!.poll as (list: unknown[]) => unknown;
+    expect(() => poll([{ ready: () => true }])).toThrow(TypeError);
+    const random = wasi.imports['wasi:random/random']!.getRandomBytes as (len: unknown) => unknown;
+    expect(() => random(16)).toThrow(TypeError);
+    expect(() => random(-1n)).toThrow(TypeError);
+    expect(writes).toBe(0);
+    expect(wasi.stop).toBeUndefined();
+    expect(stdout.blockingWriteAndFlush!(new Uint8Array(3))).toBeUndefined();
+    expect(writes).toBe(1);
+  });
+
   it('makes its classes per call: a resource of one call is foreign to another call', () => {
     const a = createComponentWasi(buffers().options);
     const b = createComponentWasi(buffers().options);

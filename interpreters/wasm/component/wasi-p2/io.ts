@@ -51,6 +51,11 @@ function lengthOf(state: CallState, door: string, len: unknown): number {
   return len > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(len);
 }
 
+/** The glue lifts list<u8> as a Uint8Array; anything else never reaches the caller's writer. */
+function bytesOf(door: string, value: unknown): void {
+  if (!(value instanceof Uint8Array)) throw new TypeError(`Cannot call ${door}: contents are not bytes`);
+}
+
 export function createIo(state: CallState): Io {
   class IoError {
     readonly #message: string;
@@ -199,12 +204,14 @@ export function createIo(state: CallState): Io {
     }
     write(contents: Uint8Array): void {
       state.guard();
+      bytesOf('wasi:io/streams.output-stream.write', contents);
       if (contents.length > this.#permit) throw failed('write exceeds the permit returned by check-write');
       this.#permit -= contents.length;
       this.#emit(contents);
     }
     blockingWriteAndFlush(contents: Uint8Array): void {
       state.guard();
+      bytesOf('wasi:io/streams.output-stream.blocking-write-and-flush', contents);
       if (contents.length > BLOCKING_WRITE_MAX) {
         throw failed(`blocking-write-and-flush takes at most ${BLOCKING_WRITE_MAX} bytes`);
       }
