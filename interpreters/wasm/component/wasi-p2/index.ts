@@ -16,10 +16,11 @@
 //
 // Options: `stdin`, `writeStdout`, `writeStderr` (the caller's; a write over its cap throws the
 // caller's error, which stops the call and propagates as a trap: jco rethrows an Error with no
-// `payload`; a writer may instead return false at its cap), and optionally `deadline` (a performance.now() value: a WASI call after it, or a wait
-// reaching it, stops the call with a timeout) and `onStop` (called once with the reason, e.g. to
-// drain the guest's fuel, since a component with wasm exception handling could catch our throw)
-// and `maxLiveResources` (host resources held at once, MAX_LIVE_RESOURCES by default).
+// `payload`; a writer may instead return false at its cap), and optionally `deadline` (a
+// performance.now() value: a WASI call after it, or a wait reaching it, stops the call with a
+// timeout), `onStop` (called once with the reason, e.g. to drain the guest's fuel, since a
+// component with wasm exception handling could catch our throw) and `maxLiveResources` (host
+// resources held at once, MAX_LIVE_RESOURCES by default).
 //
 // The result's `stop` holds the first reason the call was stopped (exit, refusal, timeout,
 // deadlock, limit, output) even if the guest caught the exception; once stopped, every door throws
@@ -30,15 +31,18 @@
 //
 // Why not preview2-shim: its Node build hands the guest the host's environment, argv and cwd, and
 // its exit calls process.exit. Its browser build (dist/browser/*.js) is close, but none of it is
-// used: its poll and Pollable.block return Promises, which the glue does not await (sync glue
-// lowers the Promise of poll as a list, and block returns at once: measured with this folder's
-// probe component, a 500 ms block returned after 23 ms, so a guest's sleep spins); the
-// streams' subscribe must return the Pollable class the glue is given, so streams come with it;
-// createCli answers cwd "/" (we answer none) and its exit throws a class it does not export; the
-// random module caches insecure-seed at module level (shared by every call in the process); the
-// monotonic clock is the process's performance.now() (its uptime); its outgoing-handler calls
-// fetch(); its filesystem keeps module-level preopens. What is left (empty resource classes,
-// functions answering empty lists) is shorter written here than loaded by file path.
+// used, for these reasons:
+// - its poll and Pollable.block return Promises, which the glue does not await (sync glue lowers
+//   the Promise of poll as a list; block returns at once: measured with the probe component of
+//   test/wasm/component-wasi.test.ts, a 500 ms block returned after 23 ms, so a guest's sleep
+//   spins). The streams' subscribe must return the Pollable class the glue is given, so the
+//   streams come with it (and its streams count ids at module level);
+// - createCli answers cwd "/" (we answer none), and its exit throws a class it does not export;
+// - its random module caches the insecure seed at module level (shared by every call);
+// - its monotonic clock is the process's performance.now() (the process's uptime);
+// - its outgoing-handler calls fetch(); its filesystem keeps module-level preopens.
+// What is left (empty resource classes, functions answering empty lists) is shorter written here
+// than loaded by file path.
 
 import { COMPONENT_WASI_DOORS, witName } from './doors.js';
 import { createInterfaces } from './interfaces.js';
