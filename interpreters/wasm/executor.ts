@@ -52,6 +52,8 @@ export interface WasmSettings {
   readonly componentCoreModules: number;
   /** Most components kept deployed at once (least recently used evicted, files removed). */
   readonly componentEntries: number;
+  /** Start the component sandbox host with the executor (eager) or at the first component call (lazy). */
+  readonly componentSandbox: 'eager' | 'lazy';
 }
 
 export const DEFAULT_SETTINGS: WasmSettings = {
@@ -67,6 +69,7 @@ export const DEFAULT_SETTINGS: WasmSettings = {
   transpileMemoryMb: 1024,
   componentCoreModules: 64,
   componentEntries: 64,
+  componentSandbox: 'lazy',
 };
 
 /** Reads POLYEVAL_WASM_<NAME> settings, whichever way the core hands them over. */
@@ -107,7 +110,15 @@ export function parseSettings(raw: Readonly<Record<string, string>>): WasmSettin
     transpileMemoryMb: int('TRANSPILE_MEMORY_MB', DEFAULT_SETTINGS.transpileMemoryMb, 128),
     componentCoreModules: int('COMPONENT_CORE_MODULES', DEFAULT_SETTINGS.componentCoreModules, 1),
     componentEntries: int('COMPONENT_ENTRIES', DEFAULT_SETTINGS.componentEntries, 1),
+    componentSandbox: componentSandbox(get('COMPONENT_SANDBOX')),
   };
+}
+
+function componentSandbox(text: string | undefined): 'eager' | 'lazy' {
+  const t = text?.trim() ?? '';
+  if (t === '' || t === 'lazy') return 'lazy';
+  if (t === 'eager') return 'eager';
+  throw new Error(`POLYEVAL_WASM_COMPONENT_SANDBOX must be eager or lazy, got "${t}"`);
 }
 
 type PlanResult =
@@ -320,7 +331,11 @@ export function createExecutor(context: ExecutorContext): Executor {
       return pool.capacity;
     },
     async start() {
-      await Promise.all([pool.start(), compiler.start()]);
+      await Promise.all([
+        pool.start(),
+        compiler.start(),
+        settings.componentSandbox === 'eager' ? components.start() : undefined,
+      ]);
     },
     readiness(): Readiness {
       const base = pool.readiness();

@@ -24,6 +24,7 @@ import { distDir, projectRoot, runnableSibling } from '../../../src/paths.js';
 import type { ComponentManifest, ComponentPlan } from './component-worker.js';
 import type { ComponentHostConfig } from './sandbox-host.js';
 import { componentWasmFlags, Transpiler } from './transpiler.js';
+import { COMPONENT_WASI_DOORS } from './wasi-p2/doors.js';
 import { describeType, toGuest, ValueError, type WorldExports } from './wit.js';
 
 export interface ComponentSettings {
@@ -122,6 +123,21 @@ export class Components {
     });
     if (!outcome.ok) return outcome;
     const c = outcome.component;
+    // Refused here rather than failing at every call: an import nothing provides (hasOwn: a name
+    // such as "constructor" must not find Object's members).
+    const missing = c.imports.filter((name) => !Object.hasOwn(COMPONENT_WASI_DOORS, name));
+    if (missing.length > 0) {
+      return {
+        ok: false,
+        error: {
+          code: 'SYNTAX_ERROR',
+          message: `The component imports what the sandbox does not provide: ${missing
+            .slice(0, 5)
+            .map((name) => `"${safeName(name)}"`)
+            .join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`,
+        },
+      };
+    }
     const existing = this.byId.get(c.id);
     if (existing !== undefined) {
       this.byCode.set(codeHash, c.id);
@@ -166,17 +182,31 @@ export class Components {
   details(summary: ComponentSummary, cached: boolean): Record<string, unknown> {
     return {
       kind: 'component',
+      // Names come from the component: each quoted short and safe, at most 100 listed.
       functions: Object.fromEntries(
-        Object.entries(summary.exports.functions).map(([n, f]) => [
-          n,
-          `(${f.params.map((p) => `${p.name}: ${describeType(p.type)}`).join(', ')})${f.result === null ? '' : ` -> ${describeType(f.result)}`}`,
-        ]),
+        Object.entries(summary.exports.functions)
+          .slice(0, 100)
+          .map(([n, f]) => [
+            safeName(n),
+            `(${f.params
+              .slice(0, 20)
+              .map((p) => `${safeName(p.name)}: ${describeType(p.type)}`)
+              .join(
+                ', ',
+              )}${f.params.length > 20 ? ', …' : ''})${f.result === null ? '' : ` -> ${describeType(f.result)}`}`,
+          ]),
       ),
       ...(Object.keys(summary.exports.unsupported).length === 0
         ? {}
-        : { unsupported: summary.exports.unsupported }),
-      interfaces: summary.exports.interfaces,
-      imports: summary.imports,
+        : {
+            unsupported: Object.fromEntries(
+              Object.entries(summary.exports.unsupported)
+                .slice(0, 100)
+                .map(([n, why]) => [safeName(n), safeName(why)]),
+            ),
+          }),
+      interfaces: summary.exports.interfaces.slice(0, 100).map(safeName),
+      imports: summary.imports.slice(0, 100).map(safeName),
       coreModules: summary.coreModules,
       sizes: { originalBytes: summary.bytes },
       transpileMs: Math.round(summary.transpileMs),
@@ -227,7 +257,7 @@ export class Components {
       };
     }
     const why = Object.hasOwn(summary.exports.unsupported, name)
-      ? `its export "${safeName(name)}" uses ${summary.exports.unsupported[name]}, which JSON cannot carry`
+      ? `its export "${safeName(name)}" uses ${safeName(summary.exports.unsupported[name] ?? '')}, which JSON cannot carry`
       : `the component has no exported function "${safeName(name)}" and is not a WASI command (no wasi:cli/run)`;
     const available = Object.keys(summary.exports.functions);
     return {
@@ -292,11 +322,17 @@ export class Components {
     return this.executor;
   }
 
-  /** Starts the sandbox host (lazily: a service that never sees a component never starts one). */
-  async execute(call: Call, plan: ComponentPlan, options?: ExecuteOptions): Promise<ExecutionResult> {
+  /** Starts the sandbox host now (COMPONENT_SANDBOX=eager) rather than at the first component call. */
+  async start(): Promise<void> {
     const executor = this.sandbox();
     if (!started.has(executor)) started.set(executor, executor.start());
     await started.get(executor);
+  }
+
+  /** Runs a planned call (starting the sandbox host first if no component call has yet). */
+  async execute(call: Call, plan: ComponentPlan, options?: ExecuteOptions): Promise<ExecutionResult> {
+    await this.start();
+    const executor = this.sandbox();
     const { code: _code, module: _module, ...rest } = call;
     return executor.execute({ ...rest, code: JSON.stringify(plan) }, options);
   }
