@@ -90,9 +90,17 @@ export function createComponentWasi(options: ComponentWasiOptions): ComponentWas
   });
   const interfaces = createInterfaces(state, options);
   const imports: Record<string, Readonly<Record<string, unknown>>> = {};
-  for (const [name, members] of Object.entries(interfaces)) {
-    // Frozen: the glue of this call cannot swap a door for the next reader of the object.
-    imports[name] = Object.freeze({ ...members });
+  for (const [name, make] of Object.entries(interfaces)) {
+    let made: Readonly<Record<string, unknown>> | undefined;
+    // Each interface is made on first read (a call pays only for what its component imports),
+    // then frozen: the glue of this call cannot swap a door for the next reader of the object.
+    Object.defineProperty(imports, name, {
+      enumerable: true,
+      get: () => {
+        made ??= Object.freeze(make());
+        return made;
+      },
+    });
   }
   return {
     imports: Object.freeze(imports),

@@ -81,27 +81,41 @@ function randomU64(state: CallState): bigint {
   return crypto.getRandomValues(new BigUint64Array(1))[0]!;
 }
 
-/** Every wasi:* interface of one call, keyed as jco's instantiation glue looks them up. */
+/**
+ * Every wasi:* interface of one call, keyed as jco's instantiation glue looks them up, each made
+ * when first asked for (a call builds only what its component imports: classes cost allocations).
+ */
 export function createInterfaces(
   state: CallState,
   options: InterfaceOptions,
-): Record<string, InterfaceImports> {
-  const io: Io = createIo(state);
+): Record<string, () => InterfaceImports> {
+  let ioKit: Io | undefined;
+  const io = (): Io => {
+    ioKit ??= createIo(state);
+    return ioKit;
+  };
   const stdin: InputSource = { bytes: options.stdin, offset: 0 };
 
-  class Network {
-    #dropped = false;
-    constructor(token?: symbol) {
-      if (token !== TOKEN) state.stop({ kind: 'refused', door: 'wasi:sockets/network.[constructor]' });
-      state.track('wasi:sockets/instance-network.instance-network');
+  type NetworkClass = new (token?: symbol) => object;
+  let networkClass: NetworkClass | undefined;
+  const network = (): NetworkClass => {
+    if (networkClass !== undefined) return networkClass;
+    class Network {
+      #dropped = false;
+      constructor(token?: symbol) {
+        if (token !== TOKEN) state.stop({ kind: 'refused', door: 'wasi:sockets/network.[constructor]' });
+        state.track('wasi:sockets/instance-network.instance-network');
+      }
+      static drop(self: Network): void {
+        if (self.#dropped) return;
+        self.#dropped = true;
+        state.untrack();
+      }
     }
-    static drop(self: Network): void {
-      if (self.#dropped) return;
-      self.#dropped = true;
-      state.untrack();
-    }
-  }
-  disposable(Network.prototype, Network.drop);
+    disposable(Network.prototype, Network.drop);
+    networkClass = Network;
+    return Network;
+  };
 
   const guarded =
     <T>(fn: () => T) =>
@@ -119,12 +133,12 @@ export function createInterfaces(
   let seed: [bigint, bigint] | undefined;
 
   return {
-    'wasi:cli/environment': {
+    'wasi:cli/environment': () => ({
       getEnvironment: guarded((): [string, string][] => []),
       getArguments: guarded((): string[] => []),
       initialCwd: guarded((): string | undefined => undefined),
-    },
-    'wasi:cli/exit': {
+    }),
+    'wasi:cli/exit': () => ({
       exit: (status: { tag?: unknown }) => {
         state.guard();
         state.stop({ kind: 'exit', code: status?.tag === 'ok' ? 0 : 1 });
@@ -133,75 +147,75 @@ export function createInterfaces(
         state.guard();
         state.stop({ kind: 'exit', code: typeof code === 'number' ? code & 0xff : 1 });
       },
-    },
-    'wasi:cli/stdin': {
-      getStdin: guarded(() => io.inputStream('wasi:cli/stdin.get-stdin', stdin)),
-    },
-    'wasi:cli/stdout': {
-      getStdout: guarded(() => io.outputStream('wasi:cli/stdout.get-stdout', options.writeStdout)),
-    },
-    'wasi:cli/stderr': {
-      getStderr: guarded(() => io.outputStream('wasi:cli/stderr.get-stderr', options.writeStderr)),
-    },
+    }),
+    'wasi:cli/stdin': () => ({
+      getStdin: guarded(() => io().inputStream('wasi:cli/stdin.get-stdin', stdin)),
+    }),
+    'wasi:cli/stdout': () => ({
+      getStdout: guarded(() => io().outputStream('wasi:cli/stdout.get-stdout', options.writeStdout)),
+    }),
+    'wasi:cli/stderr': () => ({
+      getStderr: guarded(() => io().outputStream('wasi:cli/stderr.get-stderr', options.writeStderr)),
+    }),
     // No stream is a terminal: the getters answer none, so no terminal resource ever exists.
-    'wasi:cli/terminal-input': {
+    'wasi:cli/terminal-input': () => ({
       TerminalInput: unobtainable(state, 'wasi:cli/terminal-input.terminal-input', 'TerminalInput'),
-    },
-    'wasi:cli/terminal-output': {
+    }),
+    'wasi:cli/terminal-output': () => ({
       TerminalOutput: unobtainable(state, 'wasi:cli/terminal-output.terminal-output', 'TerminalOutput'),
-    },
-    'wasi:cli/terminal-stdin': { getTerminalStdin: guarded((): object | undefined => undefined) },
-    'wasi:cli/terminal-stdout': { getTerminalStdout: guarded((): object | undefined => undefined) },
-    'wasi:cli/terminal-stderr': { getTerminalStderr: guarded((): object | undefined => undefined) },
+    }),
+    'wasi:cli/terminal-stdin': () => ({ getTerminalStdin: guarded((): object | undefined => undefined) }),
+    'wasi:cli/terminal-stdout': () => ({ getTerminalStdout: guarded((): object | undefined => undefined) }),
+    'wasi:cli/terminal-stderr': () => ({ getTerminalStderr: guarded((): object | undefined => undefined) }),
 
-    'wasi:io/error': { Error: io.Error },
-    'wasi:io/poll': { Pollable: io.Pollable, poll: io.poll },
-    'wasi:io/streams': { InputStream: io.InputStream, OutputStream: io.OutputStream },
+    'wasi:io/error': () => ({ Error: io().Error }),
+    'wasi:io/poll': () => ({ Pollable: io().Pollable, poll: io().poll }),
+    'wasi:io/streams': () => ({ InputStream: io().InputStream, OutputStream: io().OutputStream }),
 
-    'wasi:clocks/monotonic-clock': {
+    'wasi:clocks/monotonic-clock': () => ({
       now: guarded(() => coarseNs(performance.now() - state.origin)),
       resolution: guarded(() => BigInt(CLOCK_RESOLUTION_NS)),
       subscribeInstant: (when: unknown) => {
         state.guard();
         const at = state.origin + Number(u64('wasi:clocks/monotonic-clock.subscribe-instant', when)) / 1e6;
-        return io.pollable('wasi:clocks/monotonic-clock.subscribe-instant', at);
+        return io().pollable('wasi:clocks/monotonic-clock.subscribe-instant', at);
       },
       subscribeDuration: (duration: unknown) => {
         state.guard();
         const at =
           performance.now() + Number(u64('wasi:clocks/monotonic-clock.subscribe-duration', duration)) / 1e6;
-        return io.pollable('wasi:clocks/monotonic-clock.subscribe-duration', at);
+        return io().pollable('wasi:clocks/monotonic-clock.subscribe-duration', at);
       },
-    },
-    'wasi:clocks/wall-clock': {
+    }),
+    'wasi:clocks/wall-clock': () => ({
       now: guarded(() => {
         const ns = coarseNs(performance.timeOrigin + performance.now());
         return { seconds: ns / 1_000_000_000n, nanoseconds: Number(ns % 1_000_000_000n) };
       }),
       resolution: guarded(() => ({ seconds: 0n, nanoseconds: CLOCK_RESOLUTION_NS })),
-    },
+    }),
 
-    'wasi:random/random': {
+    'wasi:random/random': () => ({
       getRandomBytes: (len: unknown) => randomBytes(state, 'wasi:random/random.get-random-bytes', len),
       getRandomU64: () => randomU64(state),
-    },
-    'wasi:random/insecure': {
+    }),
+    'wasi:random/insecure': () => ({
       getInsecureRandomBytes: (len: unknown) =>
         randomBytes(state, 'wasi:random/insecure.get-insecure-random-bytes', len),
       getInsecureRandomU64: () => randomU64(state),
-    },
-    'wasi:random/insecure-seed': {
+    }),
+    'wasi:random/insecure-seed': () => ({
       // Drawn once per call (languages seed their hash maps with it), never shared between calls.
       insecureSeed: guarded((): [bigint, bigint] => {
         seed ??= [randomU64(state), randomU64(state)];
         return [seed[0], seed[1]];
       }),
-    },
+    }),
 
-    'wasi:filesystem/preopens': {
+    'wasi:filesystem/preopens': () => ({
       getDirectories: guarded((): [object, string][] => []),
-    },
-    'wasi:filesystem/types': {
+    }),
+    'wasi:filesystem/types': () => ({
       Descriptor: unobtainable(state, 'wasi:filesystem/types.descriptor', 'Descriptor'),
       DirectoryEntryStream: unobtainable(
         state,
@@ -209,25 +223,25 @@ export function createInterfaces(
         'DirectoryEntryStream',
       ),
       filesystemErrorCode: guarded((): string | undefined => undefined),
-    },
+    }),
 
-    'wasi:sockets/network': {
-      Network,
+    'wasi:sockets/network': () => ({
+      Network: network(),
       networkErrorCode: guarded((): string | undefined => undefined),
-    },
-    'wasi:sockets/instance-network': {
-      instanceNetwork: guarded(() => new Network(TOKEN)),
-    },
-    'wasi:sockets/tcp-create-socket': {
+    }),
+    'wasi:sockets/instance-network': () => ({
+      instanceNetwork: guarded(() => new (network())(TOKEN)),
+    }),
+    'wasi:sockets/tcp-create-socket': () => ({
       createTcpSocket: denied('wasi:sockets/tcp-create-socket.create-tcp-socket'),
-    },
-    'wasi:sockets/tcp': {
+    }),
+    'wasi:sockets/tcp': () => ({
       TcpSocket: unobtainable(state, 'wasi:sockets/tcp.tcp-socket', 'TcpSocket'),
-    },
-    'wasi:sockets/udp-create-socket': {
+    }),
+    'wasi:sockets/udp-create-socket': () => ({
       createUdpSocket: denied('wasi:sockets/udp-create-socket.create-udp-socket'),
-    },
-    'wasi:sockets/udp': {
+    }),
+    'wasi:sockets/udp': () => ({
       UdpSocket: unobtainable(state, 'wasi:sockets/udp.udp-socket', 'UdpSocket'),
       IncomingDatagramStream: unobtainable(
         state,
@@ -239,17 +253,17 @@ export function createInterfaces(
         'wasi:sockets/udp.outgoing-datagram-stream',
         'OutgoingDatagramStream',
       ),
-    },
-    'wasi:sockets/ip-name-lookup': {
+    }),
+    'wasi:sockets/ip-name-lookup': () => ({
       resolveAddresses: denied('wasi:sockets/ip-name-lookup.resolve-addresses'),
       ResolveAddressStream: unobtainable(
         state,
         'wasi:sockets/ip-name-lookup.resolve-address-stream',
         'ResolveAddressStream',
       ),
-    },
+    }),
 
-    'wasi:http/types': {
+    'wasi:http/types': () => ({
       Fields: refused(state, 'wasi:http/types.fields', 'Fields', ['fromList']),
       FutureIncomingResponse: refused(
         state,
@@ -266,9 +280,9 @@ export function createInterfaces(
       RequestOptions: refused(state, 'wasi:http/types.request-options', 'RequestOptions'),
       ResponseOutparam: refused(state, 'wasi:http/types.response-outparam', 'ResponseOutparam', ['set']),
       httpErrorCode: (): never => state.stop({ kind: 'refused', door: 'wasi:http/types.http-error-code' }),
-    },
-    'wasi:http/outgoing-handler': {
+    }),
+    'wasi:http/outgoing-handler': () => ({
       handle: (): never => state.stop({ kind: 'refused', door: 'wasi:http/outgoing-handler.handle' }),
-    },
+    }),
   };
 }

@@ -85,7 +85,8 @@ export class CallState {
   live = 0;
   /** performance.now() when the call's WASI was made: the monotonic clock's origin. */
   readonly origin = performance.now();
-  private readonly sleeper = new Int32Array(new SharedArrayBuffer(4));
+  /** Made on the first sleep: a SharedArrayBuffer costs more than the rest of a call's set-up. */
+  private sleeper: Int32Array | undefined;
 
   constructor(private readonly options: CallStateOptions) {}
 
@@ -131,6 +132,7 @@ export class CallState {
     if (until === Number.POSITIVE_INFINITY && deadline === undefined) this.stop({ kind: 'deadlock' });
     const wake = deadline === undefined ? until : Math.min(until, deadline);
     for (let left = wake - performance.now(); left > 0; left = wake - performance.now()) {
+      this.sleeper ??= new Int32Array(new SharedArrayBuffer(4));
       Atomics.wait(this.sleeper, 0, 0, left);
     }
     if (deadline !== undefined && until > deadline) this.stop({ kind: 'timeout' });
