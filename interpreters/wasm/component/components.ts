@@ -24,7 +24,7 @@ import { distDir, projectRoot, runnableSibling } from '../../../src/paths.js';
 import type { ComponentManifest, ComponentPlan } from './component-worker.js';
 import type { ComponentHostConfig } from './sandbox-host.js';
 import { componentWasmFlags, Transpiler } from './transpiler.js';
-import { COMPONENT_WASI_DOORS } from './wasi-p2/doors.js';
+import { unsupportedComponentImports } from './wasi-p2/index.js';
 import { describeType, toGuest, ValueError, type WorldExports } from './wit.js';
 
 export interface ComponentSettings {
@@ -123,9 +123,8 @@ export class Components {
     });
     if (!outcome.ok) return outcome;
     const c = outcome.component;
-    // Refused here rather than failing at every call: an import nothing provides (hasOwn: a name
-    // such as "constructor" must not find Object's members).
-    const missing = c.imports.filter((name) => !Object.hasOwn(COMPONENT_WASI_DOORS, name));
+    // Refused here rather than failing at every call: an import the in-memory WASI lacks.
+    const missing = unsupportedComponentImports(c.imports);
     if (missing.length > 0) {
       return {
         ok: false,
