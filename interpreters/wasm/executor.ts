@@ -200,10 +200,34 @@ export function planCall(
 }
 
 /**
+ * Whether `code` is a component in WebAssembly text (`(component …)` after leading whitespace and
+ * comments; only the first 64 KiB are looked at).
+ */
+export function isComponentText(code: string): boolean {
+  const head = code.slice(0, 65536);
+  let at = 0;
+  for (;;) {
+    while (at < head.length && /\s/.test(head[at]!)) at++;
+    if (head.startsWith(';;', at)) {
+      const end = head.indexOf('\n', at);
+      if (end < 0) return false;
+      at = end + 1;
+    } else if (head.startsWith('(;', at)) {
+      const end = head.indexOf(';)', at + 2);
+      if (end < 0) return false;
+      at = end + 2;
+    } else {
+      return /^\(component\b/.test(head.slice(at, at + 11));
+    }
+  }
+}
+
+/**
  * Whether base64 `code` holds a component (its header, from the first 12 characters only: the
  * whole text, up to tens of MB, is decoded in the transpile child, never on the event loop).
  */
 export function looksLikeComponent(code: string): boolean {
+  if (isComponentText(code)) return true;
   const head = code.trimStart().slice(0, 16).replace(/\s+/g, '').slice(0, 12);
   if (!/^[A-Za-z0-9+/_-]{12}$/.test(head)) return false;
   return isComponent(new Uint8Array(Buffer.from(head, 'base64')));

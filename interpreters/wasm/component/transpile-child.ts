@@ -38,7 +38,13 @@ export interface TranspiledComponent {
 
 export type TranspileResponse =
   | { readonly ok: true; readonly component: TranspiledComponent; readonly ms: number }
-  | { readonly ok: false; readonly code: 'SYNTAX_ERROR' | 'MEMORY_LIMIT'; readonly message: string };
+  | {
+      readonly ok: false;
+      readonly code: 'SYNTAX_ERROR' | 'MEMORY_LIMIT';
+      readonly message: string;
+      readonly line?: number;
+      readonly column?: number;
+    };
 
 const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 const CORE_NAME = /^component\.core\d*\.wasm$/;
@@ -48,11 +54,35 @@ function refuse(message: string, code: 'SYNTAX_ERROR' | 'MEMORY_LIMIT' = 'SYNTAX
 }
 
 async function transpile(request: TranspileRequest): Promise<TranspiledComponent> {
-  const compact = request.code.replace(/\s+/g, '');
-  if (!BASE64.test(compact)) refuse('Cannot read the component: the code is not base64');
-  const bytes = new Uint8Array(
-    Buffer.from(compact, compact.includes('-') || compact.includes('_') ? 'base64url' : 'base64'),
-  );
+  let bytes: Uint8Array;
+  if (/^\s*[(;]/.test(request.code)) {
+    // Component text (`(component …)`): wasm-tools' own parser, as jco's CLI uses.
+    const { parse } = await import('@bytecodealliance/jco-transpile/wasm-tools');
+    try {
+      bytes = await parse(request.code);
+    } catch (error) {
+      // wasm-tools answers with its error's debug form: "… Text { line: 1, col: 68, … }, …
+      // kind: Custom(\"expected `(`\") …" (0-based): the reason, line and column are taken out.
+      const text = error instanceof Error ? error.message : String(error);
+      const at = /line: (\d+), col: (\d+)/.exec(text);
+      const kind = /Custom\("((?:[^"\\]|\\.)*)"\)/.exec(text);
+      const reason = kind?.[1] ?? firstLine(error);
+      const line = at === null ? undefined : Number(at[1]) + 1;
+      const column = at === null ? undefined : Number(at[2]) + 1;
+      throw Object.assign(
+        new Error(
+          `Cannot compile the component text: ${reason.slice(0, 300)}${line === undefined ? '' : ` (line ${line}, column ${column})`}`,
+        ),
+        { refusal: 'SYNTAX_ERROR', ...(line === undefined ? {} : { line, column }) },
+      );
+    }
+  } else {
+    const compact = request.code.replace(/\s+/g, '');
+    if (!BASE64.test(compact)) refuse('Cannot read the component: the code is not base64');
+    bytes = new Uint8Array(
+      Buffer.from(compact, compact.includes('-') || compact.includes('_') ? 'base64url' : 'base64'),
+    );
+  }
   if (!isComponent(bytes)) refuse('Cannot read the component: it has no component header');
   const id = createHash('sha256').update(bytes).digest('hex');
   // Imported here, not at the top: the child reports its own start-up failures as messages.
@@ -148,11 +178,26 @@ process.once('message', (request: TranspileRequest) => {
       );
     },
     (error: unknown) => {
-      const code = (error as { refusal?: 'SYNTAX_ERROR' | 'MEMORY_LIMIT' }).refusal;
+      const {
+        refusal: code,
+        line,
+        column,
+      } = error as {
+        refusal?: 'SYNTAX_ERROR' | 'MEMORY_LIMIT';
+        line?: number;
+        column?: number;
+      };
       const message =
         code !== undefined ? (error as Error).message : `Cannot transpile the component: ${firstLine(error)}`;
-      process.send?.({ ok: false, code: code ?? 'SYNTAX_ERROR', message } satisfies TranspileResponse, () =>
-        process.exit(0),
+      process.send?.(
+        {
+          ok: false,
+          code: code ?? 'SYNTAX_ERROR',
+          message,
+          ...(line === undefined ? {} : { line }),
+          ...(column === undefined ? {} : { column }),
+        } satisfies TranspileResponse,
+        () => process.exit(0),
       );
     },
   );

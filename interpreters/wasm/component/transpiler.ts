@@ -109,7 +109,17 @@ export class Transpiler {
       }, 25);
       child.on('message', (message: TranspileResponse) => {
         if (message.ok) finish({ ok: true, component: message.component, ms: message.ms });
-        else finish({ ok: false, error: { code: message.code, message: message.message } });
+        else {
+          finish({
+            ok: false,
+            error: {
+              code: message.code,
+              message: message.message,
+              ...(message.line === undefined ? {} : { line: message.line }),
+              ...(message.column === undefined ? {} : { column: message.column }),
+            },
+          });
+        }
       });
       child.on('error', (error) => {
         finish({
