@@ -145,6 +145,51 @@ describe('typed exports map to and from JSON (typed.wasm)', () => {
   });
 });
 
+describe('WASI commands (wasi:cli/run)', () => {
+  it('echo-command.wasm: stdin holds the JSON arguments, stdout is the JSON result', async () => {
+    const args = [1, 'two', { x: [true, null] }, 9007199254740993n, 'é🌍'];
+    const r = await post('/v1/evaluate', {
+      language: 'wasm',
+      code: fixture('echo-command.wasm'),
+      function: 'main',
+      args,
+    });
+    expect(r.body).toMatchObject({ ok: true, value: args });
+    expect(r.body.stdout).toBe('');
+  }, 60_000);
+
+  it('exit-command.wasm: exit(err) is RUNTIME_ERROR with exitCode 1, and only the guest ends', async () => {
+    const r = await post('/v1/evaluate', {
+      language: 'wasm',
+      code: fixture('exit-command.wasm'),
+      function: 'main',
+      args: [],
+    });
+    expect(r.body.ok).toBe(false);
+    expect(r.body.error).toMatchObject({ code: 'RUNTIME_ERROR', exitCode: 1 });
+    const next = await post('/v1/evaluate', {
+      language: 'wasm',
+      code: fixture('add.wasm'),
+      function: 'add',
+      args: [1, 2],
+    });
+    expect(next.body).toMatchObject({ ok: true, value: 3 });
+  }, 60_000);
+
+  it("a command's stdout past the output limit is OUTPUT_LIMIT", async () => {
+    const big = 'x'.repeat(5000);
+    const r = await post('/v1/evaluate', {
+      language: 'wasm',
+      code: fixture('echo-command.wasm'),
+      function: 'main',
+      args: [big],
+      limits: { outputBytes: 1000 },
+    });
+    expect(r.body.ok).toBe(false);
+    expect(r.body.error.code).toBe('OUTPUT_LIMIT');
+  }, 60_000);
+});
+
 const hasShared = existsSync(new URL('EXPECTED.json', SHARED));
 const sharedTitle = (title: string): string =>
   hasShared

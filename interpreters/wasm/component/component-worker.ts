@@ -68,7 +68,8 @@ async function run(
   const plan = JSON.parse(call.code) as ComponentPlan;
   const dir = `${storeDir}/${plan.component}/`;
   const manifest = JSON.parse(readFileSync(`${dir}manifest.json`, 'utf8')) as ComponentManifest;
-  const name = plan.entry;
+  // Messages name what the caller asked for (a command runs wasi:cli/run whatever its name).
+  const name = plan.mode === 'command' ? call.function : plan.entry;
   const started = performance.now();
   const compiled = new Map<string, WebAssembly.Module>();
   const plans = new Map<WebAssembly.Module, ComponentManifest['modules'][number]>();
