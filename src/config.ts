@@ -90,7 +90,7 @@ export const CONFIG_VARIABLES = {
   POLYEVAL_MODULE_BODY_LIMIT_BYTES: {
     schema: int(1024),
     default: 33_554_432,
-    doc: 'Largest binary module upload (POST /v1/modules with Content-Type application/wasm), e.g. a WebAssembly component.',
+    doc: 'Largest binary module upload (POST /v1/modules?language=<id> with Content-Type application/wasm, for modules too large as base64 in JSON).',
   },
   POLYEVAL_MAX_CONNECTIONS: {
     schema: int(1),
