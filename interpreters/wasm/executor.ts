@@ -228,7 +228,7 @@ export function isComponentText(code: string): boolean {
  */
 export function looksLikeComponent(code: string): boolean {
   if (isComponentText(code)) return true;
-  const head = code.trimStart().slice(0, 16).replace(/\s+/g, '').slice(0, 12);
+  const head = code.slice(0, 1024).replace(/\s+/g, '').slice(0, 12);
   if (!/^[A-Za-z0-9+/_-]{12}$/.test(head)) return false;
   return isComponent(new Uint8Array(Buffer.from(head, 'base64')));
 }
