@@ -9,7 +9,8 @@
 // budget is set before any of its code runs, and its start function is called after that.
 
 import { readFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
+// Imported before the realm is locked down (lockdown.ts removes the loaders, not what was loaded).
+import { SourceTextModule } from 'node:vm';
 import type { GuestError } from '../../../src/executor/contract.js';
 import type { WireCall, WireOutcome } from '../../../src/executor/host/process-protocol.js';
 import {
@@ -184,16 +185,18 @@ async function run(
   };
 
   const memoryBytes = (): number => memories.reduce((sum, m) => sum + m.buffer.byteLength, 0);
-  const glue = (await import(pathToFileURL(`${dir}glue.mjs`).href)) as {
-    instantiate: (
-      getCoreModule: (name: string) => WebAssembly.Module,
-      imports: unknown,
-      instantiateCore: (
-        module: WebAssembly.Module,
-        importObject?: WebAssembly.Imports,
-      ) => WebAssembly.Instance,
-    ) => unknown;
-  };
+  let glue: GlueModule;
+  try {
+    glue = await loadGlue(readFileSync(`${dir}glue.mjs`, 'utf8'), plan.component);
+  } catch (error) {
+    return {
+      outcome: runtimeError(
+        name,
+        `the component glue could not be loaded (${String((error as Error).message).slice(0, 300)})`,
+      ),
+      memoryBytes: 0,
+    };
+  }
   let exports: Record<string, unknown>;
   try {
     const made = glue.instantiate(
@@ -334,6 +337,33 @@ function stopped(
         `the component waits on pollables none of which can become ready${refused.length > 0 ? ` (refused: ${refused.slice(0, 5).join(', ')})` : ''}`,
       );
   }
+}
+
+interface GlueModule {
+  instantiate: (
+    getCoreModule: (name: string) => WebAssembly.Module,
+    imports: unknown,
+    instantiateCore: (module: WebAssembly.Module, importObject?: WebAssembly.Imports) => WebAssembly.Instance,
+  ) => unknown;
+}
+
+/**
+ * Evaluates the glue as a module that can import nothing: a vm.SourceTextModule (the host runs
+ * with --experimental-vm-modules) whose linker refuses every specifier and which has no dynamic
+ * import callback, so `import … from 'node:…'` fails to link and `import()` rejects. Loaded as a
+ * file, ES module code could import any built-in (vm, v8, inspector, worker_threads) whatever the
+ * realm's lockdown removed; this way the glue reaches only this realm's globals, as a value-only
+ * escapee would (jco's instantiation-mode glue imports nothing; test/security/component-glue.test.ts).
+ */
+async function loadGlue(source: string, id: string): Promise<GlueModule> {
+  const module = new SourceTextModule(source, { identifier: `component-glue:${id}` });
+  await module.link(() => {
+    throw new Error('the glue may import nothing');
+  });
+  await module.evaluate();
+  const namespace = module.namespace as Partial<GlueModule>;
+  if (typeof namespace.instantiate !== 'function') throw new Error('the glue exports no instantiate()');
+  return namespace as GlueModule;
 }
 
 function invalidResult(name: string, error: unknown): WireOutcome {

@@ -316,7 +316,8 @@ export class Components {
       isolation,
       isolationSetting: 'POLYEVAL_WASM_COMPONENT_ISOLATION',
       hostRssLimitBytes: Math.round(rssLimitMb * 1.5) * 2 ** 20,
-      nodeFlags: componentWasmFlags(),
+      // vm.SourceTextModule, to evaluate each glue as a module that can import nothing.
+      nodeFlags: [...componentWasmFlags(), '--experimental-vm-modules'],
     });
     return this.executor;
   }
