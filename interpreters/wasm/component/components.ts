@@ -324,6 +324,9 @@ export class Components {
 
   /** Starts the sandbox host now (COMPONENT_SANDBOX=eager) rather than at the first component call. */
   async start(): Promise<void> {
+    // The store is written with fs/promises, whose first use starts libuv's thread pool for good:
+    // started here, so that an eager start leaves nothing to start at the first deployment.
+    await mkdir(this.settings.storeDir, { recursive: true });
     const executor = this.sandbox();
     if (!started.has(executor)) started.set(executor, executor.start());
     await started.get(executor);
