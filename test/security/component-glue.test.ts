@@ -90,8 +90,10 @@ async function deployWithGlue(glue: string): Promise<string> {
   const deployed = await postJson(`${server.url}/v1/modules`, { language: 'wasm', code: ADD });
   expect(deployed.status).toBe(201);
   const id = deployed.body.id as string;
-  expect(readdirSync(join(store, id))).toContain('glue.mjs');
-  writeFileSync(join(store, id, 'glue.mjs'), glue);
+  // The server's own folder in the store (<store>/<pid>-<random>/<id>/).
+  const [own] = readdirSync(store);
+  expect(readdirSync(join(store, own!, id))).toContain('glue.mjs');
+  writeFileSync(join(store, own!, id, 'glue.mjs'), glue);
   return id;
 }
 

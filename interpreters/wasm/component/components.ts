@@ -1,13 +1,15 @@
 // The service side of WebAssembly components (README "Components"): deploy = transpile in a
 // bounded child process (transpiler.ts), then write the instrumented core modules, the generated
-// glue and a manifest into the store folder (<storeDir>/<id>/, id = sha256 of the component);
+// glue and a manifest into this process's store folder (<storeDir>/<pid>-<random>/<id>/, id =
+// sha256 of the component; removed at close, so that processes sharing a storeDir never meet);
 // call = plan (export, JSON arguments checked against the WIT types, memory cap, fuel) here, run in
 // the confined sandbox host process (sandbox-host.ts) through the generic process executor, the
 // one Python uses. Generated glue never runs in this process.
 
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type {
   Call,
@@ -59,6 +61,8 @@ export class Components {
     Promise<{ ok: true; summary: ComponentSummary; fresh: boolean } | { ok: false; error: GuestError }>
   >();
   private executor: Executor | undefined;
+  /** This process's own folder in the store. */
+  private readonly store: string;
 
   constructor(
     private readonly context: ExecutorContext,
@@ -69,7 +73,8 @@ export class Components {
       memoryMb: settings.transpileMemoryMb,
     });
     // The sandbox host is granted this folder at start: it must exist by then.
-    mkdirSync(settings.storeDir, { recursive: true });
+    this.store = join(settings.storeDir, `${process.pid}-${randomBytes(6).toString('hex')}`);
+    mkdirSync(this.store, { recursive: true });
   }
 
   get counters(): Record<string, number> {
@@ -92,7 +97,7 @@ export class Components {
       const oldest = this.byId.keys().next().value as string;
       this.byId.delete(oldest);
       for (const [code, id] of this.byCode) if (id === oldest) this.byCode.delete(code);
-      void rm(`${this.settings.storeDir}/${oldest}`, { recursive: true, force: true });
+      void rm(`${this.store}/${oldest}`, { recursive: true, force: true });
     }
   }
 
@@ -143,7 +148,7 @@ export class Components {
       return { ok: true, summary: existing, fresh: false };
     }
     // Written to a temporary folder and renamed: a host never sees half a component.
-    const final = `${this.settings.storeDir}/${c.id}`;
+    const final = `${this.store}/${c.id}`;
     const temporary = `${final}.${process.pid}.${Date.now()}.tmp`;
     await mkdir(temporary, { recursive: true });
     const manifest: ComponentManifest = {
@@ -294,9 +299,9 @@ export class Components {
         fileURLToPath(new URL('package.json', projectRoot)),
       ],
       prepare: async () => {
-        const config: ComponentHostConfig = { storeDir: this.settings.storeDir };
+        const config: ComponentHostConfig = { storeDir: this.store };
         return {
-          readPaths: [this.settings.storeDir, '/proc/thread-self/schedstat'],
+          readPaths: [this.store, '/proc/thread-self/schedstat'],
           config,
           facts: { components: true },
         };
@@ -326,7 +331,7 @@ export class Components {
   async start(): Promise<void> {
     // The store is written with fs/promises, whose first use starts libuv's thread pool for good:
     // started here, so that an eager start leaves nothing to start at the first deployment.
-    await mkdir(this.settings.storeDir, { recursive: true });
+    await mkdir(this.store, { recursive: true });
     const executor = this.sandbox();
     if (!started.has(executor)) started.set(executor, executor.start());
     await started.get(executor);
@@ -349,6 +354,7 @@ export class Components {
 
   async close(): Promise<void> {
     if (this.executor !== undefined) await this.executor.close();
+    await rm(this.store, { recursive: true, force: true });
   }
 }
 

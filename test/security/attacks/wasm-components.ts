@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { componentEmbed, componentNew, parse } from '@bytecodealliance/jco-transpile/wasm-tools';
 import { expect } from 'vitest';
 import type { Attack, AttackContext, HttpAnswer } from '../harness.js';
+import { raw as rawRequest, statusOf } from './http/wire.js';
 
 const ADD = readFileSync(new URL('../../fixtures/components/add.wasm', import.meta.url));
 
@@ -247,14 +248,24 @@ export const WASM_COMPONENT_ATTACKS: readonly Attack[] = [
   }),
   attack({
     id: 'wasm-component-upload-limits',
-    title: 'binary uploads: over POLYEVAL_MODULE_BODY_LIMIT_BYTES, without a language, and a core module',
-    result: '413; 400 naming ?language; the core module deployed as a raw module',
+    title:
+      'binary uploads: declared over POLYEVAL_MODULE_BODY_LIMIT_BYTES, 9 MiB of zeros, without a language, a core module',
+    result:
+      '413 before the body; 422 (read under its own limit, not a module); 400 naming ?language; a raw module deployed',
     async run(h) {
-      const big = await h.request('POST', '/v1/modules?language=wasm', {
-        body: new Uint8Array(40 * 2 ** 20),
+      // Declared over the limit: refused before a byte of the body is read (raw: no body is sent).
+      const big = await rawRequest(
+        h,
+        'POST /v1/modules?language=wasm HTTP/1.1\r\nHost: x\r\nContent-Type: application/wasm\r\n' +
+          `Content-Length: ${40 * 2 ** 20}\r\nConnection: close\r\n\r\n`,
+      );
+      expect(statusOf(big.text)).toBe(413);
+      // Above the JSON body limit (8 MiB) but under the upload limit: read, then judged as a module.
+      const nine = await h.request('POST', '/v1/modules?language=wasm', {
+        body: new Uint8Array(9 * 2 ** 20),
         headers: { 'content-type': 'application/wasm' },
       });
-      expect(big.status).toBe(413);
+      expect(nine.status, nine.text.slice(0, 300)).toBe(422);
       const bare = await h.request('POST', '/v1/modules', {
         body: new Uint8Array(ADD),
         headers: { 'content-type': 'application/wasm' },
