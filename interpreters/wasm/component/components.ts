@@ -71,6 +71,7 @@ export class Components {
     this.transpiler = new Transpiler({
       timeoutMs: settings.transpileTimeoutMs,
       memoryMb: settings.transpileMemoryMb,
+      isolation: parseIsolationMode(context.settings.COMPONENT_ISOLATION),
     });
     // The sandbox host is granted this folder at start: it must exist by then.
     this.store = join(settings.storeDir, `${process.pid}-${randomBytes(6).toString('hex')}`);
@@ -284,9 +285,7 @@ export class Components {
     if (this.executor !== undefined) return this.executor;
     const { context } = this;
     const settings = context.settings;
-    const isolation = parseIsolationMode(
-      settings.COMPONENT_ISOLATION ?? settings.POLYEVAL_WASM_COMPONENT_ISOLATION,
-    );
+    const isolation = parseIsolationMode(settings.COMPONENT_ISOLATION);
     const capacity = Math.max(1, context.poolSize);
     const memoryMb = context.ceilings.memoryMb;
     const entry = runnableSibling(import.meta.url, 'sandbox-host');
@@ -348,6 +347,9 @@ export class Components {
   readiness(): Record<string, unknown> {
     return {
       ...this.counters,
+      ...(this.transpiler.confinement === undefined
+        ? {}
+        : { transpileConfinement: this.transpiler.confinement }),
       sandbox: this.executor === undefined ? 'not started' : this.executor.readiness().details,
     };
   }

@@ -1,20 +1,30 @@
 // The service side of deploy-time transpilation: one child process per component
 // (transpile-child.ts), held to a time limit and a resident-memory limit from outside (sampled
-// every 25 ms from /proc, killed past either), with an empty environment, Node's permission model
-// (read-only access to the project, no child processes, no workers, no writes) and a bounded JS heap.
+// every 25 ms from /proc, killed past either), started like a sandbox host (process-isolation.ts):
+// under the OS layer (bubblewrap, seccomp, no network, uid 65534) when available, with an empty
+// environment, Node's permission model (read-only access to the compiled code and jco's packages,
+// no child processes, no addons, no writes), code generation from strings disallowed and a bounded
+// JS heap.
 // Jobs run one at a time: a deployment is rare and transpiling a 12 MB component takes ~2 s of CPU.
 
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { GuestError } from '../../../src/executor/contract.js';
-import { permissionFlag } from '../../../src/executor/host/process-isolation.js';
-import { projectRoot, runnableSibling } from '../../../src/paths.js';
+import {
+  disposeWorkDir,
+  type IsolationMode,
+  planSandboxSpawn,
+  spawnSandbox,
+} from '../../../src/executor/host/process-isolation.js';
+import { distDir, projectRoot, runnableSibling } from '../../../src/paths.js';
 import type { TranspiledComponent, TranspileRequest, TranspileResponse } from './transpile-child.js';
 
 export interface TranspilerOptions {
   readonly timeoutMs: number;
   readonly memoryMb: number;
+  /** The OS layer for the child (as for the sandbox hosts: required | auto | off). */
+  readonly isolation: IsolationMode;
 }
 
 export type TranspileOutcome =
@@ -29,18 +39,33 @@ export function componentWasmFlags(): string[] {
   return Number(process.versions.node.split('.')[0]) < 22 ? ['--experimental-wasm-extended-const'] : [];
 }
 
-function rssBytes(pid: number): number {
+/**
+ * Resident memory of a process and its descendants down to `depth` levels, in bytes (Linux): the
+ * child is bubblewrap (and setpriv) in front of the Node process that does the work.
+ */
+function treeRssBytes(pid: number, depth: number): number {
+  let total = 0;
   try {
     const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
-    return match === null ? 0 : Number(match[1]) * 1024;
+    if (match !== null) total += Number(match[1]) * 1024;
   } catch {
     return 0;
   }
+  if (depth === 0) return total;
+  try {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim();
+    if (children !== '') for (const c of children.split(/\s+/)) total += treeRssBytes(Number(c), depth - 1);
+  } catch {
+    // No children file: the process alone.
+  }
+  return total;
 }
 
 export class Transpiler {
   private queue: Promise<unknown> = Promise.resolve();
   readonly counters = { transpiled: 0, refused: 0, killed: 0 };
+  /** The OS layer the last child ran under (for readiness). */
+  confinement: string | undefined;
 
   constructor(private readonly options: TranspilerOptions) {}
 
@@ -65,22 +90,33 @@ export class Transpiler {
         else this.counters.refused++;
         resolve(outcome);
       };
-      const root = fileURLToPath(projectRoot);
-      child = fork(fileURLToPath(runnableSibling(import.meta.url, 'transpile-child')), [], {
-        execArgv: [
-          permissionFlag(),
-          `--allow-fs-read=${root}`,
+      const plan = planSandboxSpawn({
+        entry: fileURLToPath(runnableSibling(import.meta.url, 'transpile-child')),
+        // The compiled code (the child imports instrument.ts and src/executor/echo.ts), jco's
+        // packages (the bindgen and wasm-tools components and the preview2-shim they run on), and
+        // package.json (ESM module type).
+        readPaths: [
+          fileURLToPath(new URL('interpreters/wasm/', distDir)),
+          fileURLToPath(new URL('src/', distDir)),
+          fileURLToPath(new URL('node_modules/@bytecodealliance/', projectRoot)),
+          fileURLToPath(new URL('package.json', projectRoot)),
+        ],
+        // preview2-shim's Node build (jco's bindgen runs on it) does its I/O in a worker thread.
+        allowWorkers: true,
+        mode: this.options.isolation,
+        setting: 'POLYEVAL_WASM_COMPONENT_ISOLATION',
+        nodeFlags: [
           `--max-old-space-size=${Math.max(64, Math.floor(memoryMb / 2))}`,
-          // preview2-shim's Node build (jco's bindgen runs on it) does its I/O in a worker thread.
-          '--allow-worker',
-          '--disallow-code-generation-from-strings',
           ...componentWasmFlags(),
         ],
+      });
+      child = spawnSandbox(plan, {
         env: {},
-        cwd: root,
         serialization: 'advanced',
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       });
+      child.once('exit', () => disposeWorkDir(plan.cwd));
+      this.confinement = plan.facts.confinement;
       let stderr = '';
       child.stderr?.on('data', (chunk: Buffer) => {
         if (stderr.length < 2000) stderr += chunk.toString();
@@ -96,7 +132,7 @@ export class Transpiler {
         });
       }, timeoutMs);
       const watch = setInterval(() => {
-        if (child.pid !== undefined && rssBytes(child.pid) > memoryMb * 2 ** 20) {
+        if (child.pid !== undefined && treeRssBytes(child.pid, 4) > memoryMb * 2 ** 20) {
           this.counters.killed++;
           finish({
             ok: false,
