@@ -73,8 +73,9 @@ export function nativeRoutes(
   app.post('/v1/modules', async (c) => {
     let request: { language: string; code: string };
     if (/^application\/wasm\b/i.test(c.req.header('content-type') ?? '')) {
-      // A binary upload (a WebAssembly component is ~12 MB, 16 MB as base64): the language comes
-      // in the query, the body is the module itself, under its own limit.
+      // A binary upload (for modules too large as base64 in JSON: 12 MB is 16 MB as base64): the
+      // language comes in the query, the body is the module itself, under its own limit. The
+      // executor contract takes base64 text; encoding 32 MiB takes ~20 ms here (native).
       const language = c.req.query('language');
       if (language === undefined || language === '' || language.length > 100) {
         throw problem('invalid-request', 'A binary module upload needs ?language=<id> in the URL');
@@ -90,14 +91,13 @@ export function nativeRoutes(
       if (!parsed.success) throw invalidRequest(parsed.error);
       request = parsed.data;
     }
-    const parsed = { data: request };
-    const deployed = await orchestrator.deploy(parsed.data.language, parsed.data.code, requestScopeOf(c));
+    const deployed = await orchestrator.deploy(request.language, request.code, requestScopeOf(c));
     if ('error' in deployed) return json({ ok: false, error: deployed.error }, 422);
     return json(
       {
         ok: true,
         id: deployed.id,
-        language: orchestrator.resolve(parsed.data.language)?.id,
+        language: orchestrator.resolve(request.language)?.id,
         ...deployed.details,
       },
       201,
