@@ -4,11 +4,16 @@
 // the ~12 MB StarlingMonkey ones are read from ../shared/components when that folder exists.
 
 import { existsSync, readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postJson, type RunningServer, startServer } from '../helpers/server.js';
 
 const FIXTURES = new URL('../fixtures/components/', import.meta.url);
-const SHARED = new URL('../../../shared/components/', import.meta.url);
+// The workplace's shared components: ../shared/components beside the project, or the folder
+// TEST_SHARED_COMPONENTS names (a checkout elsewhere).
+const SHARED = process.env.TEST_SHARED_COMPONENTS
+  ? pathToFileURL(`${process.env.TEST_SHARED_COMPONENTS.replace(/\/?$/, '/')}`)
+  : new URL('../../../shared/components/', import.meta.url);
 const fixture = (name: string): string => readFileSync(new URL(name, FIXTURES)).toString('base64');
 
 let server: RunningServer;
@@ -194,7 +199,7 @@ const hasShared = existsSync(new URL('EXPECTED.json', SHARED));
 const sharedTitle = (title: string): string =>
   hasShared
     ? title
-    : `${title} (skipped: ../shared/components, the 12 MB StarlingMonkey components, is absent)`;
+    : `${title} (skipped: ../shared/components, the 12 MB StarlingMonkey components, is absent; TEST_SHARED_COMPONENTS may name it)`;
 
 /** Deploys a shared component with a binary upload (they are above the JSON body limit as base64). */
 async function upload(name: string): Promise<string> {
