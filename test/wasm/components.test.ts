@@ -327,3 +327,38 @@ describe('StarlingMonkey components from ../shared (EXPECTED.json)', () => {
     120_000,
   );
 });
+
+describe('the component store', () => {
+  it('keeps at most COMPONENT_ENTRIES components: the least recently used is evicted (404 until deployed again)', async () => {
+    const small = await startServer({
+      POLYEVAL_LANGUAGES: 'wasm',
+      POLYEVAL_POOL_SIZE: '1',
+      POLYEVAL_WASM_COMPONENT_ENTRIES: '1',
+    });
+    try {
+      const deploy = (name: string) =>
+        postJson(`${small.url}/v1/modules`, { language: 'wasm', code: fixture(name) }, {}, { exact: true });
+      const add = await deploy('add.wasm');
+      expect(add.status).toBe(201);
+      const first = await postJson(`${small.url}/v1/evaluate`, {
+        language: 'wasm',
+        module: add.body.id,
+        function: 'add',
+        args: [1, 2],
+      });
+      expect(first.body).toMatchObject({ ok: true, value: 3 });
+      expect((await deploy('typed.wasm')).status).toBe(201);
+      const evicted = await postJson(`${small.url}/v1/evaluate`, {
+        language: 'wasm',
+        module: add.body.id,
+        function: 'add',
+        args: [1, 2],
+      });
+      expect(evicted.status).toBe(404);
+      const again = await deploy('add.wasm');
+      expect(again.body).toMatchObject({ id: add.body.id, cached: false });
+    } finally {
+      await small.close();
+    }
+  }, 60_000);
+});
