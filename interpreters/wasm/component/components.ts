@@ -332,7 +332,16 @@ export class Components {
     // started here, so that an eager start leaves nothing to start at the first deployment.
     await mkdir(this.store, { recursive: true });
     const executor = this.sandbox();
-    if (!started.has(executor)) started.set(executor, executor.start());
+    if (!started.has(executor)) {
+      // A start that failed (the OS layer required and missing, say) is tried again with a new
+      // sandbox executor at the next component call.
+      const starting = executor.start().catch(async (error: unknown) => {
+        if (this.executor === executor) this.executor = undefined;
+        await executor.close().catch(() => undefined);
+        throw error;
+      });
+      started.set(executor, starting);
+    }
     await started.get(executor);
   }
 
