@@ -83,7 +83,40 @@ export async function benchWasm(
       floor,
     )),
   );
+  rows.push(...(await benchComponents(url, floor)));
   return rows;
+}
+
+// --- Components (interpreters/wasm/component/): each call runs in a never-used worker of the
+// confined sandbox host, so fewer requests than the raw-module rows.
+const COMPONENT_N = quick ? 100 : 400;
+
+function componentFixture(name: string): Buffer {
+  return readFileSync(fileURLToPath(new URL(`test/fixtures/components/${name}`, projectRoot)));
+}
+
+async function benchComponents(url: string, floor: BenchRow | undefined): Promise<BenchRow[]> {
+  const evaluate = `${url}/v1/evaluate`;
+  const byId = (id: string, fn: string, args: unknown[]) =>
+    JSON.stringify({ language: 'wasm', module: id, function: fn, args });
+  // typed.wasm's run(string) -> string is an echo (the `run` convention); add.wasm's add is s64.
+  const typed = await deploy(url, componentFixture('typed.wasm').toString('base64'));
+  const add = await deploy(url, componentFixture('add.wasm').toString('base64'));
+  const text = JSON.stringify({ name: 'Ada', tags: ['math', 'engines'], born: 1815 });
+  return [
+    ...(await benchRows(
+      'wasm component run echo (deployed, typed.wasm)',
+      { url: evaluate, body: byId(typed.id, 'run', [text]), requests: COMPONENT_N, check: valueIs(text) },
+      floor,
+      [1, 2],
+    )),
+    ...(await benchRows(
+      'wasm component typed add s64 (deployed, add.wasm)',
+      { url: evaluate, body: byId(add.id, 'add', [2, 3]), requests: COMPONENT_N, check: valueIs(5) },
+      floor,
+      [1, 2],
+    )),
+  ];
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -94,7 +94,13 @@ export function createApp(deps: AppDependencies): Hono {
   // Every router, once. To add one: append { routes, openapi } here.
   const mounts: Mount[] = [
     { routes: healthRoutes(orchestrator), openapi: healthPaths },
-    { routes: nativeRoutes(orchestrator, { bodyLimit: limit }), openapi: nativePaths(config) },
+    {
+      routes: nativeRoutes(orchestrator, {
+        bodyLimit: limit,
+        moduleBodyLimit: config.global.POLYEVAL_MODULE_BODY_LIMIT_BYTES,
+      }),
+      openapi: nativePaths(config),
+    },
     {
       routes: wikifunctionsRoutes(orchestrator, {
         bodyLimit: limit,

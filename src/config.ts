@@ -87,6 +87,11 @@ export const CONFIG_VARIABLES = {
   },
   POLYEVAL_OUTPUT_BYTES_MAX: { schema: int(1), default: 4_194_304, doc: 'Ceiling of the output limit.' },
   POLYEVAL_BODY_LIMIT_BYTES: { schema: int(1024), default: 8_388_608, doc: 'Largest request body accepted.' },
+  POLYEVAL_MODULE_BODY_LIMIT_BYTES: {
+    schema: int(1024),
+    default: 33_554_432,
+    doc: 'Largest binary module upload (POST /v1/modules?language=<id> with Content-Type application/wasm, for modules too large as base64 in JSON).',
+  },
   POLYEVAL_MAX_CONNECTIONS: {
     schema: int(1),
     default: 1024,

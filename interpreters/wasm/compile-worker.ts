@@ -165,7 +165,9 @@ async function compile(request: CompileRequest): Promise<CompileResponse> {
   const original = decoded.bytes;
   if (isComponent(original)) {
     throw syntax(
-      'Cannot compile the module: it is a WebAssembly component; this service runs core modules only (see the wasm README for why components are not accepted yet)',
+      // Components take their own path (component/) when the executor recognises the header in
+      // the code's first characters; one that reaches this worker came in a form it did not.
+      'Cannot compile the module: it is a WebAssembly component in a form not recognised as one (send the base64 of its binary, or its text starting with "(component")',
     );
   }
   validate(original, 'the module');

@@ -3,6 +3,7 @@
 // (runner.ts) with its memory capped, fuel counted and an in-memory WASI. See README.md for why it
 // is wired this way.
 
+import { fileURLToPath } from 'node:url';
 import { ServiceError } from '../../src/errors.js';
 import type {
   Call,
@@ -17,10 +18,11 @@ import type {
 import { safeName } from '../../src/executor/echo.js';
 import { createWorkerExecutor } from '../../src/executor/host/worker-executor.js';
 import { stringifyJson } from '../../src/executor/json-value.js';
-import { runnableSibling } from '../../src/paths.js';
+import { projectRoot, runnableSibling } from '../../src/paths.js';
 import { hashCode, ModuleCache } from './cache.js';
 import { type CompileOutcome, Compiler } from './compiler.js';
-import { formatMiB } from './instrument.js';
+import { Components } from './component/components.js';
+import { formatMiB, isComponent } from './instrument.js';
 import type { CompiledModule, ModuleSummary, OptimizeLevel, RunPlan, WasmCall } from './protocol.js';
 import type { RunnerData } from './runner.js';
 import { toWasmArgs } from './values.js';
@@ -42,6 +44,16 @@ export interface WasmSettings {
   readonly recycleMemories: boolean;
   /** JS heap of each sandbox worker (guest GC objects and tables live there), in MiB. */
   readonly workerHeapMb: number;
+  /** Where deployed components are stored (instrumented core modules, glue, manifest). */
+  readonly componentDir: string;
+  /** Resident memory allowed to the process that transpiles one component, in MiB. */
+  readonly transpileMemoryMb: number;
+  /** Most core modules a component may hold. */
+  readonly componentCoreModules: number;
+  /** Most components kept deployed at once (least recently used evicted, files removed). */
+  readonly componentEntries: number;
+  /** Start the component sandbox host with the executor (eager) or at the first component call (lazy). */
+  readonly componentSandbox: 'eager' | 'lazy';
 }
 
 export const DEFAULT_SETTINGS: WasmSettings = {
@@ -53,6 +65,11 @@ export const DEFAULT_SETTINGS: WasmSettings = {
   tableElements: 100_000,
   recycleMemories: true,
   workerHeapMb: 256,
+  componentDir: fileURLToPath(new URL('.cache/components', projectRoot)),
+  transpileMemoryMb: 1024,
+  componentCoreModules: 64,
+  componentEntries: 64,
+  componentSandbox: 'lazy',
 };
 
 /** Reads POLYEVAL_WASM_<NAME> settings, whichever way the core hands them over. */
@@ -89,7 +106,19 @@ export function parseSettings(raw: Readonly<Record<string, string>>): WasmSettin
     recycleMemories:
       recycle === undefined ? DEFAULT_SETTINGS.recycleMemories : !/^(0|false|off|no)$/i.test(recycle),
     workerHeapMb: int('WORKER_HEAP_MB', DEFAULT_SETTINGS.workerHeapMb, 64),
+    componentDir: get('COMPONENT_DIR')?.trim() || DEFAULT_SETTINGS.componentDir,
+    transpileMemoryMb: int('TRANSPILE_MEMORY_MB', DEFAULT_SETTINGS.transpileMemoryMb, 128),
+    componentCoreModules: int('COMPONENT_CORE_MODULES', DEFAULT_SETTINGS.componentCoreModules, 1),
+    componentEntries: int('COMPONENT_ENTRIES', DEFAULT_SETTINGS.componentEntries, 1),
+    componentSandbox: componentSandbox(get('COMPONENT_SANDBOX')),
   };
+}
+
+function componentSandbox(text: string | undefined): 'eager' | 'lazy' {
+  const t = text?.trim() ?? '';
+  if (t === '' || t === 'lazy') return 'lazy';
+  if (t === 'eager') return 'eager';
+  throw new Error(`POLYEVAL_WASM_COMPONENT_SANDBOX must be eager or lazy, got "${t}"`);
 }
 
 type PlanResult =
@@ -170,6 +199,40 @@ export function planCall(
   };
 }
 
+/**
+ * Whether `code` is a component in WebAssembly text (`(component …)` after leading whitespace and
+ * comments; only the first 64 KiB are looked at).
+ */
+export function isComponentText(code: string): boolean {
+  const head = code.slice(0, 65536);
+  let at = 0;
+  for (;;) {
+    while (at < head.length && /\s/.test(head[at]!)) at++;
+    if (head.startsWith(';;', at)) {
+      const end = head.indexOf('\n', at);
+      if (end < 0) return false;
+      at = end + 1;
+    } else if (head.startsWith('(;', at)) {
+      const end = head.indexOf(';)', at + 2);
+      if (end < 0) return false;
+      at = end + 2;
+    } else {
+      return /^\(component\b/.test(head.slice(at, at + 11));
+    }
+  }
+}
+
+/**
+ * Whether base64 `code` holds a component (its header, from the first 12 characters only: the
+ * whole text, up to tens of MB, is decoded in the transpile child, never on the event loop).
+ */
+export function looksLikeComponent(code: string): boolean {
+  if (isComponentText(code)) return true;
+  const head = code.slice(0, 1024).replace(/\s+/g, '').slice(0, 12);
+  if (!/^[A-Za-z0-9+/_-]{12}$/.test(head)) return false;
+  return isComponent(new Uint8Array(Buffer.from(head, 'base64')));
+}
+
 /** Whether a cached module serves a request for `optimize` (an optimizer that failed counts as tried). */
 function satisfies(entry: CompiledModule, optimize: OptimizeLevel | null): boolean {
   return (
@@ -223,6 +286,16 @@ export function createExecutor(context: ExecutorContext): Executor {
     resourceLimits: { maxOldGenerationSizeMb: settings.workerHeapMb },
   });
   const maxInitialPages = Math.min(WASM_PAGES_MAX, context.ceilings.memoryMb * PAGES_PER_MIB);
+  const components = new Components(context, {
+    storeDir: settings.componentDir,
+    transpileTimeoutMs: settings.compileTimeoutMs,
+    transpileMemoryMb: settings.transpileMemoryMb,
+    maxCoreModules: settings.componentCoreModules,
+    tableElements: settings.tableElements,
+    maxInitialPages,
+    fuelPerMs: settings.fuelPerMs,
+    maxComponents: settings.componentEntries,
+  });
   const inflight = new Map<string, Promise<CompileOutcome>>();
 
   /** Compiles `code` (once, even when several calls ask at the same time) and caches the result. */
@@ -254,6 +327,19 @@ export function createExecutor(context: ExecutorContext): Executor {
     return job;
   }
 
+  async function runComponent(
+    call: Call,
+    summary: Parameters<Components['plan']>[1],
+    started: number,
+    compileMs: number | undefined,
+    options: ExecuteOptions | undefined,
+  ): Promise<ExecutionResult> {
+    const planned = components.plan(call, summary);
+    if (!planned.ok) return failed(planned.error, started);
+    const result = await components.execute(call, planned.plan, options);
+    return compileMs === undefined ? result : { ...result, stats: { ...result.stats, compileMs } };
+  }
+
   function failed(error: GuestError, started: number): ExecutionResult {
     return {
       ok: false,
@@ -269,7 +355,11 @@ export function createExecutor(context: ExecutorContext): Executor {
       return pool.capacity;
     },
     async start() {
-      await Promise.all([pool.start(), compiler.start()]);
+      await Promise.all([
+        pool.start(),
+        compiler.start(),
+        settings.componentSandbox === 'eager' ? components.start() : undefined,
+      ]);
     },
     readiness(): Readiness {
       const base = pool.readiness();
@@ -286,6 +376,7 @@ export function createExecutor(context: ExecutorContext): Executor {
           fuelPerMs: settings.fuelPerMs,
           optimizeOnDeploy: settings.optimize ?? 'off',
           recycleMemories: settings.recycleMemories,
+          components: components.readiness(),
         },
       };
     },
@@ -293,6 +384,20 @@ export function createExecutor(context: ExecutorContext): Executor {
       const started = performance.now();
       let compiled: CompiledModule;
       let compileMs: number | undefined;
+      if (call.module !== undefined && components.get(call.module) !== undefined) {
+        return runComponent(call, components.get(call.module)!, started, undefined, options);
+      }
+      if (call.code !== undefined && looksLikeComponent(call.code)) {
+        const outcome = await components.obtain(call.code);
+        if (!outcome.ok) return failed(outcome.error, started);
+        return runComponent(
+          call,
+          outcome.summary,
+          started,
+          outcome.fresh ? outcome.summary.transpileMs : undefined,
+          options,
+        );
+      }
       if (call.module !== undefined) {
         const found = cache.get(call.module);
         if (found === undefined) {
@@ -318,6 +423,11 @@ export function createExecutor(context: ExecutorContext): Executor {
       return compileMs === undefined ? result : { ...result, stats: { ...result.stats, compileMs } };
     },
     async deploy(code: string): Promise<Deployment | { error: GuestError }> {
+      if (looksLikeComponent(code)) {
+        const made = await components.obtain(code);
+        if (!made.ok) return { error: made.error };
+        return { id: made.summary.id, details: components.details(made.summary, !made.fresh) };
+      }
       const outcome = await obtain(code, settings.optimize);
       if (!outcome.ok) return { error: outcome.error };
       const summary = outcome.compiled.summary;
@@ -327,7 +437,7 @@ export function createExecutor(context: ExecutorContext): Executor {
       return pool.engineVersion();
     },
     async close() {
-      await Promise.all([pool.close(), compiler.close()]);
+      await Promise.all([pool.close(), compiler.close(), components.close()]);
     },
   };
 }

@@ -117,8 +117,26 @@ export function nativePaths(config: Config): PathsDoc {
         operationId: 'deploy',
         tags: ['Evaluate'],
         summary: 'Deploy a module once, call it many times',
-        description: 'For languages whose `deploy` is true in GET /v1/languages.',
-        requestBody: body('DeployRequest'),
+        description:
+          'For languages whose `deploy` is true in GET /v1/languages. A binary module may be sent as it is: ' +
+          '`Content-Type: application/wasm`, the language in the query (`?language=<id>`), at most ' +
+          `${config.global.POLYEVAL_MODULE_BODY_LIMIT_BYTES} bytes (POLYEVAL_MODULE_BODY_LIMIT_BYTES).`,
+        parameters: [
+          {
+            name: 'language',
+            in: 'query',
+            required: false,
+            description: 'The language, for a binary (`application/wasm`) upload only.',
+            schema: { type: 'string' },
+          },
+        ],
+        requestBody: {
+          ...body('DeployRequest'),
+          content: {
+            ...body('DeployRequest').content,
+            'application/wasm': { schema: { type: 'string', format: 'binary' } },
+          },
+        },
         responses: {
           '201': json(ref('Deployment'), 'Deployed; call it with `module: id`.'),
           '422': json(ref('DeploymentFailure'), 'The module does not compile.'),

@@ -41,6 +41,15 @@ function refuseTooLarge(req: IncomingMessage, res: ServerResponse, limit: number
   res.end(body);
 }
 
+/** POST /v1/modules with a binary body (Content-Type application/wasm). */
+export function isModuleUpload(req: Pick<IncomingMessage, 'method' | 'url' | 'headers'>): boolean {
+  return (
+    req.method === 'POST' &&
+    (req.url ?? '').split('?')[0] === '/v1/modules' &&
+    /^application\/wasm\b/i.test(req.headers['content-type'] ?? '')
+  );
+}
+
 /** `sockets`: where websocket upgrades go (without it, upgrades are answered as Node does: closed). */
 export function createHttpServer(
   app: Hono,
@@ -61,8 +70,12 @@ export function createHttpServer(
     },
     (req: IncomingMessage, res: ServerResponse) => {
       const declared = Number(req.headers['content-length'] ?? Number.NaN);
-      if (declared > g.POLYEVAL_BODY_LIMIT_BYTES) {
-        refuseTooLarge(req, res, g.POLYEVAL_BODY_LIMIT_BYTES);
+      // A binary module upload has its own (higher) limit; the route checks it again as it reads.
+      const limit = isModuleUpload(req)
+        ? Math.max(g.POLYEVAL_BODY_LIMIT_BYTES, g.POLYEVAL_MODULE_BODY_LIMIT_BYTES)
+        : g.POLYEVAL_BODY_LIMIT_BYTES;
+      if (declared > limit) {
+        refuseTooLarge(req, res, limit);
         return;
       }
       active++;

@@ -7,6 +7,7 @@ import { JAVASCRIPT_ATTACKS } from './attacks/javascript.js';
 import { LUA_ATTACKS } from './attacks/lua.js';
 import { PYTHON_ATTACKS } from './attacks/python.js';
 import { WASM_ATTACKS } from './attacks/wasm.js';
+import { WASM_COMPONENT_ATTACKS } from './attacks/wasm-components.js';
 import { WIKIFUNCTIONS_ATTACKS } from './attacks/wikifunctions.js';
 import type { Attack, Family } from './harness.js';
 
@@ -17,7 +18,7 @@ export const CATALOGUE: readonly {
 }[] = [
   { family: 'javascript', title: 'JavaScript (QuickJS)', attacks: JAVASCRIPT_ATTACKS },
   { family: 'python', title: 'Python (Pyodide)', attacks: PYTHON_ATTACKS },
-  { family: 'wasm', title: 'WebAssembly', attacks: WASM_ATTACKS },
+  { family: 'wasm', title: 'WebAssembly', attacks: [...WASM_ATTACKS, ...WASM_COMPONENT_ATTACKS] },
   { family: 'lua', title: 'Lua', attacks: LUA_ATTACKS },
   { family: 'http', title: 'HTTP', attacks: HTTP_ATTACKS },
   {

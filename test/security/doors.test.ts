@@ -6,6 +6,8 @@
 //   Lua: the import objects handed to `new WebAssembly.Instance` while a Lua VM is built.
 //   WebAssembly: the import object of the in-memory WASI, which must also be exactly the surface
 //     the import check admits.
+//   WebAssembly components: the wasi:* import object the in-memory WASI preview2 hands a
+//     component's glue, which must equal COMPONENT_WASI_DOORS (reasons included).
 
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -15,6 +17,11 @@ import { newQuickJSWASMModuleFromVariant, type QuickJSSyncVariant } from 'quickj
 import { describe, expect, it } from 'vitest';
 import { LuaVm } from '../../interpreters/lua/lua-vm.js';
 import { importMemory } from '../../interpreters/lua/memory-import.js';
+import {
+  componentWasiDoors,
+  createComponentWasi,
+  documentedComponentWasiDoors,
+} from '../../interpreters/wasm/component/wasi-p2/index.js';
 import { Wasi } from '../../interpreters/wasm/wasi.js';
 import { WASI_FUNCTIONS, WASI_MODULE } from '../../interpreters/wasm/wasi-surface.js';
 import { startExecutor } from '../../scripts/lib/executor.js';
@@ -162,6 +169,26 @@ describe('doors: each language table in docs/security.md equals what the code ha
     for (const name of Object.keys(imports)) expect(typeof imports[name]).toBe('function');
     expect(sorted(Object.keys(imports))).toEqual(sorted(Object.keys(WASI_FUNCTIONS)));
     expect(sorted(doorsTable('WebAssembly doors').keys())).toEqual(sorted(doors));
+  });
+
+  it('WebAssembly components: the wasi:* import object of the in-memory WASI preview2', () => {
+    const { imports } = createComponentWasi({
+      stdin: new Uint8Array(0),
+      writeStdout: () => {},
+      writeStderr: () => {},
+    });
+    // Every member is a function or a resource class: nothing else reaches the glue.
+    for (const [name, members] of Object.entries(imports)) {
+      for (const [member, value] of Object.entries(members)) {
+        expect(typeof value, `${name}.${member}`).toBe('function');
+      }
+    }
+    const doors = componentWasiDoors(imports);
+    const documented = documentedComponentWasiDoors();
+    expect(sorted(documented.keys())).toEqual(sorted(doors));
+    const table = doorsTable('WebAssembly component doors');
+    expect(sorted(table.keys())).toEqual(sorted(doors));
+    for (const [door, reason] of documented) expect(table.get(door), door).toBe(reason);
   });
 
   it('Python has its heading (its table is the Python doors work)', () => {

@@ -1,0 +1,22 @@
+;; Echoes an ASCII string: string in, the same bytes out (the canonical ABI copies UTF-8 both ways).
+(component
+  (core module $m
+    (memory (export "memory") 1)
+    (global $bump (mut i32) (i32.const 1024))
+    (func (export "realloc") (param $old i32) (param $old_size i32) (param $align i32) (param $size i32) (result i32)
+      (local $at i32)
+      (local.set $at (i32.and (i32.add (global.get $bump) (i32.sub (local.get $align) (i32.const 1)))
+                              (i32.sub (i32.const 0) (local.get $align))))
+      (global.set $bump (i32.add (local.get $at) (local.get $size)))
+      (if (i32.gt_u (global.get $bump) (i32.mul (memory.size) (i32.const 65536)))
+        (then (drop (memory.grow (i32.add (i32.shr_u (global.get $bump) (i32.const 16)) (i32.const 1))))))
+      (local.get $at))
+    (func (export "echo") (param i32 i32) (result i32)
+      (i32.store (i32.const 16) (local.get 0))
+      (i32.store (i32.const 20) (local.get 1))
+      (i32.const 16))
+  )
+  (core instance $i (instantiate $m))
+  (alias core export $i "memory" (core memory $mem))
+  (alias core export $i "realloc" (core func $realloc))
+  (func (export "echo") (param "s" string) (result string) (canon lift (core func $i "echo") (memory $mem) (realloc $realloc))))

@@ -1,0 +1,8 @@
+;; Returns +Infinity from an f64 export: INVALID_RESULT.
+(component
+  (core module $m
+
+    (func (export "main") (result f64) (f64.div (f64.const 1) (f64.const 0)))
+  )
+  (core instance $i (instantiate $m))
+  (func (export "main") (result f64) (canon lift (core func $i "main"))))

@@ -1,0 +1,27 @@
+;; Sums a list<s64> of 1000 elements.
+(component
+  (core module $m
+    (memory (export "memory") 1)
+    (global $bump (mut i32) (i32.const 1024))
+    (func (export "realloc") (param $old i32) (param $old_size i32) (param $align i32) (param $size i32) (result i32)
+      (local $at i32)
+      (local.set $at (i32.and (i32.add (global.get $bump) (i32.sub (local.get $align) (i32.const 1)))
+                              (i32.sub (i32.const 0) (local.get $align))))
+      (global.set $bump (i32.add (local.get $at) (local.get $size)))
+      (if (i32.gt_u (global.get $bump) (i32.mul (memory.size) (i32.const 65536)))
+        (then (drop (memory.grow (i32.add (i32.shr_u (global.get $bump) (i32.const 16)) (i32.const 1))))))
+      (local.get $at))
+    (func (export "total") (param $p i32) (param $n i32) (result i64)
+      (local $acc i64)
+      (block $done (loop $next
+        (br_if $done (i32.eqz (local.get $n)))
+        (local.set $acc (i64.add (local.get $acc) (i64.load (local.get $p))))
+        (local.set $p (i32.add (local.get $p) (i32.const 8)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $next)))
+      (local.get $acc))
+  )
+  (core instance $i (instantiate $m))
+  (alias core export $i "memory" (core memory $mem))
+  (alias core export $i "realloc" (core func $realloc))
+  (func (export "total") (param "v" (list s64)) (result s64) (canon lift (core func $i "total") (memory $mem) (realloc $realloc))))

@@ -1,0 +1,284 @@
+// Attacks on WebAssembly components (interpreters/wasm/component/): transpiled at deploy time in a
+// bounded child, run in the confined sandbox host with every core module instrumented like a raw
+// module. Hostile components are assembled here from WAT + WIT with jco-transpile's own
+// wasm-tools (parse, componentEmbed, componentNew), so each attack is its own small component:
+// malformed and truncated binaries, huge export names, Object's own member names, more core modules
+// than allowed, imports nothing provides, a start function that loops, memory and table bombs in a
+// core module, the instrumenter's reserved names, s64 values jco would wrap, oversized uploads.
+// test/wasm/components.test.ts runs the real toolchains' components (StarlingMonkey, QuickJS).
+
+import { readFileSync } from 'node:fs';
+import { componentEmbed, componentNew, parse } from '@bytecodealliance/jco-transpile/wasm-tools';
+import { expect } from 'vitest';
+import type { Attack, AttackContext, HttpAnswer } from '../harness.js';
+import { raw as rawRequest, statusOf } from './http/wire.js';
+
+const ADD = readFileSync(new URL('../../fixtures/components/add.wasm', import.meta.url));
+
+/** A component of one core module (`coreWat`) exporting the functions of `world w` in `wit`. */
+async function component(coreWat: string, wit: string): Promise<string> {
+  const core = await parse(coreWat);
+  const built = await componentNew(await componentEmbed({ binary: core, witSource: wit, world: 'w' }));
+  return Buffer.from(built).toString('base64');
+}
+
+const F_WIT = 'package attack:c;\nworld w { export f: func() -> s32; }';
+
+function evaluate(
+  h: AttackContext,
+  code: string,
+  fn: string,
+  args: unknown[] = [],
+  limits?: Record<string, number>,
+) {
+  return h.evaluate('wasm', code, { fn, args, ...(limits === undefined ? {} : { limits }) });
+}
+
+function expectError(answer: HttpAnswer, code: string): void {
+  expect(answer.status, answer.text.slice(0, 300)).toBe(200);
+  expect(answer.body.ok, answer.text.slice(0, 300)).toBe(false);
+  expect(answer.body.error.code, answer.body.error.message).toBe(code);
+}
+
+/** The honest call that must still be served after each attack: add.wasm's add(40, 2). */
+async function expectServed(h: AttackContext): Promise<void> {
+  const answer = await evaluate(h, ADD.toString('base64'), 'add', [40, 2]);
+  expect(answer.body, answer.text.slice(0, 300)).toMatchObject({ ok: true, value: 42 });
+}
+
+const attack = (spec: Omit<Attack, 'run'> & { run: (h: AttackContext) => Promise<void> }): Attack => ({
+  timeoutMs: 90_000,
+  ...spec,
+  async run(h) {
+    await spec.run(h);
+    await expectServed(h);
+  },
+});
+
+export const WASM_COMPONENT_ATTACKS: readonly Attack[] = [
+  attack({
+    id: 'wasm-component-malformed',
+    title: 'a component header followed by garbage, and add.wasm cut in half',
+    result: 'SYNTAX_ERROR naming the component, from the transpile child',
+    async run(h) {
+      const garbage = Buffer.concat([
+        Buffer.from([0, 0x61, 0x73, 0x6d, 0x0d, 0, 1, 0]),
+        Buffer.alloc(64, 0xff),
+      ]);
+      expectError(await evaluate(h, garbage.toString('base64'), 'f'), 'SYNTAX_ERROR');
+      const cut = ADD.subarray(0, ADD.length >> 1).toString('base64');
+      const answer = await evaluate(h, cut, 'add', [1, 2]);
+      expectError(answer, 'SYNTAX_ERROR');
+      expect(answer.body.error.message).toMatch(/component/);
+    },
+  }),
+  attack({
+    id: 'wasm-component-huge-export-name',
+    title: 'exports a function whose name is 40,000 characters, then calls it and its prefix',
+    result: 'deployed; every echo of the name cut short; calls answer ENTRY_NOT_FOUND',
+    async run(h) {
+      const name = `a${'-a'.repeat(20_000)}`;
+      const code = await component(
+        `(module (func (export "${name}") (result i32) (i32.const 7)))`,
+        `package attack:c;\nworld w { export ${name}: func() -> s32; }`,
+      );
+      const deployed = await h.request('POST', '/v1/modules', {
+        body: JSON.stringify({ language: 'wasm', code }),
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(deployed.status, deployed.text.slice(0, 300)).toBe(201);
+      expect(deployed.text.length).toBeLessThan(4000);
+      const missing = await evaluate(h, code, 'g');
+      expectError(missing, 'ENTRY_NOT_FOUND');
+      expect(missing.text.length).toBeLessThan(4000);
+      // The API takes names of at most 256 characters: the export cannot be named, only refused.
+      const prefix = await evaluate(h, code, name.slice(0, 255));
+      expectError(prefix, 'ENTRY_NOT_FOUND');
+    },
+  }),
+  attack({
+    id: 'wasm-component-object-member-names',
+    title: 'calls "constructor", "__proto__", "toString" and "hasOwnProperty" on add.wasm',
+    result: 'ENTRY_NOT_FOUND for each: exports are looked up as own names only',
+    async run(h) {
+      for (const fn of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+        const answer = await evaluate(h, ADD.toString('base64'), fn, []);
+        expectError(answer, 'ENTRY_NOT_FOUND');
+      }
+    },
+  }),
+  attack({
+    id: 'wasm-component-many-core-modules',
+    title: 'a component of 70 core modules (above COMPONENT_CORE_MODULES, 64)',
+    result: 'SYNTAX_ERROR naming the limit, at deploy',
+    async run(h) {
+      let wat = '(component\n';
+      for (let i = 0; i < 70; i++) {
+        wat += `(core module $m${i} (func (export "f")))\n(core instance $i${i} (instantiate $m${i}))\n`;
+      }
+      const code = Buffer.from(await parse(`${wat})`)).toString('base64');
+      const answer = await evaluate(h, code, 'f');
+      expectError(answer, 'SYNTAX_ERROR');
+      expect(answer.body.error.message).toMatch(/more than 64 core modules/);
+    },
+  }),
+  attack({
+    id: 'wasm-component-unknown-import',
+    title: 'imports an interface nobody provides (attack:host/spawn)',
+    result: 'SYNTAX_ERROR at deploy naming the import',
+    async run(h) {
+      const code = await component(
+        `(module (import "attack:host/spawn" "run" (func $run (result i32)))
+           (func (export "f") (result i32) (call $run)))`,
+        'package attack:host;\ninterface spawn { run: func() -> s32; }\nworld w { import spawn; export f: func() -> s32; }',
+      );
+      const answer = await evaluate(h, code, 'f');
+      expectError(answer, 'SYNTAX_ERROR');
+      expect(answer.body.error.message).toContain('attack:host/spawn');
+    },
+  }),
+  attack({
+    id: 'wasm-component-start-loop',
+    title: 'a core module whose start function loops forever',
+    result: 'TIMEOUT (the start function runs after the fuel budget is set)',
+    async run(h) {
+      const code = await component(
+        `(module (func $spin (loop $l (br $l))) (start $spin)
+           (func (export "f") (result i32) (i32.const 1)))`,
+        F_WIT,
+      );
+      expectError(await evaluate(h, code, 'f', [], { timeoutMs: 500 }), 'TIMEOUT');
+    },
+  }),
+  attack({
+    id: 'wasm-component-export-loop',
+    title: 'an export that loops forever',
+    result: 'TIMEOUT',
+    async run(h) {
+      const code = await component(
+        '(module (func (export "f") (result i32) (loop $l (br $l)) (i32.const 1)))',
+        F_WIT,
+      );
+      expectError(await evaluate(h, code, 'f', [], { timeoutMs: 500 }), 'TIMEOUT');
+    },
+  }),
+  attack({
+    id: 'wasm-component-memory-growth',
+    title: 'a core module growing its memory 4 MiB at a time towards 1 GiB',
+    result: 'MEMORY_LIMIT at the call limit (32 MiB)',
+    async run(h) {
+      const code = await component(
+        `(module (memory 1 16384)
+           (func (export "f") (result i32)
+             (loop $l (br_if $l (i32.ne (memory.grow (i32.const 64)) (i32.const -1))))
+             (memory.size)))`,
+        F_WIT,
+      );
+      expectError(await evaluate(h, code, 'f', [], { memoryMb: 32 }), 'MEMORY_LIMIT');
+    },
+  }),
+  attack({
+    id: 'wasm-component-initial-memory',
+    title: 'a core module whose memory starts at 4 GiB',
+    result: 'MEMORY_LIMIT at deploy (the operator ceiling)',
+    async run(h) {
+      const code = await component(
+        '(module (memory 65536) (func (export "f") (result i32) (i32.const 1)))',
+        F_WIT,
+      );
+      expectError(await evaluate(h, code, 'f'), 'MEMORY_LIMIT');
+    },
+  }),
+  attack({
+    id: 'wasm-component-table-bomb',
+    title: 'a core module with a table of 10,000,000 elements',
+    result: 'SYNTAX_ERROR at deploy: over the table limit',
+    async run(h) {
+      const code = await component(
+        '(module (table 10000000 funcref) (func (export "f") (result i32) (i32.const 1)))',
+        F_WIT,
+      );
+      const answer = await evaluate(h, code, 'f');
+      expectError(answer, 'SYNTAX_ERROR');
+      expect(answer.body.error.message).toMatch(/over the limit/);
+    },
+  }),
+  attack({
+    id: 'wasm-component-reserved-export',
+    title: 'a core module exporting "polyeval.fuel" to shadow the fuel counter',
+    result: 'SYNTAX_ERROR: the name is reserved',
+    async run(h) {
+      const code = await component(
+        `(module (global (export "polyeval.fuel") (mut i64) (i64.const 0))
+           (func (export "f") (result i32) (i32.const 1)))`,
+        F_WIT,
+      );
+      const answer = await evaluate(h, code, 'f');
+      expectError(answer, 'SYNTAX_ERROR');
+      expect(answer.body.error.message).toContain('reserved');
+    },
+  }),
+  attack({
+    id: 'wasm-component-deep-recursion',
+    title: 'an export recursing without end',
+    result: 'RUNTIME_ERROR (stack overflow) or TIMEOUT; the sandbox serves the next call',
+    async run(h) {
+      const code = await component(
+        '(module (func $r (export "f") (result i32) (i32.add (call $r) (i32.const 1))))',
+        F_WIT,
+      );
+      const answer = await evaluate(h, code, 'f', [], { timeoutMs: 2000 });
+      expect(answer.body.ok).toBe(false);
+      expect(['RUNTIME_ERROR', 'TIMEOUT']).toContain(answer.body.error.code);
+    },
+  }),
+  attack({
+    id: 'wasm-component-s64-wrap',
+    title: "add.wasm's s64 export called with 2^64 - 1 and 2^63 (jco would wrap them to -1 and -2^63)",
+    result: 'INVALID_ARGUMENT before the call',
+    async run(h) {
+      for (const big of ['18446744073709551615', '9223372036854775808']) {
+        const answer = await h.request('POST', '/v1/evaluate', {
+          body: `{"language":"wasm","code":"${ADD.toString('base64')}","function":"add","args":[${big},0]}`,
+          headers: { 'content-type': 'application/json' },
+        });
+        expectError(answer, 'INVALID_ARGUMENT');
+      }
+    },
+  }),
+  attack({
+    id: 'wasm-component-upload-limits',
+    title:
+      'binary uploads: declared over POLYEVAL_MODULE_BODY_LIMIT_BYTES, 9 MiB of zeros, without a language, a core module',
+    result:
+      '413 before the body; 422 (read under its own limit, not a module); 400 naming ?language; a raw module deployed',
+    async run(h) {
+      // Declared over the limit: refused before a byte of the body is read (raw: no body is sent).
+      const big = await rawRequest(
+        h,
+        'POST /v1/modules?language=wasm HTTP/1.1\r\nHost: x\r\nContent-Type: application/wasm\r\n' +
+          `Content-Length: ${40 * 2 ** 20}\r\nConnection: close\r\n\r\n`,
+      );
+      expect(statusOf(big.text)).toBe(413);
+      // Above the JSON body limit (8 MiB) but under the upload limit: read, then judged as a module.
+      const nine = await h.request('POST', '/v1/modules?language=wasm', {
+        body: new Uint8Array(9 * 2 ** 20),
+        headers: { 'content-type': 'application/wasm' },
+      });
+      expect(nine.status, nine.text.slice(0, 300)).toBe(422);
+      const bare = await h.request('POST', '/v1/modules', {
+        body: new Uint8Array(ADD),
+        headers: { 'content-type': 'application/wasm' },
+      });
+      expect(bare.status).toBe(400);
+      expect(bare.text).toContain('language');
+      const core = await parse('(module (func (export "f") (result i32) (i32.const 5)))');
+      const raw = await h.request('POST', '/v1/modules?language=wasm', {
+        body: core,
+        headers: { 'content-type': 'application/wasm' },
+      });
+      expect(raw.status, raw.text.slice(0, 300)).toBe(201);
+      expect(raw.body.kind).toBe('library');
+    },
+  }),
+];
