@@ -54,6 +54,8 @@ export type HostToService =
       readonly prepareCpuMs: number;
       /** Phases reported by the most recent interpreter (ms, engine-specific). */
       readonly lastPrepare: Readonly<Record<string, number>>;
+      /** Resets in place so far (only when the host resets interpreters in place). */
+      readonly reset?: Readonly<Record<string, number>>;
     }
   | { readonly kind: 'started'; readonly id: number }
   | OutputMessage
@@ -70,12 +72,15 @@ export type HostToService =
 /**
  * Host process → one of its workers. Per interpreter: ready once, then call (one, or up to
  * callsPerInterpreter when the operator allowed reuse), output*, limit?, done; then `renew` (a fresh
- * interpreter, ready again) or the worker is terminated. Anything else kills the worker.
+ * interpreter, ready again), `reset` (the same interpreter put back in place: restored or
+ * reset-failed), or the worker is terminated. Anything else kills the worker.
  */
 export type HostToWorker =
   | { readonly kind: 'call'; readonly id: number; readonly call: WireCall }
   /** Replace the interpreter with a fresh one, then say ready again (interpretersPerWorker > 1). */
-  | { readonly kind: 'renew' };
+  | { readonly kind: 'renew' }
+  /** Put the interpreter call `id` used back to its golden image (and compare it, with `verify`). */
+  | { readonly kind: 'reset'; readonly id: number; readonly verify: boolean };
 
 /** A worker → its host process. */
 export type WorkerToHost =
@@ -103,4 +108,16 @@ export type WorkerToHost =
       readonly memoryBytes: number;
       readonly cpuMs: number;
       readonly extraStats?: Record<string, number>;
-    };
+      /** The interpreter's state is in doubt: the host must not reset it. */
+      readonly discard?: boolean;
+    }
+  /** The reset after call `id` is complete (and, with `verified`, compared equal to the image). */
+  | {
+      readonly kind: 'restored';
+      readonly id: number;
+      readonly resetMs: number;
+      readonly verifyMs?: number;
+      readonly verified: boolean;
+    }
+  /** The reset after call `id` failed or its verification found a difference: terminate the worker. */
+  | { readonly kind: 'reset-failed'; readonly id: number; readonly reason: string; readonly mismatch: boolean };
