@@ -356,8 +356,12 @@ class HostRuntime {
       for (const slot of this.slots) if (slot.state === 'restoring' || slot.state === 'serving') restoring++;
     }
     const waiting = this.idle.length + this.starting + restoring;
-    // Keep `warm` interpreters waiting, plus one for each queued call.
-    const wanted = this.config.warm + this.queue.length - waiting;
+    // Keep `warm` interpreters waiting, plus one for each queued call; in reset mode a queued call
+    // waits for a worker that is serving or restoring (the service sends at most its capacity).
+    const wanted =
+      this.config.reset === undefined
+        ? this.config.warm + this.queue.length - waiting
+        : Math.max(this.config.warm, this.queue.length) - waiting;
     const room = this.config.spawnConcurrency - this.starting;
     for (let i = 0; i < Math.min(wanted, room); i++) this.spawn();
   }
