@@ -95,6 +95,9 @@ export interface ResetStats {
   discarded: number;
   lastResetMs: number;
   lastVerifyMs: number;
+  /** Sums, for the means: resets over `resets`, verifications over `verified`. */
+  resetMsTotal: number;
+  verifyMsTotal: number;
 }
 
 export interface PreparedHost {
@@ -224,6 +227,8 @@ class HostRuntime {
     discarded: 0,
     lastResetMs: 0,
     lastVerifyMs: 0,
+    resetMsTotal: 0,
+    verifyMsTotal: 0,
   };
 
   constructor(
@@ -534,9 +539,13 @@ class HostRuntime {
         clearTimeout(slot.resetTimer);
         this.resetStats.resets++;
         this.resetStats.lastResetMs = message.resetMs;
+        this.resetStats.resetMsTotal += message.resetMs;
         if (message.verified) {
           this.resetStats.verified++;
-          if (typeof message.verifyMs === 'number') this.resetStats.lastVerifyMs = message.verifyMs;
+          if (typeof message.verifyMs === 'number') {
+            this.resetStats.lastVerifyMs = message.verifyMs;
+            this.resetStats.verifyMsTotal += message.verifyMs;
+          }
         }
         slot.state = 'ready';
         this.idle.push(slot);
