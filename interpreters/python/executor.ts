@@ -34,8 +34,8 @@ import { parseIsolationMode } from '../../src/executor/host/process-isolation.js
 import type { HostRuntimeConfig } from '../../src/executor/host/process-runtime.js';
 import { distDir, projectRoot, runnableSibling } from '../../src/paths.js';
 import { withCodecs } from './codec.js';
-import type { PythonHostConfig } from './sandbox-host.js';
 import { RESET_PARTS, type ResetPart } from './reset.js';
+import type { PythonHostConfig } from './sandbox-host.js';
 import { defaultCacheDir, ensureSnapshot, findPyodide } from './snapshot.js';
 
 function intSetting(

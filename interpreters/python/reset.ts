@@ -192,7 +192,11 @@ function putProps(object: object, props: readonly [string, unknown][], skip: rea
   }
 }
 
-function sameProps(object: object, props: readonly [string, unknown][], skip: readonly string[] = []): boolean {
+function sameProps(
+  object: object,
+  props: readonly [string, unknown][],
+  skip: readonly string[] = [],
+): boolean {
   const keys = Object.keys(object).filter((key) => !skip.includes(key));
   if (keys.length !== props.length) return false;
   const target = object as Record<string, unknown>;
@@ -272,7 +276,9 @@ export class GoldenImage {
       }
     }
     if (this.globals.length === 0 || this.tables.length === 0)
-      throw new Error('Cannot take the golden image: the module does not export its hidden state (patch missing)');
+      throw new Error(
+        'Cannot take the golden image: the module does not export its hidden state (patch missing)',
+      );
     for (const global of target.importedGlobals.values()) this.globals.push([global, global.value]);
     // MEMFS: every node reachable from the root (mounts included), with its properties and bytes.
     const seen = new Set<FsNodeLike>();
@@ -288,7 +294,9 @@ export class GoldenImage {
         const bytes = bytesOf(node);
         fileBytes += bytes?.length ?? 0;
         this.nodes.push(
-          bytes === undefined ? { node, props, contents: node.contents } : { node, props, bytes: bytes.slice() },
+          bytes === undefined
+            ? { node, props, contents: node.contents }
+            : { node, props, bytes: bytes.slice() },
         );
       }
       if (node.mounted) walk(node.mounted.root);

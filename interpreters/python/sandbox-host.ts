@@ -45,7 +45,9 @@ serveSandboxHost({
     const maxPages = Math.min(65_536, Math.ceil((config.maxMemoryMb * 2 ** 20) / WASM_PAGE));
     const capped = patchMemoryMaximum(binary, maxPages);
     // Reset mode reads and restores every mutable global and table, the hidden ones too.
-    const module = new WebAssembly.Module(config.mode === 'reset' ? exportHiddenState(capped).binary : capped);
+    const module = new WebAssembly.Module(
+      config.mode === 'reset' ? exportHiddenState(capped).binary : capped,
+    );
     const compileMs = performance.now() - started;
     const glueUrl = pathToFileURL(`${config.pyodideDir}pyodide.asm.mjs`).href;
     const glue = rewriteGlue(readFileSync(new URL(glueUrl), 'utf8'), glueUrl);

@@ -147,7 +147,9 @@ describe('engine plumbing', () => {
     // The stack pointer and the other mutable globals; nothing else changed.
     expect(ours.filter((e) => e.kind === 'global').length).toBeGreaterThanOrEqual(1);
     expect(exports.length).toBe(before.length + added.length);
-    expect(WebAssembly.Module.imports(module)).toEqual(WebAssembly.Module.imports(new WebAssembly.Module(binary)));
+    expect(WebAssembly.Module.imports(module)).toEqual(
+      WebAssembly.Module.imports(new WebAssembly.Module(binary)),
+    );
   }, 60_000);
 
   it('splits a snapshot into non-zero runs that rebuild it exactly', () => {

@@ -36,7 +36,8 @@ const PROBES: readonly Probe[] = [
   },
   {
     name: 'a sys.modules entry',
-    plant: 'import sys, types\ndef f():\n    sys.modules["polyeval_probe"] = types.ModuleType("polyeval_probe")',
+    plant:
+      'import sys, types\ndef f():\n    sys.modules["polyeval_probe"] = types.ModuleType("polyeval_probe")',
     check: 'import sys\ndef f():\n    return "polyeval_probe" in sys.modules',
   },
   {
@@ -76,7 +77,8 @@ const PROBES: readonly Probe[] = [
   },
   {
     name: 'environment variables',
-    plant: 'import os\ndef f():\n    os.environ["POLYEVAL_PROBE"] = "1"\n    os.putenv("POLYEVAL_PROBE2", "1")',
+    plant:
+      'import os\ndef f():\n    os.environ["POLYEVAL_PROBE"] = "1"\n    os.putenv("POLYEVAL_PROBE2", "1")',
     check: 'import os\ndef f():\n    return [os.environ.get("POLYEVAL_PROBE"), sorted(os.environ)]',
   },
   {
@@ -126,7 +128,8 @@ const PROBES: readonly Probe[] = [
   },
   {
     name: 'sys.path and the import machinery',
-    plant: 'import sys\ndef f():\n    sys.path.insert(0, "/polyeval-probe")\n    sys.path_importer_cache["/x"] = None',
+    plant:
+      'import sys\ndef f():\n    sys.path.insert(0, "/polyeval-probe")\n    sys.path_importer_cache["/x"] = None',
     check: 'import sys\ndef f():\n    return [sys.path[:1], "/x" in sys.path_importer_cache]',
   },
   {
@@ -156,7 +159,13 @@ async function call(
   args: unknown[] = [],
   limits: Record<string, number> = LIMITS,
 ): Promise<any> {
-  const r = await postJson(`${server.url}/v1/evaluate`, { language: 'python', code, function: 'f', args, limits });
+  const r = await postJson(`${server.url}/v1/evaluate`, {
+    language: 'python',
+    code,
+    function: 'f',
+    args,
+    limits,
+  });
   expect(r.status).toBe(200);
   return r.body;
 }
@@ -169,7 +178,9 @@ async function value(server: RunningServer, code: string): Promise<unknown> {
 }
 
 /** The Python host's figures: workers started so far and the reset counters. */
-async function hostFigures(server: RunningServer): Promise<{ started: number; resets: Record<string, number> }> {
+async function hostFigures(
+  server: RunningServer,
+): Promise<{ started: number; resets: Record<string, number> }> {
   const r = await fetch(`${server.url}/v1/languages`);
   const body = (await r.json()) as { languages: { id: string; details: any }[] };
   const host = body.languages.find((l) => l.id === 'python')!.details.hosts[0];
@@ -364,7 +375,9 @@ describe('reset mode discards the worker when its state is in doubt', () => {
 
   it('after the filesystem write quota', async () => {
     const limits = { timeoutMs: 5000, memoryMb: 64 };
-    expect(await workersAfter('def f():\n    open("/tmp/big", "wb").write(b"x" * (80 * 2**20))', limits)).toBe(1);
+    expect(
+      await workersAfter('def f():\n    open("/tmp/big", "wb").write(b"x" * (80 * 2**20))', limits),
+    ).toBe(1);
   });
 
   it('after its calls budget (RESET_MAX_CALLS)', async () => {

@@ -120,4 +120,9 @@ export type WorkerToHost =
       readonly verified: boolean;
     }
   /** The reset after call `id` failed or its verification found a difference: terminate the worker. */
-  | { readonly kind: 'reset-failed'; readonly id: number; readonly reason: string; readonly mismatch: boolean };
+  | {
+      readonly kind: 'reset-failed';
+      readonly id: number;
+      readonly reason: string;
+      readonly mismatch: boolean;
+    };

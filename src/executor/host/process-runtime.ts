@@ -451,11 +451,7 @@ class HostRuntime {
    * ordinary guest failure), not when the worker itself asked to go, not past the memory threshold
    * or the calls budget.
    */
-  private resettable(
-    slot: Slot,
-    done: Extract<WorkerToHost, { kind: 'done' }>,
-    reset: ResetConfig,
-  ): boolean {
+  private resettable(slot: Slot, done: Extract<WorkerToHost, { kind: 'done' }>, reset: ResetConfig): boolean {
     if (done.discard === true) return false;
     if (slot.calls >= reset.maxCalls) return false;
     if (done.memoryBytes > reset.maxMemoryBytes) return false;
@@ -532,7 +528,8 @@ class HostRuntime {
       case 'done':
         return this.onDone(slot, message);
       case 'restored': {
-        if (slot.state !== 'restoring') return violation('unexpected-message', `"restored" while ${slot.state}`);
+        if (slot.state !== 'restoring')
+          return violation('unexpected-message', `"restored" while ${slot.state}`);
         if (message.id !== slot.restoringId) return violation('wrong-id', '"restored" for another call');
         if (typeof message.resetMs !== 'number' || typeof message.verified !== 'boolean')
           return violation('malformed', 'a restored message');
@@ -561,11 +558,15 @@ class HostRuntime {
           // State a call left survived the reset: the next call could have met it.
           this.resetStats.mismatches++;
           send({ kind: 'security', event: 'reset-mismatch', id: slot.restoringId });
-          log('error', 'Security event: a reset in place left state that differs from the golden image; the worker was discarded', {
-            securityEvent: 'reset-mismatch',
-            call: slot.restoringId,
-            detail: reason,
-          });
+          log(
+            'error',
+            'Security event: a reset in place left state that differs from the golden image; the worker was discarded',
+            {
+              securityEvent: 'reset-mismatch',
+              call: slot.restoringId,
+              detail: reason,
+            },
+          );
         } else {
           this.resetStats.failures++;
           log('warn', 'A reset in place could not be completed; the worker was discarded', {
