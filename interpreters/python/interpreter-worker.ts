@@ -383,7 +383,13 @@ serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
       }
       // After the comparison: the new PRNG state is this call's own, not the image's.
       direct.release(direct.call(seed, []));
-      return { ok: true, resetMs, verified: verify, ...(verifyMs === undefined ? {} : { verifyMs }) };
+      return {
+        ok: true,
+        resetMs,
+        verified: verify,
+        parts: { ...image.lastTimes },
+        ...(verifyMs === undefined ? {} : { verifyMs }),
+      };
     };
   }
 

@@ -258,6 +258,8 @@ export class GoldenImage {
   private readonly currentPath: string;
   /** Sizes, for readiness facts and the report. */
   readonly facts: Record<string, number>;
+  /** How long each part of the last restore took (ms), for readiness details. */
+  readonly lastTimes: Record<string, number> = {};
 
   constructor(private readonly target: ResetTarget) {
     const { exports, fs } = target;
@@ -335,17 +337,25 @@ export class GoldenImage {
   restore(skip: ReadonlySet<ResetPart> = new Set()): string[] {
     const unrestorable: string[] = [];
     const { fs } = this.target;
+    let t = performance.now();
+    const lap = (part: string): void => {
+      const now = performance.now();
+      this.lastTimes[part] = now - t;
+      t = now;
+    };
     if (!skip.has('memory')) {
       const view = new Uint8Array(this.memory.buffer);
       view.set(this.heap);
       // Memory never shrinks: what grew is zeroed (a worker that grew past the threshold is discarded).
       if (view.length > this.heap.length) view.fill(0, this.heap.length);
     }
+    lap('memory');
     if (!skip.has('globals')) {
       for (const [global, value] of this.globals) {
         if (!Object.is(global.value, value)) global.value = value;
       }
     }
+    lap('globals');
     if (!skip.has('tables')) {
       for (const [table, items] of this.tables) {
         if (table.length !== items.length) {
@@ -357,6 +367,7 @@ export class GoldenImage {
         }
       }
     }
+    lap('tables');
     if (!skip.has('files')) {
       for (const image of this.nodes) {
         const node = image.node;
@@ -383,6 +394,7 @@ export class GoldenImage {
       }
     }
     if (!skip.has('cwd')) fs.currentPath = this.currentPath;
+    lap('files');
     return unrestorable;
   }
 

@@ -118,6 +118,7 @@ export type WorkerToHost =
       readonly resetMs: number;
       readonly verifyMs?: number;
       readonly verified: boolean;
+      readonly parts?: Record<string, number>;
     }
   /** The reset after call `id` failed or its verification found a difference: terminate the worker. */
   | {

@@ -88,6 +88,7 @@ export interface ResetConfig {
 
 /** Resets done and checked by one host, for the readiness details. */
 export interface ResetStats {
+  [part: `last_${string}Ms`]: number;
   resets: number;
   verified: number;
   mismatches: number;
@@ -537,6 +538,12 @@ class HostRuntime {
         this.resetStats.resets++;
         this.resetStats.lastResetMs = message.resetMs;
         this.resetStats.resetMsTotal += message.resetMs;
+        if (isRecord(message.parts)) {
+          // At most a few named figures (the warm message carries 16 numbers in all).
+          for (const [part, ms] of Object.entries(message.parts).slice(0, 6)) {
+            if (typeof ms === 'number' && /^[a-z]{1,16}$/.test(part)) this.resetStats[`last_${part}Ms`] = ms;
+          }
+        }
         if (message.verified) {
           this.resetStats.verified++;
           if (typeof message.verifyMs === 'number') {

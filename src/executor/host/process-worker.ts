@@ -37,7 +37,14 @@ export interface SingleUseResult {
 
 /** What a reset in place found: restored (and verified when asked), or the reason it could not be. */
 export type ResetReport =
-  | { readonly ok: true; readonly resetMs: number; readonly verifyMs?: number; readonly verified: boolean }
+  | {
+      readonly ok: true;
+      readonly resetMs: number;
+      readonly verifyMs?: number;
+      readonly verified: boolean;
+      /** Milliseconds per part of the reset (engine-specific names), for readiness details. */
+      readonly parts?: Record<string, number>;
+    }
   | { readonly ok: false; readonly reason: string; readonly mismatch: boolean };
 
 export interface SingleUseRunner {
@@ -179,6 +186,7 @@ export function serveSingleUseWorker<Data>(
         resetMs: report.resetMs,
         verified: report.verified,
         ...(report.verifyMs === undefined ? {} : { verifyMs: report.verifyMs }),
+        ...(report.parts === undefined ? {} : { parts: report.parts }),
       });
     } else {
       // Never ready again: the host terminates this worker.
