@@ -12,7 +12,8 @@
 //   RESET_MAX_CALLS        calls one worker serves in reset mode before it is replaced (default 1000)
 //   RESET_VERIFY_EVERY     compare the state after every Nth reset with the golden image (default 100;
 //                          1 = every call; 0 = only a worker's first reset and after failed calls)
-//   RESET_MAX_MEMORY_MB    a worker whose interpreter grew past this is discarded (default 96)
+//   RESET_MAX_MEMORY_MB    a worker whose call used more (memory + files) is discarded (default 96);
+//                          one whose heap grew at all is discarded anyway
 //   RESET_SKIP             test only: comma-separated parts of the reset to leave out (none by default)
 //   HOSTS                  sandbox host processes (default 1)
 //   WARM                   interpreters kept waiting per host (default: capacity / hosts)

@@ -344,6 +344,8 @@ serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
   gate.close();
   marks.hardenMs = performance.now() - t;
   const heapBytes = (): number => (module.HEAP8 as Int8Array).byteLength;
+  /** Reset mode: the heap size of the golden image (memory never shrinks). */
+  let goldenHeapBytes = Number.POSITIVE_INFINITY;
   const reset = data.reset === undefined ? undefined : prepareReset(data.reset.skip);
 
   /**
@@ -361,6 +363,7 @@ serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
     });
     const skipped = new Set(skip);
     marks.goldenMs = performance.now() - t;
+    goldenHeapBytes = image.facts.memoryBytes!;
     for (const [key, value] of Object.entries(image.facts)) marks[`golden_${key}`] = value;
     return (asked) => {
       // Always verified after an anomaly the worker sees itself: the heap grew, or files were written.
@@ -462,7 +465,11 @@ serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
       return {
         outcome,
         memoryBytes: heapBytes() + quota.used,
-        ...(trapped || quota.exceeded || guards.heapRefused ? { discard: true } : {}),
+        // A heap that grew is not reused: a call's memory limit is enforced when the heap grows, so
+        // the next call would get the grown memory without asking, past a lower limit of its own.
+        ...(trapped || quota.exceeded || guards.heapRefused || heapBytes() > goldenHeapBytes
+          ? { discard: true }
+          : {}),
       };
     },
   };

@@ -238,6 +238,21 @@ describe('reset in place: no state survives between calls on the same worker', (
     expect(metrics).not.toMatch(/polyeval_security_events_total\{[^}]*reset-mismatch/);
   });
 
+  // A call's memory limit is enforced when the heap grows: a worker kept with a grown heap would let
+  // the next call use that memory past a lower limit of its own. (Fails when grown workers are kept.)
+  it("does not hand a grown heap to the next call: each call's memory limit holds", async () => {
+    const grow = await call(server, 'def f():\n    x = bytearray(40 * 2**20)\n    return len(x)', [], {
+      timeoutMs: 5000,
+      memoryMb: 256,
+    });
+    expect(grow).toMatchObject({ ok: true, value: 40 * 2 ** 20 });
+    const small = await call(server, 'def f():\n    x = bytearray(30 * 2**20)\n    return len(x)', [], {
+      timeoutMs: 5000,
+      memoryMb: 48,
+    });
+    expect(small).toMatchObject({ ok: false, error: { code: 'MEMORY_LIMIT' } });
+  });
+
   it('gives each call its own random numbers (reseeded after the reset)', async () => {
     const code = 'import random, os\ndef f():\n    return [random.random(), os.urandom(8).hex()]';
     const a = await value(server, code);
@@ -358,6 +373,10 @@ describe('reset mode discards the worker when its state is in doubt', () => {
 
   it('after the time limit', async () => {
     expect(await workersAfter('def f():\n    while True:\n        pass', { timeoutMs: 200 })).toBe(1);
+  });
+
+  it('after its heap grew at all (here 10 MiB, below the threshold)', async () => {
+    expect(await workersAfter('def f():\n    x = bytearray(10 * 2**20)\n    return len(x)')).toBe(1);
   });
 
   it('after memory grew past the threshold', async () => {
