@@ -138,7 +138,7 @@ describe('a sandbox host whose workers reset in place distrusts them too', () =>
     expect(second).toMatchObject({ ok: true, value: { sum: 2, infected: false } });
     // Two workers at most (capacity 2): a third call meets one of them again.
     const third = await host.execute(call('honest', [1, 1]));
-    expect((third as { value: { served: number } }).value.served).toBeGreaterThan(1);
+    expect((third as unknown as { value: { served: number } }).value.served).toBeGreaterThan(1);
   });
 
   it('kills a worker that forges "restored" mid-call', async () => {

@@ -3,7 +3,8 @@
 // hands each call to one of them, and enforces the limits from outside the guest — an interrupt
 // at the deadline as the fast path, worker.terminate() at deadline + grace as the guarantee, output
 // counted and capped as it streams, and the process's RSS watched. After its call a worker is
-// thrown away (single use) unless the operator explicitly allowed more calls per worker.
+// thrown away (single use), or its interpreter is reset in place (below), or — only when the operator
+// explicitly allowed it — it serves more calls as it is.
 // A language's host entry calls serveSandboxHost() once with a `prepare` hook that turns the
 // service's init config into what every worker receives (e.g. a compiled WebAssembly.Module).
 // Neither side trusts the other blindly: each worker slot has a state (starting → ready → serving(id)
@@ -127,7 +128,8 @@ interface Running {
 
 /**
  * `starting`/`renewing` until the worker says ready once; `ready` (in the idle list, may be handed a
- * call); `serving` its call (`running`); `dead` once terminated. A slot that answered goes back to
+ * call); `serving` its call (`running`); `restoring` after its answer until the worker says it reset
+ * its interpreter for that call (`restoringId`, reset mode); `dead` once terminated. A slot that answered goes back to
  * `ready` only when the operator allowed more calls per interpreter.
  */
 type SlotState = 'starting' | 'ready' | 'serving' | 'renewing' | 'restoring' | 'dead';
