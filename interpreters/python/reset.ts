@@ -381,7 +381,9 @@ export class GoldenImage {
         }
       }
       fs.nameTable = this.nameTable.slice();
-      for (const [node, next] of this.hashed) node.name_next = next;
+      for (const [node, next] of this.hashed) {
+        if (node.name_next !== next) node.name_next = next;
+      }
       fs.nextInode = this.nextInode;
     }
     if (!skip.has('descriptors')) {
