@@ -12,6 +12,9 @@ export default defineConfig({
     // against a baseline of the same server measured in the same file, so they do not depend on it.)
     maxWorkers: 1,
     testTimeout: 60_000,
+    // Python's reset in place compares the whole interpreter state with its golden image after every
+    // call in tests (production samples it): servers the tests start inherit this.
+    env: { POLYEVAL_PYTHON_RESET_VERIFY_EVERY: '1' },
     hookTimeout: 120_000,
   },
 });

@@ -18,7 +18,7 @@ const EACCES = 2;
 // getaddrinfo's EAI_FAIL in musl.
 const EAI_FAIL = -4;
 
-function readLeb(bytes: Uint8Array, at: number): { value: number; next: number } {
+export function readLeb(bytes: Uint8Array, at: number): { value: number; next: number } {
   let value = 0;
   let shift = 0;
   let p = at;
@@ -31,7 +31,7 @@ function readLeb(bytes: Uint8Array, at: number): { value: number; next: number }
   return { value, next: p };
 }
 
-function leb(value: number): number[] {
+export function leb(value: number): number[] {
   const out: number[] = [];
   let v = value;
   do {
@@ -150,7 +150,7 @@ export interface Guards {
   heapRefused: boolean;
 }
 
-type Imports = Record<string, Record<string, unknown>>;
+export type Imports = Record<string, Record<string, unknown>>;
 type Fn = (...args: unknown[]) => unknown;
 
 /** Wraps the WASM imports that could leave the sandbox or grow memory without bound. */
@@ -344,7 +344,7 @@ export function moduleFactory(options: {
   /** When given, every import that is not a door is put behind this gate (see gateImports). */
   readonly gate?: { readonly gate: ImportGate; readonly doors: Readonly<Record<string, string>> };
   /** Receives the instance (its exports are the C API the host calls once the gate is closed). */
-  readonly onInstance?: (instance: WebAssembly.Instance) => void;
+  readonly onInstance?: (instance: WebAssembly.Instance, imports: Imports) => void;
 }): CreatePyodideModule {
   return async (settings) => {
     let memory: WebAssembly.Memory | undefined;
@@ -366,7 +366,7 @@ export function moduleFactory(options: {
       WebAssembly.instantiate(options.module, imports as WebAssembly.Imports).then(
         (instance) => {
           memory = instance.exports.memory as WebAssembly.Memory;
-          options.onInstance?.(instance);
+          options.onInstance?.(instance, imports);
           if (options.marks !== undefined) options.marks.instantiateMs = performance.now() - started;
           done(instance, options.module);
         },

@@ -1,11 +1,20 @@
-// The Python executor: CPython (Pyodide) in WebAssembly, one never-used interpreter per call, in a
-// separate locked-down sandbox host process. This file only turns operator settings into the
+// The Python executor: CPython (Pyodide) in WebAssembly, in a separate locked-down sandbox host
+// process; every call meets a never-used interpreter — by default one interpreter per worker put
+// back in place after each call from its golden image (reset.ts), or a new interpreter per call. This file only turns operator settings into the
 // options of the generic process executor (src/executor/host/process-host.ts), makes sure the
 // memory snapshot exists (snapshot.ts) and adds the service side of the value codecs (codec.ts).
 // README.md explains why the engine is wired this way.
 //
 // Settings (POLYEVAL_PYTHON_<KEY>):
 //   ISOLATION              required | auto | off — the OS layer for the host (default auto)
+//   INTERPRETER_MODE       reset | fresh — reset one interpreter per worker in place after each call
+//                          (default), or a new interpreter for every call
+//   RESET_MAX_CALLS        calls one worker serves in reset mode before it is replaced (default 1000)
+//   RESET_VERIFY_EVERY     compare the state after every Nth reset with the golden image (default 100;
+//                          1 = every call; 0 = only a worker's first reset and after failed calls)
+//   RESET_MAX_MEMORY_MB    a worker whose call used more (memory + files) is discarded (default 96);
+//                          one whose heap grew at all is discarded anyway
+//   RESET_SKIP             test only: comma-separated parts of the reset to leave out (none by default)
 //   HOSTS                  sandbox host processes (default 1)
 //   WARM                   interpreters kept waiting per host (default: capacity / hosts)
 //   CALLS_PER_INTERPRETER  1 = strict single use (default); more weakens isolation between calls
@@ -26,6 +35,7 @@ import { parseIsolationMode } from '../../src/executor/host/process-isolation.js
 import type { HostRuntimeConfig } from '../../src/executor/host/process-runtime.js';
 import { distDir, projectRoot, runnableSibling } from '../../src/paths.js';
 import { withCodecs } from './codec.js';
+import { RESET_PARTS, type ResetPart } from './reset.js';
 import type { PythonHostConfig } from './sandbox-host.js';
 import { defaultCacheDir, ensureSnapshot, findPyodide } from './snapshot.js';
 
@@ -67,6 +77,32 @@ export function createExecutor(context: ExecutorContext): Executor {
   const warm = intSetting(settings, 'WARM', Math.max(1, Math.ceil(capacity / hosts)), 0, 256);
   const callsPerWorker = intSetting(settings, 'CALLS_PER_INTERPRETER', 1, 1, 1_000_000);
   const interpretersPerWorker = intSetting(settings, 'INTERPRETERS_PER_WORKER', 1, 1, 1_000_000);
+  // The two older ways of sharing a worker are settings of the fresh mode; asking for one of them
+  // without naming a mode means fresh.
+  const mode = choice(
+    settings,
+    'INTERPRETER_MODE',
+    ['reset', 'fresh'] as const,
+    callsPerWorker > 1 || interpretersPerWorker > 1 ? 'fresh' : 'reset',
+  );
+  if (mode === 'reset' && (callsPerWorker > 1 || interpretersPerWorker > 1)) {
+    throw new Error(
+      'Invalid POLYEVAL_PYTHON_INTERPRETER_MODE="reset": CALLS_PER_INTERPRETER and INTERPRETERS_PER_WORKER apply to the fresh mode only',
+    );
+  }
+  const resetMaxCalls = intSetting(settings, 'RESET_MAX_CALLS', 1000, 1, 1_000_000_000);
+  const resetVerifyEvery = intSetting(settings, 'RESET_VERIFY_EVERY', 100, 0, 1_000_000_000);
+  const resetMaxMemoryMb = intSetting(settings, 'RESET_MAX_MEMORY_MB', 96, 32, 65_536);
+  const resetSkip = (settings.RESET_SKIP ?? '')
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
+  for (const part of resetSkip) {
+    if (!(RESET_PARTS as readonly string[]).includes(part))
+      throw new Error(
+        `Invalid POLYEVAL_PYTHON_RESET_SKIP="${settings.RESET_SKIP}": expected parts among ${RESET_PARTS.join(', ')}`,
+      );
+  }
   const restore = choice(settings, 'RESTORE', ['sparse', 'dense'] as const, 'sparse');
   // Measured: the warm-up call costs CPU per interpreter and did not change the latency of the
   // first real call measurably (README, "Measured"), so it is off by default.
@@ -97,6 +133,14 @@ export function createExecutor(context: ExecutorContext): Executor {
     );
   }
 
+  if (resetSkip.length > 0) {
+    context.log(
+      'warn',
+      'Python resets in place leave parts out (RESET_SKIP, a test setting): calls are not isolated from each other',
+      { resetSkip },
+    );
+  }
+
   if (interpretersPerWorker > 1) {
     context.log(
       'warn',
@@ -122,6 +166,16 @@ export function createExecutor(context: ExecutorContext): Executor {
     // raise RecursionError (up to the clamped limit, see harness.py) before V8's stack overflows,
     // which would end the interpreter; it is address space, used only as deep as a call recurses.
     resourceLimits: { maxOldGenerationSizeMb: 256, stackSizeMb: 32 },
+    ...(mode === 'reset'
+      ? {
+          reset: {
+            maxCalls: resetMaxCalls,
+            verifyEvery: resetVerifyEvery,
+            maxMemoryBytes: resetMaxMemoryMb * 2 ** 20,
+            timeoutMs: 5000,
+          },
+        }
+      : {}),
   };
 
   const entry = runnableSibling(import.meta.url, 'sandbox-host');
@@ -148,6 +202,8 @@ export function createExecutor(context: ExecutorContext): Executor {
         restore,
         fsQuotaBytes: fsQuotaMb * 2 ** 20,
         warmup,
+        mode,
+        resetSkip: resetSkip as ResetPart[],
       };
       return {
         readPaths: [pyodide.dir, snapshot.path, '/proc/thread-self/schedstat'],
@@ -161,6 +217,7 @@ export function createExecutor(context: ExecutorContext): Executor {
             ...(snapshot.built === undefined ? {} : { builtMs: Math.round(snapshot.built.totalMs) }),
           },
           interpretersPerHost: warm,
+          interpreterMode: mode,
           fsQuotaMb,
           hostRssLimitMb: rssLimitMb,
         },

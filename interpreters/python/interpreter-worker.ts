@@ -4,6 +4,9 @@
 // buffer and the filesystem write quota, makes the Pyodide API objects unreachable, and closes the
 // import gate (doors.ts) before any guest code can run. The call itself is one synchronous call into
 // the harness (harness.py) through CPython's C API (direct-call.ts), not Pyodide's JS FFI.
+// In reset mode (data.reset) the same interpreter serves many calls: right after set-up the worker
+// takes a golden image of everything a guest can change (reset.ts), and after each answer puts it
+// back — and compares it with the image when the host asks — before the host hands it another call.
 
 import { constants as fsConstants } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -12,6 +15,7 @@ import type { GuestError } from '../../src/executor/contract.js';
 import { timeoutError } from '../../src/executor/host/limit-errors.js';
 import type { WireCall, WireOutcome } from '../../src/executor/host/process-protocol.js';
 import {
+  type ResetReport,
   type SingleUseIo,
   type SingleUseResult,
   serveSingleUseWorker,
@@ -29,6 +33,7 @@ import {
   type SparseSnapshot,
   shimProcessBinding,
 } from './engine.js';
+import { GoldenImage, type ResetFs, type ResetPart } from './reset.js';
 
 export interface InterpreterWorkerData {
   readonly pyodideDir: string;
@@ -39,6 +44,11 @@ export interface InterpreterWorkerData {
   readonly dense?: Uint8Array;
   readonly fsQuotaBytes: number;
   readonly warmup: boolean;
+  /** Reset in place between calls (the module must carry exportHiddenState's exports). */
+  readonly reset?: {
+    /** Test-only: parts of the reset to skip, to prove that verification catches what is left. */
+    readonly skip: readonly ResetPart[];
+  };
 }
 
 interface Pyodide {
@@ -92,7 +102,14 @@ class WriteQuota {
   limit = Number.POSITIVE_INFINITY;
   exceeded = false;
   onExceeded: (() => void) | undefined;
-  private readonly counted = new WeakMap<FsNode, number>();
+  private counted = new WeakMap<FsNode, number>();
+
+  /** Forgets what was counted (the filesystem was put back to its golden image). */
+  reset(): void {
+    this.used = 0;
+    this.exceeded = false;
+    this.counted = new WeakMap();
+  }
 
   install(FS: EmscriptenFs): void {
     const write = FS.write;
@@ -260,6 +277,7 @@ serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
   const guards: Guards = { heapLimitBytes: Number.POSITIVE_INFINITY, heapRefused: false };
   const gate = new ImportGate();
   let instance: WebAssembly.Instance | undefined;
+  const importedGlobals = new Map<string, WebAssembly.Global>();
   const py = await loadPyodide({
     indexURL: data.pyodideDir,
     createPyodideModule: moduleFactory({
@@ -267,8 +285,14 @@ serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
       module: data.module,
       guards,
       gate: { gate, doors: PYTHON_DOORS },
-      onInstance: (created) => {
+      onInstance: (created, imports) => {
         instance = created;
+        // The GOT entries the module imports are mutable globals too: part of the golden image.
+        for (const entry of WebAssembly.Module.imports(data.module)) {
+          const value = entry.kind === 'global' ? imports[entry.module]?.[entry.name] : undefined;
+          if (value instanceof WebAssembly.Global)
+            importedGlobals.set(`${entry.module}.${entry.name}`, value);
+        }
       },
       ...(data.sparse === undefined ? {} : { sparse: data.sparse }),
       marks,
@@ -298,11 +322,13 @@ serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
   direct.release(fresh);
 
   let io: SingleUseIo | undefined;
+  // One decoder per stream per call: a guest that prints half a character must not leave its first
+  // bytes to the next call (reset mode).
+  const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
   const stream = (name: 'stdout' | 'stderr') => {
-    const decoder = new TextDecoder();
     return {
       write: (buffer: Uint8Array): number => {
-        const text = decoder.decode(buffer, { stream: true });
+        const text = decoders[name].decode(buffer, { stream: true });
         if (text.length > 0) io?.write(name, text);
         return buffer.length;
       },
@@ -325,11 +351,63 @@ serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
   gate.close();
   marks.hardenMs = performance.now() - t;
   const heapBytes = (): number => (module.HEAP8 as Int8Array).byteLength;
+  /** Reset mode: the heap size of the golden image (memory never shrinks). */
+  let goldenHeapBytes = Number.POSITIVE_INFINITY;
+  const reset = data.reset === undefined ? undefined : prepareReset(data.reset.skip);
+
+  /**
+   * Reset mode: the golden image, taken now that the interpreter is booted, sealed and quiet, and
+   * `random.seed` (looked up first, so that the image holds the reference), called after each reset
+   * so that calls do not share the image's PRNG state.
+   */
+  function prepareReset(skip: readonly ResetPart[]): (verify: boolean) => ResetReport {
+    t = performance.now();
+    const seed = direct.lookup('random', 'seed');
+    const image = new GoldenImage({
+      exports: instance!.exports,
+      importedGlobals,
+      fs: FS as unknown as ResetFs,
+    });
+    const skipped = new Set(skip);
+    marks.goldenMs = performance.now() - t;
+    goldenHeapBytes = image.facts.memoryBytes!;
+    for (const [key, value] of Object.entries(image.facts)) marks[`golden_${key}`] = value;
+    return (asked) => {
+      // Always verified after an anomaly the worker sees itself: the heap grew, or files were written.
+      const verify = asked || heapBytes() > image.facts.memoryBytes! || quota.used > 0;
+      const started = performance.now();
+      const unrestorable = image.restore(skipped);
+      quota.reset();
+      guards.heapRefused = false;
+      Atomics.store(interrupt, 0, 0);
+      decoders.stdout = new TextDecoder();
+      decoders.stderr = new TextDecoder();
+      if (unrestorable.length > 0) return { ok: false, reason: unrestorable.join('; '), mismatch: false };
+      const resetMs = performance.now() - started;
+      let verifyMs: number | undefined;
+      if (verify) {
+        const checking = performance.now();
+        const differences = image.verify();
+        verifyMs = performance.now() - checking;
+        if (differences.length > 0) return { ok: false, reason: differences.join('; '), mismatch: true };
+      }
+      // After the comparison: the new PRNG state is this call's own, not the image's.
+      direct.release(direct.call(seed, []));
+      return {
+        ok: true,
+        resetMs,
+        verified: verify,
+        parts: { ...image.lastTimes },
+        ...(verifyMs === undefined ? {} : { verifyMs }),
+      };
+    };
+  }
 
   return {
     engineVersion,
     prepareStats: marks,
     memoryBytes: () => heapBytes() + quota.used,
+    ...(reset === undefined ? {} : { reset }),
     async run(call: WireCall, callIo: SingleUseIo): Promise<SingleUseResult> {
       io = callIo;
       callOut.begin(call, callIo, performance.now() + call.limits.timeoutMs);
@@ -348,6 +426,9 @@ serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
       // Ends the call at once (the host stops this worker), whatever the guest does after the throw.
       gate.onTrip = (door) => callIo.limit(closedDoor(door));
       let outcome: WireOutcome;
+      // An exception out of the C call (a trap, exit(), a V8 stack overflow) unwound C frames
+      // without their clean-up: the interpreter is not reset, the worker goes.
+      let trapped = false;
       try {
         const text = direct.callForString(runCall, [
           call.code,
@@ -358,12 +439,17 @@ serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
         ]);
         outcome = JSON.parse(text) as WireOutcome;
       } catch (error) {
+        trapped = true;
         outcome = errorOf(call, error, guards);
       }
       // A call-out that ended the call (deadline, fatal refusal) decides, whatever the guest did next.
       outcome = callOut.end(outcome);
       if (gate.tripped !== undefined)
-        return { outcome: { ok: false, error: closedDoor(gate.tripped) }, memoryBytes: heapBytes() };
+        return {
+          outcome: { ok: false, error: closedDoor(gate.tripped) },
+          memoryBytes: heapBytes(),
+          discard: true,
+        };
       if (!outcome.ok && outcome.error.code === 'TIMEOUT') {
         // The harness saw the interrupt but does not know the limit; say it the way the host does.
         outcome = { ok: false, error: timeoutError(call) };
@@ -386,7 +472,15 @@ serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
           },
         };
       }
-      return { outcome, memoryBytes: heapBytes() + quota.used };
+      return {
+        outcome,
+        memoryBytes: heapBytes() + quota.used,
+        // A heap that grew is not reused: a call's memory limit is enforced when the heap grows, so
+        // the next call would get the grown memory without asking, past a lower limit of its own.
+        ...(trapped || quota.exceeded || guards.heapRefused || heapBytes() > goldenHeapBytes
+          ? { discard: true }
+          : {}),
+      };
     },
   };
 });

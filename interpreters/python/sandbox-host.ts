@@ -14,6 +14,7 @@ import * as vm from 'node:vm';
 import { serveSandboxHost } from '../../src/executor/host/process-runtime.js';
 import { patchMemoryMaximum, rewriteGlue, toSparse, WASM_PAGE } from './engine.js';
 import type { InterpreterWorkerData } from './interpreter-worker.js';
+import { exportHiddenState, type ResetPart } from './reset.js';
 
 /** The language part of the host's init config (built by executor.ts). */
 export interface PythonHostConfig {
@@ -29,6 +30,10 @@ export interface PythonHostConfig {
   readonly fsQuotaBytes: number;
   /** Run a trivial call in each interpreter before it counts as warm (the first call is slower). */
   readonly warmup: boolean;
+  /** 'reset': one interpreter per worker, put back in place after each call; 'fresh': one per call. */
+  readonly mode: 'reset' | 'fresh';
+  /** Test-only (RESET_SKIP): parts of the reset left out, to prove that verification catches them. */
+  readonly resetSkip: readonly ResetPart[];
 }
 
 serveSandboxHost({
@@ -38,7 +43,11 @@ serveSandboxHost({
     const started = performance.now();
     const binary = readFileSync(`${config.pyodideDir}pyodide.asm.wasm`);
     const maxPages = Math.min(65_536, Math.ceil((config.maxMemoryMb * 2 ** 20) / WASM_PAGE));
-    const module = new WebAssembly.Module(patchMemoryMaximum(binary, maxPages));
+    const capped = patchMemoryMaximum(binary, maxPages);
+    // Reset mode reads and restores every mutable global and table, the hidden ones too.
+    const module = new WebAssembly.Module(
+      config.mode === 'reset' ? exportHiddenState(capped).binary : capped,
+    );
     const compileMs = performance.now() - started;
     const glueUrl = pathToFileURL(`${config.pyodideDir}pyodide.asm.mjs`).href;
     const glue = rewriteGlue(readFileSync(new URL(glueUrl), 'utf8'), glueUrl);
@@ -61,11 +70,14 @@ serveSandboxHost({
       ...(sparse === undefined ? { dense: snapshot } : { sparse }),
       fsQuotaBytes: config.fsQuotaBytes,
       warmup: config.warmup,
+      ...(config.mode === 'reset' ? { reset: { skip: config.resetSkip } } : {}),
     };
     return {
       workerData,
       facts: {
         restore: config.restore,
+        mode: config.mode,
+        ...(config.resetSkip.length > 0 ? { resetSkip: config.resetSkip } : {}),
         snapshotBytes: snapshot.length,
         ...(sparse === undefined ? {} : { snapshotNonZeroBytes: sparse.data.length }),
         wasmMemoryMaxMb: (maxPages * WASM_PAGE) / 2 ** 20,

@@ -254,6 +254,29 @@ export function defineEscapeSuite(settings: Record<string, string>): void {
     });
   });
 
+  describe('reset in place', () => {
+    // In reset mode (the default) every reset of this suite was verified against the golden image
+    // (the test configuration sets RESET_VERIFY_EVERY=1): not one may have found a difference.
+    it('left no state behind that verification could find', async () => {
+      const r = await fetch(`${guarded.url}/v1/languages`);
+      const body = (await r.json()) as { languages: { id: string; details: any }[] };
+      const details = body.languages.find((l) => l.id === 'python')!.details;
+      const fresh =
+        settings.POLYEVAL_PYTHON_INTERPRETER_MODE === 'fresh' ||
+        Number(settings.POLYEVAL_PYTHON_INTERPRETERS_PER_WORKER ?? 1) > 1;
+      expect(details.interpreterMode).toBe(fresh ? 'fresh' : 'reset');
+      const resets = details.hosts.map((h: { resets?: Record<string, number> }) => h.resets);
+      if (fresh) expect(resets.every((x: unknown) => x === undefined)).toBe(true);
+      else {
+        expect(resets.reduce((n: number, x: Record<string, number>) => n + x.verified!, 0)).toBeGreaterThan(
+          10,
+        );
+        expect(resets.reduce((n: number, x: Record<string, number>) => n + x.mismatches!, 0)).toBe(0);
+        expect(details.securityEvents['reset-mismatch']).toBeUndefined();
+      }
+    });
+  });
+
   describe('isolation facts', () => {
     it('readiness reports the isolation in force', async () => {
       const r = await fetch(`${guarded.url}/v1/languages`);

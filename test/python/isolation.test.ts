@@ -13,6 +13,7 @@ import {
   toSparse,
   WASM_PAGE,
 } from '../../interpreters/python/engine.js';
+import { exportHiddenState, STATE_EXPORT_PREFIX } from '../../interpreters/python/reset.js';
 import {
   disposeWorkDir,
   PROTECTIONS,
@@ -128,6 +129,27 @@ describe('engine plumbing', () => {
     expect(info.max).toBe(2048);
     expect(2048 * WASM_PAGE).toBe(128 * 2 ** 20);
     expect(() => patchMemoryMaximum(binary, info.initial - 1)).toThrow(/below its minimum/);
+  }, 60_000);
+
+  // mutation: reset.ts exportHiddenState() skipping the table section (or the mutable globals) →
+  // the hidden externref tables (or globals) are missing from the exports and this test fails.
+  it("exports every mutable global and table of Pyodide's module, the hidden ones too", () => {
+    const binary = readFileSync(`${pyodideDir}pyodide.asm.wasm`);
+    const before = WebAssembly.Module.exports(new WebAssembly.Module(binary));
+    const { binary: patched, added } = exportHiddenState(patchMemoryMaximum(binary, 2048));
+    const module = new WebAssembly.Module(patched);
+    const exports = WebAssembly.Module.exports(module);
+    const ours = exports.filter((e) => e.name.startsWith(STATE_EXPORT_PREFIX));
+    expect(ours.map((e) => e.name)).toEqual(added);
+    // The function table and two externref tables (hiwire) that the module does not export.
+    expect(ours.filter((e) => e.kind === 'table')).toHaveLength(3);
+    expect(before.filter((e) => e.kind === 'table')).toHaveLength(1);
+    // The stack pointer and the other mutable globals; nothing else changed.
+    expect(ours.filter((e) => e.kind === 'global').length).toBeGreaterThanOrEqual(1);
+    expect(exports.length).toBe(before.length + added.length);
+    expect(WebAssembly.Module.imports(module)).toEqual(
+      WebAssembly.Module.imports(new WebAssembly.Module(binary)),
+    );
   }, 60_000);
 
   it('splits a snapshot into non-zero runs that rebuild it exactly', () => {

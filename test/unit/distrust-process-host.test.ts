@@ -116,7 +116,75 @@ describe('a sandbox host whose workers renew their interpreter distrusts them to
   }
 });
 
+describe('a sandbox host whose workers reset in place distrusts them too', () => {
+  const logs: Logged[] = [];
+  let host: Executor;
+
+  beforeAll(async () => {
+    host = executor(sandboxHost, logs, {
+      reset: { maxCalls: 100, verifyEvery: 1, maxMemoryBytes: 2 ** 30, timeoutMs: 5000 },
+    });
+    await host.start();
+  });
+
+  afterAll(async () => {
+    await host.close();
+  });
+
+  it('serves many calls on one worker, each after a reset', async () => {
+    const first = await host.execute(call('honest', [1, 1]));
+    expect(first).toMatchObject({ ok: true, value: { sum: 2, infected: false } });
+    const second = await host.execute(call('honest', [1, 1]));
+    expect(second).toMatchObject({ ok: true, value: { sum: 2, infected: false } });
+    // Two workers at most (capacity 2): a third call meets one of them again.
+    const third = await host.execute(call('honest', [1, 1]));
+    expect((third as unknown as { value: { served: number } }).value.served).toBeGreaterThan(1);
+  });
+
+  it('kills a worker that forges "restored" mid-call', async () => {
+    const before = events(host)['unexpected-message'] ?? 0;
+    expectViolation(await host.execute(call('forge-restored')));
+    expect(events(host)['unexpected-message']).toBe(before + 1);
+  });
+
+  it('discards a worker whose verification found a difference, and counts it', async () => {
+    const before = events(host)['reset-mismatch'] ?? 0;
+    expect(await host.execute(call('leave-trace'))).toMatchObject({ ok: true, value: 'trace' });
+    await expect.poll(() => events(host)['reset-mismatch']).toBe(before + 1);
+    expect(logs).toContainEqual(
+      expect.objectContaining({
+        level: 'error',
+        fields: expect.objectContaining({ securityEvent: 'reset-mismatch', detail: 'a trace survived' }),
+      }),
+    );
+  });
+});
+
 describe('an interpreter worker refuses a call it should not get', () => {
+  it('ends itself when told to reset for another call than the one it served', async () => {
+    const interrupt = new Int32Array(new SharedArrayBuffer(4));
+    const worker = new Worker(sandboxWorker, {
+      workerData: { data: {}, interrupt, callsPerInterpreter: 1 },
+      stdout: true,
+      stderr: true,
+    });
+    const messages: { kind: string }[] = [];
+    worker.on('message', (m: { kind: string }) => messages.push(m));
+    await new Promise<void>((resolve) => worker.once('message', () => resolve()));
+    const wire = { code: 'honest', function: 'main', argsJson: '[1,2]', limits: call('honest').limits };
+    worker.postMessage({ kind: 'call', id: 1, call: wire });
+    await new Promise<void>((resolve) => worker.once('message', () => resolve()));
+    worker.postMessage({ kind: 'reset', id: 1, verify: true });
+    await new Promise<void>((resolve) => worker.once('message', () => resolve()));
+    expect(messages.map((m) => m.kind)).toEqual(['ready', 'done', 'restored']);
+    worker.postMessage({ kind: 'call', id: 2, call: wire });
+    await new Promise<void>((resolve) => worker.once('message', () => resolve()));
+    worker.postMessage({ kind: 'reset', id: 7, verify: false });
+    const code = await new Promise<number>((resolve) => worker.once('exit', resolve));
+    expect(code).toBe(70);
+    expect(messages.map((m) => m.kind)).toEqual(['ready', 'done', 'restored', 'done']);
+  });
+
   it('ends itself when a second call arrives for its single-use interpreter', async () => {
     const interrupt = new Int32Array(new SharedArrayBuffer(4));
     const worker = new Worker(sandboxWorker, {

@@ -154,6 +154,7 @@ class SandboxProcess {
     prepareWallMs: 0,
     prepareCpuMs: 0,
     lastPrepare: {} as Readonly<Record<string, number>>,
+    reset: undefined as Readonly<Record<string, number>> | undefined,
   };
   restarts = 0;
   lastError: string | undefined;
@@ -382,6 +383,14 @@ class SandboxProcess {
           prepareWallMs: message.prepareWallMs,
           prepareCpuMs: message.prepareCpuMs,
           lastPrepare: message.lastPrepare as Record<string, number>,
+          // Figures only (readiness details): anything else in it is dropped.
+          reset: isRecord(message.reset)
+            ? Object.fromEntries(
+                Object.entries(message.reset)
+                  .filter((e): e is [string, number] => typeof e[1] === 'number')
+                  .slice(0, 16),
+              )
+            : undefined,
         };
         return undefined;
       case 'started': {
@@ -668,6 +677,7 @@ export function createProcessExecutor(context: ExecutorContext, options: Process
           singleUse: options.host.callsPerWorker === 1,
           workerPerInterpreter: options.host.interpretersPerWorker === 1,
           callsPerInterpreter: options.host.callsPerWorker,
+          ...(options.host.reset === undefined ? {} : { reset: options.host.reset }),
           interpretersPerWorker: options.host.interpretersPerWorker,
           hosts: hosts.map((h) => ({
             state: h.state,
@@ -683,6 +693,7 @@ export function createProcessExecutor(context: ExecutorContext, options: Process
             lastPrepareMs: Object.fromEntries(
               Object.entries(h.warm.lastPrepare).map(([k, v]) => [k, Math.round(v * 10) / 10]),
             ),
+            ...(h.warm.reset === undefined ? {} : { resets: h.warm.reset }),
             ...(h.lastError === undefined ? {} : { lastError: h.lastError }),
           })),
           ...counters,

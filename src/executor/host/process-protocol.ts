@@ -75,6 +75,8 @@ export type HostToService =
       readonly prepareCpuMs: number;
       /** Phases reported by the most recent interpreter (ms, engine-specific). */
       readonly lastPrepare: Readonly<Record<string, number>>;
+      /** Resets in place so far (only when the host resets interpreters in place). */
+      readonly reset?: Readonly<Record<string, number>>;
     }
   | { readonly kind: 'started'; readonly id: number }
   | OutputMessage
@@ -93,8 +95,9 @@ export type HostToService =
 /**
  * Host process → one of its workers. Per interpreter: ready once, then call (one, or up to
  * callsPerInterpreter when the operator allowed reuse), output* and call-out* (one at a time, each
- * answered through the call's answer slot), limit?, done; then `renew` (a fresh
- * interpreter, ready again) or the worker is terminated. Anything else kills the worker.
+ * answered through the call's answer slot), limit?, done; then `renew` (a fresh interpreter, ready
+ * again), `reset` (the same interpreter put back in place: restored or reset-failed), or the worker
+ * is terminated. Anything else kills the worker.
  */
 export type HostToWorker =
   | {
@@ -105,7 +108,9 @@ export type HostToWorker =
       readonly callOut?: SharedArrayBuffer;
     }
   /** Replace the interpreter with a fresh one, then say ready again (interpretersPerWorker > 1). */
-  | { readonly kind: 'renew' };
+  | { readonly kind: 'renew' }
+  /** Put the interpreter call `id` used back to its golden image (and compare it, with `verify`). */
+  | { readonly kind: 'reset'; readonly id: number; readonly verify: boolean };
 
 /** A worker → its host process. */
 export type WorkerToHost =
@@ -135,4 +140,22 @@ export type WorkerToHost =
       readonly memoryBytes: number;
       readonly cpuMs: number;
       readonly extraStats?: Record<string, number>;
+      /** The interpreter's state is in doubt: the host must not reset it. */
+      readonly discard?: boolean;
+    }
+  /** The reset after call `id` is complete (and, with `verified`, compared equal to the image). */
+  | {
+      readonly kind: 'restored';
+      readonly id: number;
+      readonly resetMs: number;
+      readonly verifyMs?: number;
+      readonly verified: boolean;
+      readonly parts?: Record<string, number>;
+    }
+  /** The reset after call `id` failed or its verification found a difference: terminate the worker. */
+  | {
+      readonly kind: 'reset-failed';
+      readonly id: number;
+      readonly reason: string;
+      readonly mismatch: boolean;
     };

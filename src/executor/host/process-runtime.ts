@@ -3,7 +3,8 @@
 // hands each call to one of them, and enforces the limits from outside the guest — an interrupt
 // at the deadline as the fast path, worker.terminate() at deadline + grace as the guarantee, output
 // counted and capped as it streams, and the process's RSS watched. After its call a worker is
-// thrown away (single use) unless the operator explicitly allowed more calls per worker.
+// thrown away (single use), or its interpreter is reset in place (below), or — only when the operator
+// explicitly allowed it — it serves more calls as it is.
 // A language's host entry calls serveSandboxHost() once with a `prepare` hook that turns the
 // service's init config into what every worker receives (e.g. a compiled WebAssembly.Module).
 // Neither side trusts the other blindly: each worker slot has a state (starting → ready → serving(id)
@@ -13,6 +14,9 @@
 // A guest's call to another function (Wikifunctions reentrance) arrives as a `call-out` message,
 // checked (checkCallOut) and relayed to the service; the answer is written into the call's answer
 // slot, on which the worker blocks (call-out-slot.ts).
+// With `reset` configured, a worker serves many calls on one interpreter that it puts back in place
+// after each answer: the slot goes serving(id) → restoring(id) and only the worker's `restored` for
+// that id makes it ready again; a failed or mismatching verification terminates it (security event).
 
 import { networkInterfaces } from 'node:os';
 import { type ResourceLimits, Worker } from 'node:worker_threads';
@@ -74,6 +78,35 @@ export interface HostRuntimeConfig {
   /** Busy workers are stopped with MEMORY_LIMIT when the process's RSS goes over this. */
   readonly rssLimitBytes: number;
   readonly resourceLimits?: ResourceLimits;
+  /** Reset in place instead of a new interpreter per call (the worker's runner must support it). */
+  readonly reset?: ResetConfig;
+}
+
+/** How workers that reset their interpreter in place are used and checked. */
+export interface ResetConfig {
+  /** Calls one worker serves before it is replaced anyway (bounds anything a reset could miss). */
+  readonly maxCalls: number;
+  /** Verify every Nth reset (and always the first of each worker and after a failed call); 0 = never sampled. */
+  readonly verifyEvery: number;
+  /** A worker whose engine memory reached this after a call is discarded (memory never shrinks). */
+  readonly maxMemoryBytes: number;
+  /** A worker that has not said `restored` this long after `reset` is terminated. */
+  readonly timeoutMs: number;
+}
+
+/** Resets done and checked by one host, for the readiness details. */
+export interface ResetStats {
+  [part: `last_${string}Ms`]: number;
+  resets: number;
+  verified: number;
+  mismatches: number;
+  failures: number;
+  discarded: number;
+  lastResetMs: number;
+  lastVerifyMs: number;
+  /** Sums, for the means: resets over `resets`, verifications over `verified`. */
+  resetMsTotal: number;
+  verifyMsTotal: number;
 }
 
 export interface PreparedHost {
@@ -106,10 +139,11 @@ interface Running {
 
 /**
  * `starting`/`renewing` until the worker says ready once; `ready` (in the idle list, may be handed a
- * call); `serving` its call (`running`); `dead` once terminated. A slot that answered goes back to
+ * call); `serving` its call (`running`); `restoring` after its answer until the worker says it reset
+ * its interpreter for that call (`restoringId`, reset mode); `dead` once terminated. A slot that answered goes back to
  * `ready` only when the operator allowed more calls per interpreter.
  */
-type SlotState = 'starting' | 'ready' | 'serving' | 'renewing' | 'dead';
+type SlotState = 'starting' | 'ready' | 'serving' | 'renewing' | 'restoring' | 'dead';
 
 interface Slot {
   readonly worker: Worker;
@@ -122,6 +156,9 @@ interface Slot {
   interpreters: number;
   calls: number;
   running: Running | undefined;
+  /** The call whose interpreter is being put back (state `restoring`). */
+  restoringId: number;
+  resetTimer: NodeJS.Timeout | undefined;
 }
 
 const SIGINT = 2;
@@ -196,7 +233,19 @@ class HostRuntime {
   private lastPrepare: Record<string, number> = {};
   private lastWarm = -1;
   private lastSpawned = -1;
+  private lastResets = 0;
   private rssTimer: NodeJS.Timeout | undefined;
+  private readonly resetStats: ResetStats = {
+    resets: 0,
+    verified: 0,
+    mismatches: 0,
+    failures: 0,
+    discarded: 0,
+    lastResetMs: 0,
+    lastVerifyMs: 0,
+    resetMsTotal: 0,
+    verifyMsTotal: 0,
+  };
 
   constructor(
     private readonly workerUrl: URL,
@@ -338,6 +387,7 @@ class HostRuntime {
   private discard(slot: Slot): void {
     if (slot.state === 'dead') return;
     slot.state = 'dead';
+    clearTimeout(slot.resetTimer);
     this.slots.delete(slot);
     const i = this.idle.indexOf(slot);
     if (i >= 0) this.idle.splice(i, 1);
@@ -347,9 +397,19 @@ class HostRuntime {
   }
 
   private refill(): void {
-    const waiting = this.idle.length + this.starting;
-    // Keep `warm` interpreters waiting, plus one for each queued call.
-    const wanted = this.config.warm + this.queue.length - waiting;
+    // In reset mode a worker serving or putting its interpreter back in place is about to be
+    // waiting again (a discarded one calls refill): `warm` is the number of workers.
+    let restoring = 0;
+    if (this.config.reset !== undefined) {
+      for (const slot of this.slots) if (slot.state === 'restoring' || slot.state === 'serving') restoring++;
+    }
+    const waiting = this.idle.length + this.starting + restoring;
+    // Keep `warm` interpreters waiting, plus one for each queued call; in reset mode a queued call
+    // waits for a worker that is serving or restoring (the service sends at most its capacity).
+    const wanted =
+      this.config.reset === undefined
+        ? this.config.warm + this.queue.length - waiting
+        : Math.max(this.config.warm, this.queue.length) - waiting;
     const room = this.config.spawnConcurrency - this.starting;
     for (let i = 0; i < Math.min(wanted, room); i++) this.spawn();
   }
@@ -380,6 +440,8 @@ class HostRuntime {
       interpreters: 1,
       calls: 0,
       running: undefined,
+      restoringId: -1,
+      resetTimer: undefined,
     };
     this.slots.add(slot);
     this.starting++;
@@ -424,6 +486,33 @@ class HostRuntime {
     if (done.memoryBytes > this.config.renewMaxMemoryBytes) return false;
     // After a limit or a crash the worker's state is in doubt: replace it.
     return done.outcome.ok || RENEWABLE_ERRORS.has(done.outcome.error.code);
+  }
+
+  /**
+   * Whether a worker may be put back in place after this call: not after a limit, crash, trap or
+   * closed door (those end the worker before `done`, or answer with an error that is not an
+   * ordinary guest failure), not when the worker itself asked to go, not past the memory threshold
+   * or the calls budget.
+   */
+  private resettable(slot: Slot, done: Extract<WorkerToHost, { kind: 'done' }>, reset: ResetConfig): boolean {
+    if (done.discard === true) return false;
+    if (slot.calls >= reset.maxCalls) return false;
+    if (done.memoryBytes > reset.maxMemoryBytes) return false;
+    return done.outcome.ok || RENEWABLE_ERRORS.has(done.outcome.error.code);
+  }
+
+  /** Sends `reset` (verified when sampled, for a worker's first reset, or after a failed call). */
+  private startReset(slot: Slot, id: number, anomaly: boolean, reset: ResetConfig): void {
+    slot.state = 'restoring';
+    slot.restoringId = id;
+    const sampled = reset.verifyEvery > 0 && (this.resetStats.resets + 1) % reset.verifyEvery === 0;
+    const verify = sampled || anomaly || slot.calls === 1;
+    slot.resetTimer = setTimeout(() => {
+      log('warn', 'A worker did not finish its reset in time; it was discarded', { call: id });
+      this.resetStats.failures++;
+      this.discard(slot);
+    }, reset.timeoutMs);
+    slot.worker.postMessage({ kind: 'reset', id, verify } satisfies HostToWorker);
   }
 
   /** Applies one worker message to its slot's state machine; a Violation when not expected. */
@@ -490,6 +579,62 @@ class HostRuntime {
         send({ kind: 'call-out', id: running!.id, text: message.text as string });
         return undefined;
       }
+      case 'restored': {
+        if (slot.state !== 'restoring')
+          return violation('unexpected-message', `"restored" while ${slot.state}`);
+        if (message.id !== slot.restoringId) return violation('wrong-id', '"restored" for another call');
+        if (typeof message.resetMs !== 'number' || typeof message.verified !== 'boolean')
+          return violation('malformed', 'a restored message');
+        clearTimeout(slot.resetTimer);
+        this.resetStats.resets++;
+        this.resetStats.lastResetMs = message.resetMs;
+        this.resetStats.resetMsTotal += message.resetMs;
+        if (isRecord(message.parts)) {
+          // At most a few named figures (the warm message carries 16 numbers in all).
+          for (const [part, ms] of Object.entries(message.parts).slice(0, 6)) {
+            if (typeof ms === 'number' && /^[a-z]{1,16}$/.test(part)) this.resetStats[`last_${part}Ms`] = ms;
+          }
+        }
+        if (message.verified) {
+          this.resetStats.verified++;
+          if (typeof message.verifyMs === 'number') {
+            this.resetStats.lastVerifyMs = message.verifyMs;
+            this.resetStats.verifyMsTotal += message.verifyMs;
+          }
+        }
+        slot.state = 'ready';
+        this.idle.push(slot);
+        this.dispatch();
+        return undefined;
+      }
+      case 'reset-failed': {
+        if (slot.state !== 'restoring')
+          return violation('unexpected-message', `"reset-failed" while ${slot.state}`);
+        if (message.id !== slot.restoringId) return violation('wrong-id', '"reset-failed" for another call');
+        const reason = typeof message.reason === 'string' ? message.reason.slice(0, 2000) : 'no reason given';
+        if (message.mismatch === true) {
+          // State a call left survived the reset: the next call could have met it.
+          this.resetStats.mismatches++;
+          send({ kind: 'security', event: 'reset-mismatch', id: slot.restoringId });
+          log(
+            'error',
+            'Security event: a reset in place left state that differs from the golden image; the worker was discarded',
+            {
+              securityEvent: 'reset-mismatch',
+              call: slot.restoringId,
+              detail: reason,
+            },
+          );
+        } else {
+          this.resetStats.failures++;
+          log('warn', 'A reset in place could not be completed; the worker was discarded', {
+            call: slot.restoringId,
+            detail: reason,
+          });
+        }
+        this.discard(slot);
+        return undefined;
+      }
       default:
         return violation('unknown-kind', 'a message of unknown kind');
     }
@@ -508,7 +653,14 @@ class HostRuntime {
       return violation('malformed', 'a done message without measures');
     const done = message as unknown as Extract<WorkerToHost, { kind: 'done' }>;
     this.answer(slot, outcome, done);
-    if (slot.calls < this.config.callsPerWorker) {
+    const reset = this.config.reset;
+    if (reset !== undefined) {
+      if (this.resettable(slot, done, reset)) this.startReset(slot, running.id, !done.outcome.ok, reset);
+      else {
+        this.resetStats.discarded++;
+        this.discard(slot);
+      }
+    } else if (slot.calls < this.config.callsPerWorker) {
       // Reuse the operator allowed explicitly (CALLS_PER_INTERPRETER > 1).
       slot.state = 'ready';
       this.idle.push(slot);
@@ -584,9 +736,12 @@ class HostRuntime {
       };
       send({ kind: 'ready', facts });
     }
-    if (idle !== this.lastWarm || this.spawned !== this.lastSpawned) {
+    const r = this.resetStats;
+    const resets = r.resets + r.mismatches + r.failures + r.discarded;
+    if (idle !== this.lastWarm || this.spawned !== this.lastSpawned || resets !== this.lastResets) {
       this.lastWarm = idle;
       this.lastSpawned = this.spawned;
+      this.lastResets = resets;
       const recent = this.prepareTimes;
       const mean = (pick: (t: { wallMs: number; cpuMs: number }) => number): number =>
         recent.length === 0 ? 0 : recent.reduce((sum, t) => sum + pick(t), 0) / recent.length;
@@ -598,6 +753,7 @@ class HostRuntime {
         prepareWallMs: mean((t) => t.wallMs),
         prepareCpuMs: mean((t) => t.cpuMs),
         lastPrepare: this.lastPrepare,
+        ...(this.config.reset === undefined ? {} : { reset: { ...this.resetStats } }),
       });
     }
   }

@@ -5,7 +5,9 @@
 // operator allowed), and a call that arrives when the interpreter is not ready — a second call, a
 // call while preparing — ends the worker instead of running. Before the first guest byte runs, the
 // worker's realm is locked down (lockdown.ts): set-up may use vm and Pyodide's binding shim, guests
-// may not.
+// may not. A runner that can reset its sandbox in place (`reset`) serves many calls, one at a time:
+// after each answer the host sends `reset`, the runner puts back its golden image (and compares the
+// result with it when asked), and only a `restored` answer makes the worker ready again.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import type { GuestError } from '../contract.js';
@@ -36,7 +38,21 @@ export interface SingleUseResult {
   readonly outcome: WireOutcome;
   readonly memoryBytes: number;
   readonly extraStats?: Record<string, number>;
+  /** The interpreter's state is in doubt (it trapped, exited...): never reset it, discard the worker. */
+  readonly discard?: boolean;
 }
+
+/** What a reset in place found: restored (and verified when asked), or the reason it could not be. */
+export type ResetReport =
+  | {
+      readonly ok: true;
+      readonly resetMs: number;
+      readonly verifyMs?: number;
+      readonly verified: boolean;
+      /** Milliseconds per part of the reset (engine-specific names), for readiness details. */
+      readonly parts?: Record<string, number>;
+    }
+  | { readonly ok: false; readonly reason: string; readonly mismatch: boolean };
 
 export interface SingleUseRunner {
   readonly engineVersion: string;
@@ -45,6 +61,11 @@ export interface SingleUseRunner {
   run(call: WireCall, io: SingleUseIo): Promise<SingleUseResult>;
   /** The engine's memory now, in bytes: the stats of a call stopped at a limit (OUTPUT_LIMIT). */
   memoryBytes?(): number;
+  /**
+   * Puts the sandbox back to the image taken after set-up, so that the next call meets a never-used
+   * interpreter; with `verify`, then compares the whole state with that image.
+   */
+  reset?(verify: boolean): ResetReport;
 }
 
 /** What the host puts in workerData: the language's data and this worker's interrupt flag. */
@@ -107,8 +128,15 @@ export function serveSingleUseWorker<Data>(
   // Captured before any guest runs: a guest that reached this realm cannot swap it for a no-op.
   const exit = process.exit.bind(process);
   let runner: SingleUseRunner | undefined;
-  /** preparing → ready → serving → (ready again only while calls < callsPerInterpreter) → used. */
-  let state: 'preparing' | 'ready' | 'serving' | 'used' = 'preparing';
+  /**
+   * preparing → ready → serving → (ready again only while calls < callsPerInterpreter) → used; a
+   * used interpreter is renewed (preparing), or reset in place (restoring → ready), or the worker ends.
+   */
+  let state: 'preparing' | 'ready' | 'serving' | 'used' | 'restoring' = 'preparing';
+  /** The call whose answer made the interpreter `used` (a reset must name it). */
+  let lastId = -1;
+  /** The last answer asked for the interpreter to be discarded: no reset will be accepted. */
+  let discard = false;
   let calls = 0;
   const refuse = (): void => {
     // The host never sends this; whoever did is not to be served. Ending the thread is the answer.
@@ -146,12 +174,48 @@ export function serveSingleUseWorker<Data>(
     else if (message?.kind === 'call' && state === 'ready' && runner !== undefined) {
       state = 'serving';
       calls++;
+      lastId = message.id;
       void handle(runner, message).then(() => {
         state = calls < callsPerInterpreter ? 'ready' : 'used';
       });
+    } else if (
+      message?.kind === 'reset' &&
+      state === 'used' &&
+      !discard &&
+      message.id === lastId &&
+      runner?.reset !== undefined
+    ) {
+      state = 'restoring';
+      reset(runner, message.id, message.verify === true);
     } else refuse();
   });
   prepare();
+
+  function reset(runner: SingleUseRunner, id: number, verify: boolean): void {
+    let report: ResetReport;
+    try {
+      report = runner.reset!(verify);
+    } catch (error) {
+      report = { ok: false, reason: error instanceof Error ? error.message : String(error), mismatch: false };
+    }
+    if (report.ok) {
+      calls = 0;
+      state = 'ready';
+      post({
+        kind: 'restored',
+        id,
+        resetMs: report.resetMs,
+        verified: report.verified,
+        ...(report.verifyMs === undefined ? {} : { verifyMs: report.verifyMs }),
+        ...(report.parts === undefined ? {} : { parts: report.parts }),
+      });
+    } else {
+      // Never ready again: the host terminates this worker.
+      discard = true;
+      state = 'used';
+      post({ kind: 'reset-failed', id, reason: report.reason.slice(0, 2000), mismatch: report.mismatch });
+    }
+  }
 
   async function handle(
     runner: SingleUseRunner,
@@ -165,6 +229,7 @@ export function serveSingleUseWorker<Data>(
       result = await runner.run(call, singleUseIo(id, call, runner, cpu, slot));
     } catch (error) {
       result = {
+        discard: true,
         outcome: {
           ok: false,
           error: {
@@ -175,6 +240,7 @@ export function serveSingleUseWorker<Data>(
         memoryBytes: 0,
       };
     }
+    discard = result.discard === true;
     post({
       kind: 'done',
       id,
@@ -182,6 +248,7 @@ export function serveSingleUseWorker<Data>(
       memoryBytes: result.memoryBytes,
       cpuMs: threadCpuMs() - cpu,
       ...(result.extraStats === undefined ? {} : { extraStats: result.extraStats }),
+      ...(discard ? { discard: true } : {}),
     });
   }
 }
