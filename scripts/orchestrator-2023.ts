@@ -190,6 +190,19 @@ function checks(reentrantAnswers: boolean): Check[] {
       'unsupported_language_java_throw.json': /No evaluator is available for Java/,
       'python_unsupported_version_throw.json': /No evaluator is available for python-1/,
     }).map(([name, expect]): Check => ({ name, zobject: fixture(name), reentrant: false, expect })),
+    // Not marked reentrant (useReentrance false): the reference's Z507, in either language.
+    {
+      name: 'Wikifunctions.Call without useReentrance',
+      zobject: call('return Wikifunctions.Call("Z801", {Z801K1: Z1000K1});'),
+      reentrant: false,
+      expect: /Non-reentrant executor tried to call back to the orchestrator/,
+    },
+    {
+      name: 'Python W.Call without useReentrance',
+      zobject: pythonCall('    return W.Call("Z801", Z801K1=Z1000K1)'),
+      reentrant: false,
+      expect: /Non-reentrant executor tried to call back to the orchestrator/,
+    },
     reentrant(
       'Z801 echo through Wikifunctions.Call, plus 8',
       call('return String(Number(Wikifunctions.Call("Z801", {Z801K1: Z1000K1})) + Number(Z1000K2));'),
