@@ -2,7 +2,8 @@
 // fetch): starts Polyeval, a stub of the wiki API serving function-schemata's definitions, and the
 // real orchestrator pointed at both (FUNCTION_EVALUATOR_URL and FUNCTION_EVALUATOR_WS at Polyeval),
 // then sends it plain, failing and reentrant calls (JavaScript and Python: Wikifunctions.Call and
-// W.Call) and compares what it answers with what it should. Exit code 0 when every answer is as expected and the orchestrator is still alive.
+// W.Call) and compares what it answers with what it should. Exit code 0 when every answer is as
+// expected and the orchestrator is still alive.
 //
 //   git clone https://github.com/wikimedia/mediawiki-services-function-orchestrator orch
 //   git -C orch checkout 25abcfab29deb3aafc880463c474225a4a4db52a
