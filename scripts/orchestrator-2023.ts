@@ -1,8 +1,9 @@
 // A check by hand (not in CI: it needs the real 2023 Wikifunctions orchestrator, which CI cannot
 // fetch): starts Polyeval, a stub of the wiki API serving function-schemata's definitions, and the
 // real orchestrator pointed at both (FUNCTION_EVALUATOR_URL and FUNCTION_EVALUATOR_WS at Polyeval),
-// then sends it plain, failing and reentrant calls and compares what it answers with what it
-// should. Exit code 0 when every answer is as expected and the orchestrator is still alive.
+// then sends it plain, failing and reentrant calls (JavaScript and Python: Wikifunctions.Call and
+// W.Call) and compares what it answers with what it should. Exit code 0 when every answer is as
+// expected and the orchestrator is still alive.
 //
 //   git clone https://github.com/wikimedia/mediawiki-services-function-orchestrator orch
 //   git -C orch checkout 25abcfab29deb3aafc880463c474225a4a4db52a
@@ -33,8 +34,11 @@ const FIXTURES = join(root, 'test/fixtures/wikifunctions/');
 type Json = Record<string, unknown>;
 const fixture = (name: string): Json => JSON.parse(readFileSync(join(FIXTURES, name), 'utf8')) as Json;
 
-/** Two functions of our own served by the stub wiki: Z10001 appends "!", Z10002 calls Z10001. */
-function testFunction(zid: string, code: string): Json {
+/**
+ * Functions of our own served by the stub wiki: Z10001 (JavaScript) appends "!", Z10002 (JavaScript)
+ * and Z10003 (Python, W.Call) call Z10001 and append "?".
+ */
+function testFunction(zid: string, code: string, language = 'javascript'): Json {
   const key = `${zid}K1`;
   return {
     Z1K1: 'Z2',
@@ -49,7 +53,7 @@ function testFunction(zid: string, code: string): Json {
         {
           Z1K1: 'Z14',
           Z14K1: zid,
-          Z14K3: { Z1K1: 'Z16', Z16K1: { Z1K1: 'Z61', Z61K1: 'javascript' }, Z16K2: code },
+          Z14K3: { Z1K1: 'Z16', Z16K1: { Z1K1: 'Z61', Z61K1: language }, Z16K2: code },
         },
       ],
       Z8K5: zid,
@@ -62,6 +66,11 @@ const OWN: Record<string, Json> = {
   Z10002: testFunction(
     'Z10002',
     "function Z10002(Z10002K1) { return Wikifunctions.Call('Z10001', {Z10001K1: Z10002K1}) + '?'; }",
+  ),
+  Z10003: testFunction(
+    'Z10003',
+    'def Z10003(Z10003K1):\n    return W.Call("Z10001", Z10001K1=Z10003K1) + "?"',
+    'python-3',
   ),
 };
 
@@ -108,9 +117,16 @@ interface Check {
   readonly name: string;
   readonly zobject: Json;
   readonly reentrant: boolean;
-  /** The Z22K1 expected (canonical), or a pattern the error's text must match. */
+  /**
+   * The Z22K1 expected (canonical); a pattern the error's text must match (the value void); or
+   * `{ matching }`, a pattern the value (a string) must match.
+   */
   readonly expect: unknown;
 }
+
+/** Python's Z1000(Z1000K1, Z1000K2) with this body (indented by the caller as it needs). */
+const pythonCall = (body: string): Json =>
+  withCode('python3_add_Z7.json', `def Z1000(Z1000K1, Z1000K2):\n${body}`);
 
 function checks(reentrantAnswers: boolean): Check[] {
   const call = (code: string): Json =>
@@ -122,9 +138,12 @@ function checks(reentrantAnswers: boolean): Check[] {
     expect: reentrantAnswers ? value : /Function call timed out/,
   });
   return [
-    ...['javascript_add_Z7.json', 'javascript_add_with_generics_Z7.json', 'python3_add_Z7.json'].map(
-      (name): Check => ({ name, zobject: fixture(name), reentrant: false, expect: '13' }),
-    ),
+    ...[
+      'javascript_add_Z7.json',
+      'javascript_add_with_generics_Z7.json',
+      'python3_add_Z7.json',
+      'python3_add_with_generics_Z7.json',
+    ].map((name): Check => ({ name, zobject: fixture(name), reentrant: false, expect: '13' })),
     ...['python-3-7', 'python-3-8', 'python'].map(
       (language): Check => ({
         name: `python3_add_Z7 as ${language}`,
@@ -147,6 +166,44 @@ function checks(reentrantAnswers: boolean): Check[] {
       reentrant: false,
       expect: /Hello, this is a good day to die/,
     },
+    {
+      name: 'orchestrator/evaluated.json (pre-2021 code)',
+      zobject: fixture('orchestrator/evaluated.json'),
+      reentrant: false,
+      expect: /NameError: name 'Z1000K1' is not defined/,
+    },
+    {
+      // The orchestrator's test expected its fallback's true; a working evaluator runs `lambda: False`.
+      name: 'orchestrator/first-implementation-evaluator-down.json',
+      zobject: fixture('orchestrator/first-implementation-evaluator-down.json'),
+      reentrant: false,
+      expect: { Z1K1: 'Z40', Z40K1: 'Z42' },
+    },
+    {
+      // The orchestrator runs the composition after the code implementation: never sent to us.
+      name: 'orchestrator/first-implementation-programming-language-nonexistent.json',
+      zobject: fixture('orchestrator/first-implementation-programming-language-nonexistent.json'),
+      reentrant: false,
+      expect: { Z1K1: 'Z40', Z40K1: 'Z41' },
+    },
+    // Refused by the orchestrator itself (no evaluator configured for the language): never sent to us.
+    ...Object.entries({
+      'unsupported_language_java_throw.json': /No evaluator is available for Java/,
+      'python_unsupported_version_throw.json': /No evaluator is available for python-1/,
+    }).map(([name, expect]): Check => ({ name, zobject: fixture(name), reentrant: false, expect })),
+    // Not marked reentrant (useReentrance false): the reference's Z507, in either language.
+    {
+      name: 'Wikifunctions.Call without useReentrance',
+      zobject: call('return Wikifunctions.Call("Z801", {Z801K1: Z1000K1});'),
+      reentrant: false,
+      expect: /Non-reentrant executor tried to call back to the orchestrator/,
+    },
+    {
+      name: 'Python W.Call without useReentrance',
+      zobject: pythonCall('    return W.Call("Z801", Z801K1=Z1000K1)'),
+      reentrant: false,
+      expect: /Non-reentrant executor tried to call back to the orchestrator/,
+    },
     reentrant(
       'Z801 echo through Wikifunctions.Call, plus 8',
       call('return String(Number(Wikifunctions.Call("Z801", {Z801K1: Z1000K1})) + Number(Z1000K2));'),
@@ -161,12 +218,42 @@ function checks(reentrantAnswers: boolean): Check[] {
     ),
     reentrant(
       'a nested call that fails (Z10000 does not exist), caught',
-      call('try { return Wikifunctions.Call("Z10000", {Z10000K1: Z1000K1}); } catch (e) { return e.name; }'),
-      'WikifunctionsError',
+      call(
+        'try { return Wikifunctions.Call("Z10000", {Z10000K1: Z1000K1}); } catch (e) { return e.name + ": " + e.message; }',
+      ),
+      { matching: /^WikifunctionsError: Z10000 failed: / },
     ),
     reentrant(
       'Z10002("hi"): calls Z10001, evaluated here',
       { Z1K1: 'Z7', Z7K1: 'Z10002', Z10002K1: 'hi' },
+      'hi!?',
+    ),
+    // Python W.Call, the reference executor's convention: first the captured 09 code as it is.
+    reentrant(
+      'Python: the captured 09 code, W.Call("Z801") plus 8',
+      pythonCall('    return str(int(W.Call("Z801", Z801K1=Z1000K1)) + int(Z1000K2))'),
+      '13',
+    ),
+    reentrant(
+      'Python: Z844 (a built-in) through W.Call',
+      pythonCall('    return str(W.Call("Z844", Z844K1=True, Z844K2=True))'),
+      'True',
+    ),
+    reentrant(
+      'Python: a nested call that fails (Z10000 does not exist), caught',
+      pythonCall(
+        '    try:\n        return W.Call("Z10000", Z10000K1=Z1000K1)\n    except WikifunctionsError as e:\n        return type(e).__name__ + ": " + str(e)',
+      ),
+      { matching: /^WikifunctionsError: Z10000 failed: / },
+    ),
+    reentrant(
+      'Python: calls Z10001 (JavaScript, evaluated here)',
+      pythonCall('    return W.Call("Z10001", Z10001K1=Z1000K1)'),
+      '5!',
+    ),
+    reentrant(
+      'Z10003("hi"): Python from the wiki, calls Z10001 (JavaScript, evaluated here)',
+      { Z1K1: 'Z7', Z7K1: 'Z10003', Z10003K1: 'hi' },
       'hi!?',
     ),
   ];
@@ -269,39 +356,51 @@ async function main(): Promise<number> {
     );
     for (const check of checks(reentrantAnswers)) {
       const got = await send(orchestrator, check);
+      const { expect } = check;
       const ok =
-        check.expect instanceof RegExp
-          ? got.value === 'Z24' && check.expect.test(got.text)
-          : JSON.stringify(got.value) === JSON.stringify(check.expect);
+        expect instanceof RegExp
+          ? got.value === 'Z24' && expect.test(got.text)
+          : typeof expect === 'object' && expect !== null && 'matching' in expect
+            ? typeof got.value === 'string' && (expect.matching as RegExp).test(got.value)
+            : JSON.stringify(got.value) === JSON.stringify(expect);
       if (!ok) failures++;
-      const error = /"errorMessage","K2":"((?:[^"\\]|\\.)*)"/.exec(got.text)?.[1];
+      // Our errorMessage, else (an error of the orchestrator's own) the first Z5's type.
+      const error =
+        /"errorMessage","K2":"((?:[^"\\]|\\.)*)"/.exec(got.text)?.[1] ??
+        /No evaluator is available for [^"\\]*/.exec(got.text)?.[0];
       console.log(
         `${ok ? 'ok  ' : 'FAIL'} ${check.name}${check.reentrant ? ' [useReentrance]' : ''}: ${JSON.stringify(got.value)}${error === undefined ? '' : ` (${error.slice(0, 160)})`} ${got.ms} ms`,
       );
     }
-    // Four reentrant calls at once: each gets its own letters (or, over the websocket, a refusal
-    // when its socket cannot be told from another's), never another's.
-    const letters = ['a', 'b', 'c', 'd'];
-    const concurrent = await Promise.all(
-      letters.map((letter) => {
-        const zobject = withCode(
-          'javascript_add_Z7.json',
-          'function Z1000(Z1000K1) { let v = ""; for (let i = 0; i < 3; i++) v += Wikifunctions.Call("Z801", {Z801K1: Z1000K1}); return v; }',
-        );
-        zobject.Z1000K1 = { Z1K1: 'Z6', Z6K1: letter };
-        return send(orchestrator, { name: letter, zobject, reentrant: true, expect: undefined });
-      }),
-    );
-    for (const [i, got] of concurrent.entries()) {
-      const own = letters[i]!.repeat(3);
-      const ok = reentrantAnswers
-        ? got.value === own || (got.value === 'Z24' && /wait to be paired/.test(got.text))
-        : got.value === 'Z24' && /Function call timed out/.test(got.text);
-      if (!ok) failures++;
-      const error = /"errorMessage","K2":"((?:[^"\\]|\\.)*)"/.exec(got.text)?.[1];
-      console.log(
-        `${ok ? 'ok  ' : 'FAIL'} concurrent ${letters[i]} [useReentrance]: ${JSON.stringify(got.value)}${error === undefined ? '' : ` (${error.slice(0, 160)})`} ${got.ms} ms`,
+    // Four reentrant calls at once, in each language: each gets its own letters (or, over the
+    // websocket, a refusal when its socket cannot be told from another's), never another's.
+    const concurrently = {
+      JavaScript: withCode(
+        'javascript_add_Z7.json',
+        'function Z1000(Z1000K1) { let v = ""; for (let i = 0; i < 3; i++) v += Wikifunctions.Call("Z801", {Z801K1: Z1000K1}); return v; }',
+      ),
+      Python: pythonCall('    return "".join(W.Call("Z801", Z801K1=Z1000K1) for _ in range(3))'),
+    };
+    for (const [language, code] of Object.entries(concurrently)) {
+      const letters = ['a', 'b', 'c', 'd'];
+      const concurrent = await Promise.all(
+        letters.map((letter) => {
+          const zobject = structuredClone(code);
+          zobject.Z1000K1 = { Z1K1: 'Z6', Z6K1: letter };
+          return send(orchestrator, { name: letter, zobject, reentrant: true, expect: undefined });
+        }),
       );
+      for (const [i, got] of concurrent.entries()) {
+        const own = letters[i]!.repeat(3);
+        const ok = reentrantAnswers
+          ? got.value === own || (got.value === 'Z24' && /wait to be paired/.test(got.text))
+          : got.value === 'Z24' && /Function call timed out/.test(got.text);
+        if (!ok) failures++;
+        const error = /"errorMessage","K2":"((?:[^"\\]|\\.)*)"/.exec(got.text)?.[1];
+        console.log(
+          `${ok ? 'ok  ' : 'FAIL'} ${language}, concurrent ${letters[i]} [useReentrance]: ${JSON.stringify(got.value)}${error === undefined ? '' : ` (${error.slice(0, 160)})`} ${got.ms} ms`,
+        );
+      }
     }
     if (exited) {
       failures++;

@@ -68,10 +68,7 @@ export function requestBlocking(buffer: SharedArrayBuffer, text: string, deadlin
       const answer = decoder.decode(bytes.slice(0, length));
       Atomics.store(words, STATE, CHANNEL_STATE.IDLE);
       if (now === CHANNEL_STATE.ANSWER) return { ok: true, text: answer };
-      // A refusal is "f" (fatal: the evaluation ends), "t" (fatal: the caller's deadline passed,
-      // whichever clock saw it first) or "e" (an error the guest may catch), then the text.
-      if (answer.startsWith('t')) return { ok: false, message: answer.slice(1), fatal: true, timeout: true };
-      return { ok: false, message: answer.slice(1), fatal: answer.startsWith('f') };
+      return readRefusal(answer);
     }
     if (now === CHANNEL_STATE.CLOSED)
       return { ok: false, message: 'the evaluation is over', fatal: true, timeout: false };
@@ -79,6 +76,17 @@ export function requestBlocking(buffer: SharedArrayBuffer, text: string, deadlin
     if (left <= 0) return { ok: false, message: 'time limit reached', fatal: true, timeout: true };
     Atomics.wait(words, STATE, now, left);
   }
+}
+
+/**
+ * A refusal as the channel carries it: "f" (fatal: the evaluation ends), "t" (fatal: the caller's
+ * deadline passed, whichever clock saw it first) or "e" (an error the guest may catch), then the
+ * text. Every reader of the channel (a worker thread, or the relay of a sandbox host's call-out)
+ * decodes it here, so that no reader loses a kind.
+ */
+export function readRefusal(answer: string): CallOutAnswer {
+  if (answer.startsWith('t')) return { ok: false, message: answer.slice(1), fatal: true, timeout: true };
+  return { ok: false, message: answer.slice(1), fatal: answer.startsWith('f') };
 }
 
 /** Host side: the service thread's end of one evaluation's channel. */

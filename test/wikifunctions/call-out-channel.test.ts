@@ -6,6 +6,7 @@
 
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
+import { relayCallOut } from '../../src/executor/host/call-out-relay.js';
 import { CallOutChannel } from '../../src/wikifunctions/call-out-channel.js';
 
 const MODULE = new URL('../../dist/src/wikifunctions/call-out-channel.js', import.meta.url).href;
@@ -73,6 +74,31 @@ describe('call-out channel', () => {
       { ok: false, message: 'caught', fatal: false },
       { ok: false, message: 'late', fatal: true, timeout: true },
     ]);
+  });
+
+  it("carries the kind of a refusal to a sandbox host's call-out too (the relay), not only to a worker thread", async () => {
+    // The relay (a Python guest's call-out, sent on by its sandbox host) reads the same channel:
+    // a refusal at the caller's deadline that the service's timer saw before the relay's clock
+    // must stay a TIMEOUT, or the guest gets a catchable error and carries on past its deadline.
+    // One channel each: after a fatal refusal a channel serves nothing more.
+    const answers = [
+      { ok: false, message: 'caught', fatal: false },
+      { ok: false, message: 'ended', fatal: true },
+      { ok: false, message: 'no time left', fatal: true, timeout: true },
+      { ok: true, text: '{"Z1K1":"Z6","Z6K1":"x"}' },
+    ] as const;
+    for (const answer of answers) {
+      const channel = new CallOutChannel(1024);
+      const seen: string[] = [];
+      channel.serve(async (text) => {
+        seen.push(text);
+        return answer;
+      });
+      const got = await relayCallOut(channel.buffer, 'Z801\n{}', performance.now() + 60_000);
+      channel.close();
+      expect(seen.map((text) => text.split('\n').slice(1))).toEqual([['Z801', '{}']]);
+      expect(got).toEqual(answer);
+    }
   });
 
   it('stops waiting at the deadline, and when the evaluation ends', async () => {

@@ -5,14 +5,13 @@
 // plain `ws` client socket to the same host with nothing tying the two; each `call <Z7>` text
 // frame is answered with one frame holding the bare normal-form value (void Z24 when the nested
 // call "failed"), in order; the socket is closed when the POST is answered. The guests are
-// JavaScript (`Wikifunctions.Call`); the captured body is Python, whose call-out is served through
-// the same interface (reentrance.ts) once its runner has one.
+// JavaScript (`Wikifunctions.Call`), and the captured bodies themselves are Python (`W.Call`,
+// relayed by its sandbox host into the same channel, reentrance.ts).
 
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { discoverLanguages } from '../../src/executor/registry.js';
 import { encodeAvroRequest } from '../../src/wikifunctions/avro.js';
 import type { ZNode } from '../../src/wikifunctions/zobject.js';
 import { type RunningServer, startServer } from '../helpers/server.js';
@@ -41,10 +40,6 @@ const capturedBodies = ['09-reentrant_echo_fix1', '09-reentrant_echo_fix0'].map(
   };
   return { name, body: Buffer.from(request.bodyBase64, 'base64') };
 });
-/** Python's runner serves call-outs once its manifest says so (built apart from this transport). */
-const pythonCallsOut =
-  discoverLanguages().find((l) => l.manifest.id === languageId('python'))?.manifest.wikifunctions
-    ?.reentrant === true;
 const decoded = JSON.parse(
   readFileSync(new URL('09-reentrant_echo_fix1.decoded.json', FIXTURES), 'utf8'),
 ) as {
@@ -465,15 +460,15 @@ describe('reentrance transport: socket first, HTTP when the socket cannot be pai
   });
 });
 
-// The captured bodies themselves (Python, W.Call), sent byte for byte: "13" over the socket once
-// the Python runner serves call-outs (its manifest's `reentrant`; built apart from this transport,
-// through the same channel); until then the reference's NameError for `W`, and nothing sent.
-describe('the captured reentrant requests (Python W.Call), byte for byte', () => {
+// The captured bodies themselves (Python, W.Call), sent byte for byte: the service sends exactly the
+// captured call frame on the request's own socket, reads the captured answer, and the call is "13".
+// fix0 carries the unmodified orchestrator's broken remainingTime (ignored by default).
+describe('Python W.Call over the orchestrator websocket (relayed by its sandbox host)', () => {
   let server: RunningServer;
   beforeAll(async () => {
     server = await startServer({
       POLYEVAL_LANGUAGES: [languageId('javascript'), languageId('python')].join(','),
-      POLYEVAL_POOL_SIZE: '1',
+      POLYEVAL_POOL_SIZE: '2',
       POLYEVAL_TIMEOUT_MS: '4000',
     });
   }, 120_000);
@@ -482,19 +477,128 @@ describe('the captured reentrant requests (Python W.Call), byte for byte', () =>
   });
 
   for (const { name, body } of capturedBodies) {
-    it(`${name}: ${pythonCallsOut ? 'the captured call frame, the captured answer, "13"' : 'a Z507 naming W, nothing sent'}`, async () => {
-      const x = await orchestrate(server, body);
-      if (pythonCallsOut) {
-        expect(x.error).toBeUndefined();
-        expect(x.value).toEqual(str('13'));
-        expect(x.calls.map((frame) => JSON.parse(frame.slice(5)))).toEqual([
-          JSON.parse(capturedCall.slice(5)),
-        ]);
-      } else {
-        expect(x.error?.type).toBe('Z507');
-        expect(x.error?.text).toMatch(/NameError: name 'W' is not defined/);
-        expect(x.calls).toEqual([]);
-      }
+    it(`${name}: the captured call frame, the captured answer, "13"`, async () => {
+      const x = await orchestrate(server, body, { answer: () => capturedReply });
+      expect(x.error).toBeUndefined();
+      expect(x.value).toEqual(str('13'));
+      // The same frame as captured, but for the whitespace between JSON tokens (the reference
+      // wrote Python's json.dumps separators; the orchestrator JSON.parses the frame).
+      expect(x.calls).toHaveLength(1);
+      expect(x.calls[0]!.slice(0, 5)).toBe(capturedCall.slice(0, 5));
+      expect(x.calls[0]!.endsWith('\n')).toBe(capturedCall.endsWith('\n'));
+      expect(JSON.parse(x.calls[0]!.slice(5))).toEqual(JSON.parse(capturedCall.slice(5)));
     });
   }
+
+  /** The flat Avro 0.0.4 body of a Python Z1000 with this body (indented by the caller). */
+  const pyBody = (body: string, args: Record<string, unknown> = {}) => ({
+    ...avroBody('', args),
+    codingLanguage: 'python-3',
+    codeString: `def Z1000(Z1000K1=None, Z1000K2=None):\n${body}`,
+  });
+
+  it('carries values of every kind both ways, several calls in order', async () => {
+    const x = await orchestrate(
+      server,
+      pyBody(
+        [
+          '    back = W.Call("Z801", Z801K1=[ZPair("a", 1), {"k": True}, 123456789012345678901234567890])',
+          '    again = W.Call("Z801", Z801K1="second")',
+          '    ok = isinstance(back[0], ZPair) and back[0].K2 == 1 and back[1] == {"k": True} and back[2] == 123456789012345678901234567890',
+          '    return again if ok else repr(back)',
+        ].join('\n'),
+      ),
+    );
+    expect(x.error).toBeUndefined();
+    expect(x.value).toEqual(str('second'));
+    expect(x.calls).toHaveLength(2);
+    expect(JSON.parse(x.calls[1]!.slice(5))).toEqual({ Z1K1: 'Z7', Z7K1: 'Z801', Z801K1: str('second') });
+  });
+
+  it('maps a void answer to a WikifunctionsError the guest can catch, and uncaught to a typed Z507', async () => {
+    const caught = await orchestrate(
+      server,
+      pyBody(
+        '    try:\n        return W.Call("Z10000")\n    except WikifunctionsError as e:\n        return type(e).__name__ + ": " + str(e)',
+      ),
+    );
+    expect(caught.error).toBeUndefined();
+    expect(caught.value).toEqual(
+      str(
+        'WikifunctionsError: Z10000 failed: the orchestrator answered void over its websocket (the 2023 protocol does not carry the error)',
+      ),
+    );
+    const uncaught = await orchestrate(server, pyBody('    return W.Call("Z10000")'));
+    expect(uncaught.value).toEqual(VOID);
+    expect(uncaught.error?.type).toBe('Z507');
+    expect(uncaught.error?.text).toContain('Z10000 failed: the orchestrator answered void');
+  });
+
+  it('closes the socket on a binary answer and fails only that call, catchable', async () => {
+    const x = await orchestrate(
+      server,
+      pyBody(
+        '    try:\n        W.Call("Z801", Z801K1="x")\n        return "no error"\n    except WikifunctionsError as e:\n        return str(e)',
+      ),
+      { answer: () => Buffer.from('binary') },
+    );
+    expect(x.error).toBeUndefined();
+    expect(String((x.value as ZNode).Z6K1)).toMatch(/it sent a binary frame/);
+    expect(x.closed).toMatchObject({ by: 'service', code: 1003 });
+  });
+
+  it('ends a call that is never answered at the deadline (Z575) whatever the guest catches, closes the socket, and serves the next', async () => {
+    // What the unmodified 2023 orchestrator does. The guest catches everything it can: the call
+    // still ends at the deadline as a time limit, not as the guest's own value.
+    const x = await orchestrate(
+      server,
+      pyBody('    try:\n        return W.Call("Z10004")\n    except BaseException:\n        return "caught"'),
+    );
+    // Python's own time limit (its manifest's default, not POLYEVAL_TIMEOUT_MS's JavaScript one).
+    expect(x.value).toEqual(VOID);
+    expect(x.error?.type).toBe('Z575');
+    expect(x.error?.text).toMatch(/^\d+ ms$/);
+    expect(x.closed).toMatchObject({ by: 'service', reason: 'the call was abandoned' });
+    for (const { body } of capturedBodies.slice(0, 1)) {
+      expect((await orchestrate(server, body)).value).toEqual(str('13'));
+    }
+  });
+
+  it('refuses a non-reentrant request that calls out with the reference Z507, nothing sent', async () => {
+    const x = await orchestrate(server, {
+      ...pyBody('    return W.Call("Z801", Z801K1="x")'),
+      reentrant: false,
+    });
+    expect(x.error).toEqual({
+      type: 'Z507',
+      text: 'Non-reentrant executor tried to call back to the orchestrator',
+    });
+    expect(x.calls).toEqual([]);
+  });
+
+  it('never cross-wires concurrent Python requests: from two addresses each gets its own socket', async () => {
+    const body = (letter: string) =>
+      pyBody('    return "".join(W.Call("Z801", Z801K1=Z1000K1) for _ in range(3))', {
+        Z1000K1: str(letter),
+      });
+    let release!: () => void;
+    const holdSocket = new Promise<void>((resolve) => (release = resolve));
+    const both = Promise.all(
+      [
+        ['g', '127.0.0.1'],
+        ['h', '127.0.0.2'],
+      ].map(([letter, from]) => orchestrate(server, body(letter!), { holdSocket, from: from! })),
+    );
+    await sleep(300);
+    release();
+    const [g, h] = await both;
+    expect([g!.value, h!.value]).toEqual([str('ggg'), str('hhh')]);
+    for (const [x, letter] of [
+      [g!, 'g'],
+      [h!, 'h'],
+    ] as const) {
+      expect(x.calls).toHaveLength(3);
+      for (const frame of x.calls) expect(JSON.parse(frame.slice(5)).Z801K1).toEqual(str(letter));
+    }
+  });
 });

@@ -8,7 +8,12 @@
 // integers as raw literals (stringifyJson), which the guest's runner decodes exactly like its
 // arguments.
 
-import { type CallOutAnswer, CHANNEL_STATE, channelCapacity } from '../../wikifunctions/call-out-channel.js';
+import {
+  type CallOutAnswer,
+  CHANNEL_STATE,
+  channelCapacity,
+  readRefusal,
+} from '../../wikifunctions/call-out-channel.js';
 import { formatRequest } from '../../wikifunctions/reentrance.js';
 import { fromTaggedJson, stringifyJson } from '../json-value.js';
 
@@ -71,11 +76,11 @@ export async function relayCallOut(
       const answer = decoder.decode(bytes.slice(0, length));
       Atomics.store(words, STATE, CHANNEL_STATE.IDLE);
       if (now === CHANNEL_STATE.ANSWER) return plainValue(answer);
-      const fatal = answer.startsWith('f');
-      // The channel does not say why a call-out was refused; one refused at the deadline (the
-      // orchestrator's request aborted) is a TIMEOUT, as the worker's own clock would say.
-      if (fatal && performance.now() >= deadline) return outOfTime;
-      return { ok: false, message: answer.slice(1), fatal };
+      // The channel says when the caller's deadline ended the call ("t": the service's timer may
+      // fire a moment before this clock says so); a fatal refusal seen at the deadline is one too.
+      const refusal = readRefusal(answer);
+      if (!refusal.ok && refusal.fatal && performance.now() >= deadline) return outOfTime;
+      return refusal;
     }
     if (now === CHANNEL_STATE.CLOSED) return { ok: false, message: 'the evaluation is over', fatal: true };
     const wait = deadline - performance.now();
