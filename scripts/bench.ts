@@ -78,6 +78,7 @@ const SECTIONS: readonly (readonly [
   ['python', './bench-python.js', 'benchPython'],
   ['lua', './bench-lua.js', 'benchLua'],
   [undefined, './bench-scaleout.js', 'benchScaleout'],
+  [undefined, './bench-memory.js', 'benchMemory'],
 ];
 
 /**
