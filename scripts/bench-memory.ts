@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { projectRoot } from '../src/paths.js';
 import { type BenchRow, percentile } from './lib/load.js';
+import { SANDBOX_HOST_ENV } from '../src/executor/host/process-host.js';
 import { processTree } from './lib/proc.js';
 import { postJson, type RunningServer, startServer } from './lib/server.js';
 
@@ -81,20 +82,13 @@ function describe(sample: TreeSample): string {
     .join(', ');
 }
 
-export async function benchMemory(): Promise<BenchRow[]> {
-  if (processTree(process.pid).length === 0) {
-    return [
-      {
-        name: 'whole-tree idle RSS: no /proc here',
-        p50Ms: Number.NaN,
-        p99Ms: Number.NaN,
-        callsPerSec: Number.NaN,
-      },
-    ];
-  }
-  const calls = quick ? 50 : 300;
+/** glibc's allocator settings the Dockerfile gives the service (the sandbox hosts get them always). */
+const MALLOC_ENV = { GLIBC_TUNABLES: SANDBOX_HOST_ENV.GLIBC_TUNABLES! };
+
+/** Fresh and after-calls rows for one way of starting the service. */
+async function measureTree(label: string, env: Record<string, string>, calls: number): Promise<BenchRow[]> {
   // Every language folder (POLYEVAL_LANGUAGES empty), the service's defaults otherwise.
-  const server = await startServer({ POLYEVAL_LANGUAGES: '' }, { logTo: 'file' });
+  const server = await startServer({ POLYEVAL_LANGUAGES: '', ...env }, { logTo: 'file' });
   try {
     const languages = (
       (await (await fetch(`${server.url}/v1/languages`)).json()) as { languages: { id: string }[] }
@@ -133,9 +127,9 @@ export async function benchMemory(): Promise<BenchRow[]> {
       },
     });
     return [
-      row('whole-tree idle RSS, every language warm, fresh', fresh),
+      row(`whole-tree idle RSS (${label}), every language warm, fresh`, fresh),
       {
-        ...row(`whole-tree idle RSS, after ${calls} calls of each language`, after),
+        ...row(`whole-tree idle RSS (${label}), after ${calls} calls of each language`, after),
         p50Ms: percentile(latencies, 50),
         p99Ms: percentile(latencies, 99),
       },
@@ -143,6 +137,26 @@ export async function benchMemory(): Promise<BenchRow[]> {
   } finally {
     await server.close();
   }
+}
+
+export async function benchMemory(): Promise<BenchRow[]> {
+  if (processTree(process.pid).length === 0) {
+    return [
+      {
+        name: 'whole-tree idle RSS: no /proc here',
+        p50Ms: Number.NaN,
+        p99Ms: Number.NaN,
+        callsPerSec: Number.NaN,
+      },
+    ];
+  }
+  const calls = quick ? 30 : 100;
+  // As `node dist/src/main.js` starts with this environment, then as the Dockerfile starts it.
+  const inherited = process.env.GLIBC_TUNABLES === undefined ? 'glibc defaults' : 'inherited GLIBC_TUNABLES';
+  return [
+    ...(await measureTree(`service: ${inherited}`, {}, calls)),
+    ...(await measureTree('service: GLIBC_TUNABLES as in the Dockerfile', MALLOC_ENV, calls)),
+  ];
 }
 
 // Run on its own: node dist/scripts/bench-memory.js [--quick]
