@@ -8,9 +8,9 @@
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { SANDBOX_HOST_ENV } from '../src/executor/host/process-host.js';
 import { projectRoot } from '../src/paths.js';
 import { type BenchRow, percentile } from './lib/load.js';
-import { SANDBOX_HOST_ENV } from '../src/executor/host/process-host.js';
 import { processTree } from './lib/proc.js';
 import { postJson, type RunningServer, startServer } from './lib/server.js';
 
