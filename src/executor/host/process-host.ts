@@ -93,7 +93,8 @@ export interface ProcessExecutorOptions {
  * measured in interpreters/python/README.md ("Memory").
  */
 export const SANDBOX_HOST_ENV: Readonly<Record<string, string>> = {
-  GLIBC_TUNABLES: 'glibc.malloc.arena_max=2:glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072',
+  GLIBC_TUNABLES:
+    'glibc.malloc.arena_max=2:glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072',
 };
 
 interface PendingCall {
