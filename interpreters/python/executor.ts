@@ -172,11 +172,6 @@ export function createExecutor(context: ExecutorContext): Executor {
     isolation,
     isolationSetting: 'POLYEVAL_PYTHON_ISOLATION',
     hostRssLimitBytes: Math.round(rssLimitMb * 1.5) * 2 ** 20,
-    // The host's main thread and each interpreter worker collect their start-up garbage (the
-    // snapshot file, the binary, the loader's reads) once, before they wait: an idle thread does
-    // not collect, and that garbage was ~20 MiB per waiting interpreter. `gc` leaves every realm
-    // with the lockdown (lockdown.ts).
-    nodeFlags: ['--expose-gc'],
   });
   // The "zobject" codec (Wikifunctions) needs a little help on this side: see codec.ts.
   return withCodecs(executor);

@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import * as vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
+import { collectGarbage } from '../../src/executor/host/collect-garbage.js';
 import { serveSandboxHost } from '../../src/executor/host/process-runtime.js';
 import { patchMemoryMaximum, rewriteGlue, toSparse, WASM_PAGE } from './engine.js';
 import type { GlueCacheMessage } from './glue-cache-worker.js';
@@ -32,9 +33,6 @@ export interface PythonHostConfig {
   /** Run a trivial call in each interpreter before it counts as warm (the first call is slower). */
   readonly warmup: boolean;
 }
-
-// --expose-gc (executor.ts): captured before the lockdown removes it from this realm.
-const collectGarbage = (globalThis as { gc?: () => void }).gc;
 
 /** How long the host waits for the code cache of a full load before using the one made without. */
 const GLUE_CACHE_TIMEOUT_MS = 60_000;
@@ -107,8 +105,9 @@ serveSandboxHost({
     // glue-cache-worker.ts); the one made above, before the glue ran, is the fallback.
     const full = await fullGlueCache(workerData);
     if (full.ok) workerData = { ...workerData, glueCache: full.cache };
-    // The file, the binary and its patched copy are garbage now; this thread then mostly waits.
-    if (collectGarbage !== undefined) setTimeout(collectGarbage, 0);
+    // Once this function has returned, the file, the binary and its patched copy are garbage;
+    // this thread then mostly waits, and would not collect them.
+    setTimeout(() => void collectGarbage(), 0);
     return {
       workerData,
       facts: {

@@ -54,9 +54,6 @@ export const REMOVED_GLOBALS = [
   'EventSource',
   'XMLHttpRequest',
   'BroadcastChannel',
-  // The collector, where the process runs with --expose-gc (the Python host does, to release its
-  // start-up garbage): set-up code captures it first; a guest has no use for it.
-  'gc',
   'require',
   'module',
   'exports',

@@ -85,12 +85,12 @@ export interface ProcessExecutorOptions {
 
 /**
  * The whole environment of a sandbox host: nothing of the service's, only glibc's allocator
- * settings (ignored by other C libraries). A host's threads come and go (a worker per interpreter),
- * each freeing tens of MiB: with glibc's defaults (an arena per thread, an mmap threshold that rises
- * to 32 MiB after the first large free, a trim threshold that follows it) that memory stayed in the
- * process, and an idle Python host grew from 330 to 410 MiB within 30 calls. Two arenas, and
- * allocations from 128 KiB up always in their own mapping (given back to the system when freed):
- * measured in interpreters/python/README.md ("Memory").
+ * settings (ignored by other C libraries; the host's runtime empties process.env anyway). A host's
+ * threads come and go (a worker per interpreter), each freeing tens of MiB: with glibc's defaults
+ * (an arena per thread, an mmap threshold that rises to 32 MiB after the first large free, a trim
+ * threshold that follows it) that memory stayed in the process, and an idle host grew from 330 to
+ * 410 MiB within 30 calls. Two arenas, and allocations from 128 KiB up always in their own mapping
+ * (given back to the system when freed): 220 MiB, flat (`npm run bench`, whole-tree idle RSS).
  */
 export const SANDBOX_HOST_ENV: Readonly<Record<string, string>> = {
   GLIBC_TUNABLES:
