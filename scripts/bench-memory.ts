@@ -33,19 +33,36 @@ const CALLS: Readonly<Record<string, unknown>> = {
 
 interface TreeSample {
   readonly totalBytes: number;
+  /**
+   * The same processes' proportional set size (smaps_rollup): pages shared between them — node's
+   * own code, file-backed, is in both the service's and the host's RSS — counted once in all.
+   */
+  readonly pssBytes: number;
   /** RSS per process, keyed by what it is (the service, or its language). */
   readonly parts: Record<string, number>;
+}
+
+/** A process's PSS in bytes (0 when its smaps cannot be read, e.g. another user's process). */
+function pssOf(pid: number): number {
+  try {
+    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    return Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
 }
 
 function sampleTree(server: RunningServer): TreeSample {
   const parts: Record<string, number> = {};
   let totalBytes = 0;
+  let pssBytes = 0;
   for (const p of processTree(server.process.pid!)) {
     const key = p.pid === server.process.pid ? 'service' : (p.language ?? 'other');
     parts[key] = (parts[key] ?? 0) + p.rssBytes;
     totalBytes += p.rssBytes;
+    pssBytes += pssOf(p.pid);
   }
-  return { totalBytes, parts };
+  return { totalBytes, pssBytes, parts };
 }
 
 /** The median of a few samples a second apart, once the tree is idle. */
@@ -122,6 +139,7 @@ async function measureTree(label: string, env: Record<string, string>, calls: nu
       callsPerSec: Number.NaN,
       extra: {
         'tree RSS MiB': (s.totalBytes / MiB).toFixed(0),
+        'tree PSS MiB': s.pssBytes > 0 ? (s.pssBytes / MiB).toFixed(0) : 'n/a',
         'MiB by process': describe(s),
         languages: languages.join('+'),
       },
