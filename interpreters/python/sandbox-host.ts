@@ -6,6 +6,9 @@
 // compromised interpreter cannot alter what the next one restores from). The snapshot is checked
 // against the SHA-256 the service verified (snapshot.ts) as it is read: a file changed on disk since
 // then stops the host with a message instead of serving calls from an image nobody verified.
+// Before the first interpreter, one worker that never runs guest code loads an interpreter once so
+// that the glue's code cache the workers receive holds what that load compiled
+// (glue-cache-worker.ts).
 
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
