@@ -54,7 +54,8 @@ function print(rows: readonly BenchRow[]): void {
     r.name,
     r.p50Ms.toFixed(3),
     r.p99Ms.toFixed(3),
-    r.callsPerSec.toFixed(0),
+    // Slow rows (a Python interpreter per call, subprocesses) need the decimal.
+    r.callsPerSec.toFixed(r.callsPerSec < 100 ? 1 : 0),
     Object.entries(r.extra ?? {})
       .map(([k, v]) => `${k}=${v}`)
       .join(' '),
@@ -78,6 +79,7 @@ const SECTIONS: readonly (readonly [
   ['python', './bench-python.js', 'benchPython'],
   ['lua', './bench-lua.js', 'benchLua'],
   [undefined, './bench-scaleout.js', 'benchScaleout'],
+  [undefined, './bench-memory.js', 'benchMemory'],
 ];
 
 /**

@@ -500,6 +500,26 @@ export function shimProcessBinding(fsConstants: Record<string, number>): void {
   };
 }
 
+/**
+ * Runs `load` (a loadPyodide call whose createPyodideModule instantiates the host's compiled module)
+ * without Pyodide's loader reading pyodide.asm.wasm. The loader starts reading the 9.6 MB binary
+ * for its own instantiateWasm as soon as it builds its settings, before our createPyodideModule
+ * replaces that function: the bytes were read and dropped for every interpreter, and stayed in the
+ * idle worker's memory until it collected. Its only way out is the one it takes for builds with a
+ * WasmOffsetConverter (then it leaves instantiateWasm to the caller), so that global exists, empty,
+ * while the loader builds its settings, and not after. Nothing else in this Pyodide reads it (a test loads through it).
+ */
+export async function withoutLoaderWasmRead<T>(load: () => Promise<T>): Promise<T> {
+  const global = globalThis as Record<string, unknown>;
+  if ('WasmOffsetConverter' in global) return load();
+  global.WasmOffsetConverter = Object.freeze(Object.create(null));
+  try {
+    return await load();
+  } finally {
+    delete global.WasmOffsetConverter;
+  }
+}
+
 /** Pyodide's Emscripten glue (pyodide.asm.mjs), rewritten to run as a classic script. */
 export interface Glue {
   /** A script whose completion value is `(importer) => createPyodideModule`. */
@@ -592,7 +612,7 @@ export function evaluateGlue(
   vm: typeof import('node:vm'),
   glue: Glue,
   cachedData?: Uint8Array,
-): { create: CreatePyodideModule; cacheRejected: boolean } {
+): { create: CreatePyodideModule; cacheRejected: boolean; createCachedData: () => Uint8Array } {
   const script = new vm.Script(glue.source, {
     filename: glue.filename,
     ...(cachedData === undefined ? {} : { cachedData }),
@@ -603,5 +623,7 @@ export function evaluateGlue(
   return {
     create: factory(glueImporter()),
     cacheRejected: cachedData !== undefined && script.cachedDataRejected === true,
+    // After the glue ran, V8's cache also holds the functions it compiled lazily (glue-cache-worker.ts).
+    createCachedData: () => script.createCachedData(),
   };
 }

@@ -12,6 +12,7 @@ import { constants as fsConstants } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import * as vm from 'node:vm';
 import type { GuestError } from '../../src/executor/contract.js';
+import { collectGarbage } from '../../src/executor/host/collect-garbage.js';
 import { timeoutError } from '../../src/executor/host/limit-errors.js';
 import type { WireCall, WireOutcome } from '../../src/executor/host/process-protocol.js';
 import {
@@ -32,6 +33,7 @@ import {
   moduleFactory,
   type SparseSnapshot,
   shimProcessBinding,
+  withoutLoaderWasmRead,
 } from './engine.js';
 import { GoldenImage, type ResetFs, type ResetPart } from './reset.js';
 
@@ -278,31 +280,33 @@ serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
   const gate = new ImportGate();
   let instance: WebAssembly.Instance | undefined;
   const importedGlobals = new Map<string, WebAssembly.Global>();
-  const py = await loadPyodide({
-    indexURL: data.pyodideDir,
-    createPyodideModule: moduleFactory({
-      create: glue.create,
-      module: data.module,
-      guards,
-      gate: { gate, doors: PYTHON_DOORS },
-      onInstance: (created, imports) => {
-        instance = created;
-        // The GOT entries the module imports are mutable globals too: part of the golden image.
-        for (const entry of WebAssembly.Module.imports(data.module)) {
-          const value = entry.kind === 'global' ? imports[entry.module]?.[entry.name] : undefined;
-          if (value instanceof WebAssembly.Global)
-            importedGlobals.set(`${entry.module}.${entry.name}`, value);
-        }
-      },
-      ...(data.sparse === undefined ? {} : { sparse: data.sparse }),
-      marks,
+  const py = await withoutLoaderWasmRead(() =>
+    loadPyodide({
+      indexURL: data.pyodideDir,
+      createPyodideModule: moduleFactory({
+        create: glue.create,
+        module: data.module,
+        guards,
+        gate: { gate, doors: PYTHON_DOORS },
+        onInstance: (created, imports) => {
+          instance = created;
+          // The GOT entries the module imports are mutable globals too: part of the golden image.
+          for (const entry of WebAssembly.Module.imports(data.module)) {
+            const value = entry.kind === 'global' ? imports[entry.module]?.[entry.name] : undefined;
+            if (value instanceof WebAssembly.Global)
+              importedGlobals.set(`${entry.module}.${entry.name}`, value);
+          }
+        },
+        ...(data.sparse === undefined ? {} : { sparse: data.sparse }),
+        marks,
+      }),
+      _loadSnapshot: data.sparse?.header ?? data.dense,
+      jsglobals: Object.create(null),
+      env: {},
+      stdout: () => undefined,
+      stderr: () => undefined,
     }),
-    _loadSnapshot: data.sparse?.header ?? data.dense,
-    jsglobals: Object.create(null),
-    env: {},
-    stdout: () => undefined,
-    stderr: () => undefined,
-  });
+  );
   marks.loadMs = performance.now() - t;
   t = performance.now();
   const module = py._module;
@@ -350,6 +354,11 @@ serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
   // The doors close: from now on only the imports in doors.ts answer; any other traps.
   gate.close();
   marks.hardenMs = performance.now() - t;
+  // The loader's reads and the load's own garbage, collected before this worker waits (idle, it
+  // would not collect): off the call's latency path, ~13 ms (README, "Memory").
+  t = performance.now();
+  await collectGarbage();
+  marks.gcMs = performance.now() - t;
   const heapBytes = (): number => (module.HEAP8 as Int8Array).byteLength;
   /** Reset mode: the heap size of the golden image (memory never shrinks). */
   let goldenHeapBytes = Number.POSITIVE_INFINITY;

@@ -6,13 +6,19 @@
 // compromised interpreter cannot alter what the next one restores from). The snapshot is checked
 // against the SHA-256 the service verified (snapshot.ts) as it is read: a file changed on disk since
 // then stops the host with a message instead of serving calls from an image nobody verified.
+// Before the first interpreter, one worker that never runs guest code loads an interpreter once so
+// that the glue's code cache the workers receive holds what that load compiled
+// (glue-cache-worker.ts).
 
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import * as vm from 'node:vm';
+import { Worker } from 'node:worker_threads';
+import { collectGarbage } from '../../src/executor/host/collect-garbage.js';
 import { serveSandboxHost } from '../../src/executor/host/process-runtime.js';
 import { patchMemoryMaximum, rewriteGlue, toSparse, WASM_PAGE } from './engine.js';
+import type { GlueCacheMessage } from './glue-cache-worker.js';
 import type { InterpreterWorkerData } from './interpreter-worker.js';
 import { exportHiddenState, type ResetPart } from './reset.js';
 
@@ -36,9 +42,45 @@ export interface PythonHostConfig {
   readonly resetSkip: readonly ResetPart[];
 }
 
+/** How long the host waits for the code cache of a full load before using the one made without. */
+const GLUE_CACHE_TIMEOUT_MS = 60_000;
+
+/** Runs glue-cache-worker.ts once: the glue's code cache after a full load, or why not. */
+function fullGlueCache(workerData: InterpreterWorkerData): Promise<GlueCacheMessage> {
+  return new Promise((resolve) => {
+    const worker = new Worker(new URL('./glue-cache-worker.js', import.meta.url), {
+      workerData,
+      env: {},
+      stdout: true,
+      stderr: true,
+      resourceLimits: { maxOldGenerationSizeMb: 256, stackSizeMb: 32 },
+    });
+    worker.stdout.resume();
+    worker.stderr.resume();
+    const finish = (message: GlueCacheMessage): void => {
+      clearTimeout(timer);
+      resolve(message);
+      void worker.terminate();
+    };
+    const timer = setTimeout(
+      () => finish({ ok: false, message: `no cache within ${GLUE_CACHE_TIMEOUT_MS} ms` }),
+      GLUE_CACHE_TIMEOUT_MS,
+    );
+    worker.once('message', (message: GlueCacheMessage) =>
+      finish(
+        message.ok && message.cache instanceof Uint8Array
+          ? message
+          : { ok: false, message: message.ok ? 'malformed answer' : message.message },
+      ),
+    );
+    worker.once('error', (error) => finish({ ok: false, message: error.message }));
+    worker.once('exit', (code) => finish({ ok: false, message: `the worker exited with code ${code}` }));
+  });
+}
+
 serveSandboxHost({
   worker: new URL('./interpreter-worker.js', import.meta.url),
-  prepare(raw) {
+  async prepare(raw) {
     const config = raw as PythonHostConfig;
     const started = performance.now();
     const binary = readFileSync(`${config.pyodideDir}pyodide.asm.wasm`);
@@ -62,7 +104,7 @@ serveSandboxHost({
     }
     const snapshot = new Uint8Array(file.buffer, file.byteOffset, file.byteLength);
     const sparse = config.restore === 'sparse' ? toSparse(snapshot) : undefined;
-    const workerData: InterpreterWorkerData = {
+    let workerData: InterpreterWorkerData = {
       pyodideDir: config.pyodideDir,
       module,
       glue,
@@ -72,6 +114,13 @@ serveSandboxHost({
       warmup: config.warmup,
       ...(config.mode === 'reset' ? { reset: { skip: config.resetSkip } } : {}),
     };
+    // Every interpreter worker starts from a code cache made after one full load (see
+    // glue-cache-worker.ts); the one made above, before the glue ran, is the fallback.
+    const full = await fullGlueCache(workerData);
+    if (full.ok) workerData = { ...workerData, glueCache: full.cache };
+    // Once this function has returned, the file, the binary and its patched copy are garbage;
+    // this thread then mostly waits, and would not collect them.
+    setTimeout(() => void collectGarbage(), 0);
     return {
       workerData,
       facts: {
@@ -83,6 +132,9 @@ serveSandboxHost({
         wasmMemoryMaxMb: (maxPages * WASM_PAGE) / 2 ** 20,
         compileMs: Math.round(compileMs),
         gluePatches: glue.patches,
+        glueCache: full.ok
+          ? { builtAfterLoad: true, bytes: full.cache.byteLength, loadMs: Math.round(full.loadMs) }
+          : { builtAfterLoad: false, bytes: glueCache.byteLength, error: full.message },
       },
     };
   },

@@ -8,6 +8,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Call, Outcome } from '../contract.js';
+import { collectGarbage } from './collect-garbage.js';
 import { outputLimitError } from './limit-errors.js';
 import { OutputMeter, type OutputStream } from './output-meter.js';
 import { threadCpuMs } from './thread-cpu.js';
@@ -79,6 +80,11 @@ export function serveWorker<Data>(setup: (data: Data) => Promise<Runner> | Runne
   let state: 'ready' | 'serving' | 'restoring' = 'ready';
   Promise.resolve()
     .then(() => setup(workerData as Data))
+    // The set-up's garbage, collected before the worker waits (collect-garbage.ts).
+    .then(async (r) => {
+      await collectGarbage();
+      return r;
+    })
     .then(
       (r) => {
         runner = r;
