@@ -150,6 +150,29 @@ describe('typed exports map to and from JSON (typed.wasm)', () => {
   });
 });
 
+describe('lifting a result from guest memory', () => {
+  // hostile/list-past-memory.wasm (PROVENANCE.md): lists whose pointer or length lies outside the
+  // component's memory. Before checkGlueSlices, jco's glue lifted them with a clamping
+  // ArrayBuffer.slice and the calls answered ok with a shorter list (or the memory's last bytes).
+  it('traps on a list past the memory instead of returning what the memory holds', async () => {
+    const code = fixture('hostile/list-past-memory.wasm');
+    const call = (fn: string) => post('/v1/evaluate', { language: 'wasm', code, function: fn, args: [] });
+    expect((await call('fine-u8')).body).toMatchObject({ ok: true, value: [7, 0, 0] });
+    for (const [fn, bytes, at] of [
+      ['huge-u8', 2 ** 30, 16],
+      ['crossing-u32', 8, 65532],
+      ['negative-f64', 8, 2 ** 32 - 8],
+    ] as const) {
+      const r = await call(fn);
+      expect(r.body.ok, JSON.stringify(r.body).slice(0, 300)).toBe(false);
+      expect(r.body.error.code).toBe('RUNTIME_ERROR');
+      expect(r.body.error.message).toBe(
+        `Cannot run "${fn}": the component trapped (a list of ${bytes} bytes at ${at} lies outside the memory of 65536 bytes)`,
+      );
+    }
+  }, 60_000);
+});
+
 describe('WASI commands (wasi:cli/run)', () => {
   it('echo-command.wasm: stdin holds the JSON arguments, stdout is the JSON result', async () => {
     const args = [1, 'two', { x: [true, null] }, 9007199254740993n, 'é🌍'];

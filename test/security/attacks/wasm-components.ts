@@ -281,4 +281,101 @@ export const WASM_COMPONENT_ATTACKS: readonly Attack[] = [
       expect(raw.body.kind).toBe('library');
     },
   }),
+  attack({
+    id: 'wasm-component-list-past-memory',
+    title:
+      'exports return lists past their memory: a 2^31-element list<u16>, a list<s64> crossing the end, a list<f32> at a negative pointer, an unaligned list<u16>',
+    result:
+      'RUNTIME_ERROR "the component trapped (a list of N bytes at P lies outside the memory…)" for each; the in-bounds control answers',
+    async run(h) {
+      // retptr at 0 holds (ptr, len); each export writes its own pair.
+      const pair = (name: string, ptr: number, len: number) =>
+        `(func (export "${name}") (result i32)
+           (i32.store (i32.const 0) (i32.const ${ptr})) (i32.store (i32.const 4) (i32.const ${len}))
+           (i32.const 0))`;
+      const code = await component(
+        `(module (memory (export "memory") 1)
+           ${pair('wide', 64, 0x7fffffff)} ${pair('crossing', 65528, 2)} ${pair('negative', -4, 1)}
+           ${pair('unaligned', 65535, 1)} ${pair('control', 64, 2)})`,
+        `package attack:c;
+world w {
+           export wide: func() -> list<u16>; export crossing: func() -> list<s64>;
+           export negative: func() -> list<f32>; export unaligned: func() -> list<u16>;
+           export control: func() -> list<u16>;
+         }`,
+      );
+      for (const fn of ['wide', 'crossing', 'negative', 'unaligned']) {
+        const answer = await evaluate(h, code, fn);
+        expectError(answer, 'RUNTIME_ERROR');
+        expect(answer.body.error.message).toMatch(
+          /the component trapped \(a list of \d+ bytes at -?\d+ lies outside the memory of 65536 bytes\)/,
+        );
+      }
+      const control = await evaluate(h, code, 'control');
+      expect(control.body, control.text.slice(0, 300)).toMatchObject({ ok: true, value: [0, 0] });
+    },
+  }),
+  attack({
+    id: 'wasm-component-list-amplification',
+    title: 'a list<string> of 8,000 strings each naming the whole 64 KiB memory (512 MB of text from 64 KiB)',
+    result: 'MEMORY_LIMIT: the sandbox worker runs out of its bounded heap, the host and service go on',
+    async run(h) {
+      const code = await component(
+        `(module (memory (export "memory") 1)
+           (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) (i32.const 0))
+           (func (export "f") (result i32) (local $i i32)
+             (i32.store (i32.const 0) (i32.const 16)) (i32.store (i32.const 4) (i32.const 8000))
+             (loop $l
+               (i32.store (i32.add (i32.const 20) (i32.mul (local.get $i) (i32.const 8))) (i32.const 65536))
+               (local.set $i (i32.add (local.get $i) (i32.const 1)))
+               (br_if $l (i32.lt_u (local.get $i) (i32.const 8000))))
+             (i32.const 0)))`,
+        'package attack:c;\nworld w { export f: func() -> list<string>; }',
+      );
+      expectError(await evaluate(h, code, 'f'), 'MEMORY_LIMIT');
+    },
+  }),
+  attack({
+    id: 'wasm-component-deploy-flood',
+    title:
+      '14 distinct components deployed at once (above the transpile queue, POLYEVAL_WASM_TRANSPILE_QUEUE=2 here), a raw module called meanwhile',
+    result:
+      'each deployment 201 or 503 overloaded with Retry-After (at least one of each); the raw module is served during the flood',
+    async run(h) {
+      const codes = await Promise.all(
+        Array.from({ length: 14 }, (_, i) =>
+          component(`(module (func (export "f") (result i32) (i32.const ${1000 + i})))`, F_WIT),
+        ),
+      );
+      const deploys = codes.map((code) =>
+        h.request('POST', '/v1/modules', {
+          body: JSON.stringify({ language: 'wasm', code }),
+          headers: { 'content-type': 'application/json' },
+        }),
+      );
+      const core = Buffer.from(await parse('(module (func (export "g") (result i32) (i32.const 9)))'));
+      const raw = await evaluate(h, core.toString('base64'), 'g');
+      expect(raw.body, raw.text.slice(0, 300)).toMatchObject({ ok: true, value: 9 });
+      const answers = await Promise.all(deploys);
+      for (const answer of answers) {
+        expect([201, 503], answer.text.slice(0, 300)).toContain(answer.status);
+        if (answer.status === 503) {
+          expect(answer.body.type).toMatch(/overloaded$/);
+          expect(answer.body.detail).toMatch(
+            /Cannot transpile the component: \d+ deployments are already waiting/,
+          );
+          expect(answer.headers['retry-after']).toBeDefined();
+        }
+      }
+      expect(answers.filter((a) => a.status === 503).length).toBeGreaterThan(0);
+      expect(answers.filter((a) => a.status === 201).length).toBeGreaterThan(0);
+      // Once the queue has drained, a refused component deploys.
+      const refused = codes[answers.findIndex((a) => a.status === 503)]!;
+      const again = await h.request('POST', '/v1/modules', {
+        body: JSON.stringify({ language: 'wasm', code: refused }),
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(again.status, again.text.slice(0, 300)).toBe(201);
+    },
+  }),
 ];
