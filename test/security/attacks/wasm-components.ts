@@ -382,4 +382,50 @@ world w {
       expect(again.status, again.text.slice(0, 300)).toBe(201);
     },
   }),
+  attack({
+    id: 'wasm-component-inherited-import-members',
+    title:
+      'imports Object.prototype names from known interfaces at version 9.9.9: `to-string`, `%constructor`, `value-of`, a resource method and a static `to-string`',
+    result:
+      'RUNTIME_ERROR naming the undefined import for each: no inherited member (toString, Object, Function) is a door',
+    async run(h) {
+      // A core module importing one function `name` of `iface` returning a string (retptr form).
+      const stringImport = (iface: string, name: string, args = '') =>
+        `(module (import "${iface}" "${name}" (func $t (param ${args} i32)))
+           ${args === '' ? '' : '(import "wasi:cli/stdout@9.9.9" "get-stdout" (func $g (result i32)))'}
+           (memory (export "memory") 1) (global $bump (mut i32) (i32.const 1024))
+           (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) (local $r i32)
+             (local.set $r (global.get $bump))
+             (global.set $bump (i32.add (global.get $bump) (local.get 3))) (local.get $r))
+           (func (export "f") (result i32)
+             (call $t ${args === '' ? '' : '(call $g)'} (i32.const 64)) (i32.const 64)))`;
+      const plain = (iface: string, fn: string) =>
+        component(
+          stringImport(`${iface}@9.9.9`, fn.replace('%', '')),
+          `package attack:c;\npackage ${iface.split('/')[0]}@9.9.9 { interface ${iface.split('/')[1]} { ${fn}: func() -> string; } }
+           world w { import ${iface}@9.9.9; export f: func() -> string; }`,
+        );
+      const streams = `package attack:c;
+        package wasi:io@9.9.9 { interface streams { resource output-stream {
+          to-string: func() -> string; %constructor: static func() -> string; } } }
+        package wasi:cli@9.9.9 { interface stdout { use wasi:io/streams@9.9.9.{output-stream};
+          get-stdout: func() -> output-stream; } }
+        world w { import wasi:cli/stdout@9.9.9; export f: func() -> string; }`;
+      const codes = [
+        await plain('wasi:random/random', 'to-string'),
+        await plain('wasi:random/random', '%constructor'),
+        await plain('wasi:cli/stdout', 'value-of'),
+        await component(
+          stringImport('wasi:io/streams@9.9.9', '[method]output-stream.to-string', 'i32'),
+          streams,
+        ),
+        await component(stringImport('wasi:io/streams@9.9.9', '[static]output-stream.constructor'), streams),
+      ];
+      for (const code of codes) {
+        const answer = await evaluate(h, code, 'f');
+        expectError(answer, 'RUNTIME_ERROR');
+        expect(answer.body.error.message).toMatch(/undefined|is not a function/);
+      }
+    },
+  }),
 ];
