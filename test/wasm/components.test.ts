@@ -5,6 +5,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { componentEmbed, componentNew, parse } from '@bytecodealliance/jco-transpile/wasm-tools';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postJson, type RunningServer, startServer } from '../helpers/server.js';
 
@@ -170,6 +171,35 @@ describe('lifting a result from guest memory', () => {
         `Cannot run "${fn}": the component trapped (a list of ${bytes} bytes at ${at} lies outside the memory of 65536 bytes)`,
       );
     }
+  }, 60_000);
+});
+
+describe('WIT names with acronym words', () => {
+  // WIT allows all-uppercase words (`x-ABC`); jco names them as heck's lowerCamelCase does
+  // (`xAbc`). Before wit.ts camel() did the same, such a record field was lowered from undefined
+  // (0) and dropped from the result, and such a flag was never set: ok answers with wrong values.
+  it('carries record fields and flags named with acronyms both ways', async () => {
+    const core = await parse(`(module (memory (export "memory") 1)
+      (func (export "rec") (param i32 i32 i32) (result i32)
+        (i32.store (i32.const 0) (local.get 0)) (i32.store (i32.const 4) (local.get 1))
+        (i32.store (i32.const 8) (local.get 2)) (i32.const 0))
+      (func (export "fl") (param i32) (result i32) (local.get 0)))`);
+    const wit = `package polyeval:names;
+      world w {
+        record r { x-ABC: u32, http-URL-x9: u32, %type: u32 }
+        flags fl { a-BC, d }
+        export rec: func(a: r) -> r;
+        export fl: func(a: fl) -> fl;
+      }`;
+    const code = Buffer.from(
+      await componentNew(await componentEmbed({ binary: core, witSource: wit, world: 'w' })),
+    );
+    const call = (fn: string, args: unknown[]) =>
+      post('/v1/evaluate', { language: 'wasm', code: code.toString('base64'), function: fn, args });
+    const record = { 'x-ABC': 1, 'http-URL-x9': 2, type: 3 };
+    expect((await call('rec', [record])).body).toMatchObject({ ok: true, value: record });
+    expect((await call('fl', [['a-BC']])).body).toMatchObject({ ok: true, value: ['a-BC'] });
+    expect((await call('fl', [['a-BC', 'd']])).body).toMatchObject({ ok: true, value: ['a-BC', 'd'] });
   }, 60_000);
 });
 

@@ -269,9 +269,21 @@ function typeOf(tokens: readonly string[], named: Map<string, WitType | Unsuppor
   return type;
 }
 
-/** jco's JS name of a WIT identifier (record fields, flags): lowerCamelCase of the kebab-case name. */
+/**
+ * jco's JS name of a WIT identifier (record fields, flags, exports): heck's lowerCamelCase, which
+ * lower-cases each word and capitalises the first letter of all but the first, so the acronym words
+ * WIT allows come out as `x-ABC` → `xAbc`, `http-URL-x9` → `httpUrlX9`. (It kept acronyms as they
+ * were, `xABC`: such a record field was lowered from undefined and dropped from results, such a
+ * flag was never set or read — found by the acceptance attack run.)
+ */
 export function camel(name: string): string {
-  return name.replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+  return name
+    .split('-')
+    .map((word, i) => {
+      const lower = word.toLowerCase();
+      return i === 0 ? lower : lower.charAt(0).toUpperCase() + lower.slice(1);
+    })
+    .join('');
 }
 
 export function describeType(type: WitType | null): string {
@@ -443,7 +455,11 @@ export function fromGuest(type: WitType | null, value: unknown, at = 'the result
     case 'record': {
       const r = value as Record<string, unknown>;
       const out: Record<string, JsonValue> = {};
-      for (const f of type.fields) out[f.name] = fromGuest(f.type, r[camel(f.name)], `${at}.${f.name}`);
+      for (const f of type.fields) {
+        // A field the glue did not lift is our naming gone wrong: an error, never a dropped field.
+        if (!Object.hasOwn(r, camel(f.name))) throw new ValueError(`${at} has no field "${f.name}"`);
+        out[f.name] = fromGuest(f.type, r[camel(f.name)], `${at}.${f.name}`);
+      }
       return out;
     }
     case 'variant': {
