@@ -428,4 +428,26 @@ world w {
       }
     },
   }),
+  attack({
+    id: 'wasm-component-memory-sum',
+    title:
+      'one core module with an 8 MiB memory its start function fills, instantiated 24 times (192 MiB) under a 64 MiB limit; 4 times (32 MiB) as the control',
+    result: 'MEMORY_LIMIT: the limit holds for all the memories of a call together; the control answers',
+    async run(h) {
+      const instances = async (n: number) => {
+        let wat = `(component
+          (core module $m (memory (export "mem") 128)
+            (func $s (memory.fill (i32.const 0) (i32.const 1) (i32.const 8388608))) (start $s)
+            (func (export "f") (result i32) (i32.const 1)))\n`;
+        for (let i = 0; i < n; i++) wat += `(core instance $i${i} (instantiate $m))\n`;
+        wat += '(func $f (result s32) (canon lift (core func $i0 "f"))) (export "f" (func $f)))';
+        return Buffer.from(await parse(wat)).toString('base64');
+      };
+      const answer = await evaluate(h, await instances(24), 'f', [], { memoryMb: 64 });
+      expectError(answer, 'MEMORY_LIMIT');
+      expect(answer.body.stats.memoryBytes).toBeLessThanOrEqual(64 * 2 ** 20);
+      const control = await evaluate(h, await instances(4), 'f', [], { memoryMb: 64 });
+      expect(control.body, control.text.slice(0, 300)).toMatchObject({ ok: true, value: 1 });
+    },
+  }),
 ];
