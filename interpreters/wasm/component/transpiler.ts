@@ -83,10 +83,11 @@ export class Transpiler {
    */
   transpile(request: TranspileRequest): Promise<TranspileOutcome> {
     if (this.pending > this.options.queueMax) {
+      const waiting = this.pending - 1;
       return Promise.reject(
         new ServiceError(
           'overloaded',
-          `Cannot transpile the component: ${this.pending - 1} deployments are already waiting (the most allowed is ${this.options.queueMax})`,
+          `Cannot transpile the component: ${waiting} deployment${waiting === 1 ? ' is' : 's are'} already waiting (the most allowed is ${this.options.queueMax})`,
           { retryAfterSeconds: 2 },
         ),
       );

@@ -366,7 +366,7 @@ world w {
         if (answer.status === 503) {
           expect(answer.body.type).toMatch(/overloaded$/);
           expect(answer.body.detail).toMatch(
-            /Cannot transpile the component: \d+ deployments are already waiting/,
+            /Cannot transpile the component: \d+ deployments? (?:is|are) already waiting/,
           );
           expect(answer.headers['retry-after']).toBeDefined();
         }
