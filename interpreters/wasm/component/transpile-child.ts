@@ -143,6 +143,7 @@ async function transpile(request: TranspileRequest): Promise<TranspiledComponent
     }
     try {
       const info = inspectModule(core);
+      checkCoreNames(name, info);
       const out = instrumentModule(core, info, {
         tableElements: request.tableElements,
         maxInitialPages: request.maxInitialPages,
@@ -162,6 +163,27 @@ async function transpile(request: TranspileRequest): Promise<TranspiledComponent
   if (glue === undefined) refuse('Cannot transpile the component: no glue was generated');
   glue = checkGlueSlices(glue);
   return { id, bytes: bytes.length, glue, modules, exports, imports: generated.imports };
+}
+
+/**
+ * What could end a string literal, template or comment of the glue. jco prints the names of core
+ * imports and exports unescaped into quotes (`exports0['<name>']`), and the component model's
+ * grammar checks only the component's own names: a core export named `x'];globalThis.p=1;//` ran
+ * as code of the glue (found by the acceptance attack run). The confined host held (a glue finds
+ * nothing there), but the generated code must stay jco's.
+ */
+const UNSAFE_NAME = /['"`\\\u0000-\u001f\u007f\u2028\u2029]|\$\{|\*\/|\/\*/;
+
+/** Refuses a core module whose import or export names could break out of the glue's quotes. */
+function checkCoreNames(file: string, info: ReturnType<typeof inspectModule>): void {
+  const names = [...info.imports.flatMap((i) => [i.module, i.name]), ...info.exports.map((e) => e.name)];
+  for (const n of names) {
+    if (UNSAFE_NAME.test(n)) {
+      refuse(
+        `Cannot accept core module ${file} of the component: the name ${JSON.stringify(n.slice(0, 60))} holds a quote, backslash, line break or comment mark, which the glue would carry unescaped`,
+      );
+    }
+  }
 }
 
 /** What every slice of a guest memory in the glue goes through (checkGlueSlices). */

@@ -450,4 +450,50 @@ world w {
       expect(control.body, control.text.slice(0, 300)).toMatchObject({ ok: true, value: 1 });
     },
   }),
+  attack({
+    id: 'wasm-component-name-injection',
+    title:
+      "core export, import and synthetic-instance names built to break out of the glue's quotes: x'];globalThis.PWNED=1;// and siblings with \", `, \\, a line break, U+2028, ${ and */",
+    result:
+      'SYNTAX_ERROR at deploy naming the core module (the names jco prints unescaped are checked); no glue with the text is ever run',
+    async run(h) {
+      const esc = (n: string) => n.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+      const payloads = [
+        "x'];globalThis.PWNED=1;//",
+        'x"];globalThis.PWNED=1;//',
+        'x`+(globalThis.PWNED=1)+`',
+        'x\\',
+        'x\n];globalThis.PWNED=1;//',
+        'x\u2028globalThis.PWNED=1',
+        'x$' + '{globalThis.PWNED=1}',
+        'x*/globalThis.PWNED=1;/*',
+      ];
+      for (const weird of payloads) {
+        const n = esc(weird);
+        // The core export lifted as the component's "f".
+        const exported = `(component
+          (core module $m (func (export "${n}") (result i32) (i32.const 1)))
+          (core instance $i (instantiate $m))
+          (func $f (result s32) (canon lift (core func $i "${n}")))
+          (export "f" (func $f)))`;
+        // A synthetic core instance under that name, imported by a second core module.
+        const imported = `(component
+          (core module $a (func (export "g") (result i32) (i32.const 1)))
+          (core instance $ia (instantiate $a))
+          (core instance $s (export "g" (func $ia "g")))
+          (core module $b (import "${n}" "g" (func $g (result i32))) (func (export "f") (result i32) (call $g)))
+          (core instance $ib (instantiate $b (with "${n}" (instance $s))))
+          (func $f (result s32) (canon lift (core func $ib "f")))
+          (export "f" (func $f)))`;
+        for (const wat of [exported, imported]) {
+          const code = Buffer.from(await parse(wat)).toString('base64');
+          const answer = await evaluate(h, code, 'f');
+          expectError(answer, 'SYNTAX_ERROR');
+          expect(answer.body.error.message).toMatch(
+            /the name [\s\S]* holds a quote, backslash, line break or comment mark/,
+          );
+        }
+      }
+    },
+  }),
 ];
