@@ -132,6 +132,9 @@ describe('typed exports map to and from JSON (typed.wasm)', () => {
       ['scale', [{ x: 1 }, 2], /"y"/],
       ['scale', [{ x: 1, y: 2, z: 3 }, 2], /"z"/],
       ['area', [{ tag: 'triangle', val: 1 }], /circle, square, nothing/],
+      // Data the type has no place for: refused, not dropped.
+      ['area', [{ tag: 'nothing', val: 5 }], /without "val" \(the case carries no value\)/],
+      ['area', [{ tag: 'square', val: 3, side: 4 }], /without "side"/],
       ['next-color', ['purple'], /"red"/],
       ['sum', [[1, 'two']], /argument 1 \("xs"\)\[1\]/],
       ['echo', [42], /string/],

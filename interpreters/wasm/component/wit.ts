@@ -374,13 +374,20 @@ export function toGuest(type: WitType, value: JsonValue, at: string): unknown {
     case 'result': {
       if (!isObject(value)) return fail('{"ok": value} or {"err": value} (result)');
       const keys = Object.keys(value);
-      if (keys.length === 1 && keys[0] === 'ok')
+      // A side without a type carries null only: anything else would be dropped.
+      if (keys.length === 1 && keys[0] === 'ok') {
+        if (type.ok === null && value.ok !== null)
+          return fail('{"ok": null} (this result carries no ok value)');
         return { tag: 'ok', val: type.ok === null ? undefined : toGuest(type.ok, value.ok!, `${at}.ok`) };
-      if (keys.length === 1 && keys[0] === 'err')
+      }
+      if (keys.length === 1 && keys[0] === 'err') {
+        if (type.err === null && value.err !== null)
+          return fail('{"err": null} (this result carries no error value)');
         return {
           tag: 'err',
           val: type.err === null ? undefined : toGuest(type.err, value.err!, `${at}.err`),
         };
+      }
       return fail('{"ok": value} or {"err": value} (result)');
     }
     case 'tuple':
@@ -404,6 +411,14 @@ export function toGuest(type: WitType, value: JsonValue, at: string): unknown {
         return fail(`{"tag": one of ${names}, "val": …}`);
       const found = type.cases.find((c) => c.name === value.tag);
       if (found === undefined) return fail(`{"tag": one of ${names}, "val": …}`);
+      // Data the type has no place for is refused, not dropped (as a record's extra field is).
+      const extra = Object.keys(value).find((k) => k !== 'tag' && (k !== 'val' || found.type === null));
+      if (extra !== undefined)
+        return fail(
+          found.type === null
+            ? `{"tag": "${found.name}"} without "${extra.slice(0, 60)}" (the case carries no value)`
+            : `{"tag": "${found.name}", "val": …} without "${extra.slice(0, 60)}"`,
+        );
       if (found.type === null) return { tag: found.name };
       return { tag: found.name, val: toGuest(found.type, value.val ?? null, `${at}.val`) };
     }
