@@ -48,6 +48,8 @@ export interface WasmSettings {
   readonly componentDir: string;
   /** Resident memory allowed to the process that transpiles one component, in MiB. */
   readonly transpileMemoryMb: number;
+  /** Transpile jobs that may wait behind the running one (beyond: 503 overloaded). */
+  readonly transpileQueue: number;
   /** Most core modules a component may hold. */
   readonly componentCoreModules: number;
   /** Most components kept deployed at once (least recently used evicted, files removed). */
@@ -67,6 +69,7 @@ export const DEFAULT_SETTINGS: WasmSettings = {
   workerHeapMb: 256,
   componentDir: fileURLToPath(new URL('.cache/components', projectRoot)),
   transpileMemoryMb: 1024,
+  transpileQueue: 8,
   componentCoreModules: 64,
   componentEntries: 64,
   componentSandbox: 'lazy',
@@ -108,6 +111,7 @@ export function parseSettings(raw: Readonly<Record<string, string>>): WasmSettin
     workerHeapMb: int('WORKER_HEAP_MB', DEFAULT_SETTINGS.workerHeapMb, 64),
     componentDir: get('COMPONENT_DIR')?.trim() || DEFAULT_SETTINGS.componentDir,
     transpileMemoryMb: int('TRANSPILE_MEMORY_MB', DEFAULT_SETTINGS.transpileMemoryMb, 128),
+    transpileQueue: int('TRANSPILE_QUEUE', DEFAULT_SETTINGS.transpileQueue, 0),
     componentCoreModules: int('COMPONENT_CORE_MODULES', DEFAULT_SETTINGS.componentCoreModules, 1),
     componentEntries: int('COMPONENT_ENTRIES', DEFAULT_SETTINGS.componentEntries, 1),
     componentSandbox: componentSandbox(get('COMPONENT_SANDBOX')),
@@ -290,6 +294,7 @@ export function createExecutor(context: ExecutorContext): Executor {
     storeDir: settings.componentDir,
     transpileTimeoutMs: settings.compileTimeoutMs,
     transpileMemoryMb: settings.transpileMemoryMb,
+    transpileQueue: settings.transpileQueue,
     maxCoreModules: settings.componentCoreModules,
     tableElements: settings.tableElements,
     maxInitialPages,

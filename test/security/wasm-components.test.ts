@@ -7,5 +7,5 @@ import { runAttacks } from './harness.js';
 // The component sandbox host starts with the server, so that it is part of the baseline counts.
 runAttacks('wasm', WASM_COMPONENT_ATTACKS, {
   languages: ['wasm'],
-  env: { POLYEVAL_WASM_COMPONENT_SANDBOX: 'eager' },
+  env: { POLYEVAL_WASM_COMPONENT_SANDBOX: 'eager', POLYEVAL_WASM_TRANSPILE_QUEUE: '2' },
 });

@@ -12,7 +12,7 @@ const request = { code: QJS, tableElements: 100_000, maxInitialPages: 32_768, ma
 
 describe('the transpile child', () => {
   it('transpiles within its limits, and says which OS layer it ran under', async () => {
-    const transpiler = new Transpiler({ timeoutMs: 60_000, memoryMb: 1024, isolation: 'auto' });
+    const transpiler = new Transpiler({ timeoutMs: 60_000, memoryMb: 1024, isolation: 'auto', queueMax: 8 });
     const outcome = await transpiler.transpile(request);
     if (!outcome.ok) throw new Error(`Cannot transpile: ${outcome.error.message}`);
     expect(outcome.component.id).toBe('a1e4b7f4b58414aed96ebcc56263413a648737a8dcd7e0ac450e037789cfe1d8');
@@ -21,7 +21,7 @@ describe('the transpile child', () => {
   }, 90_000);
 
   it('is killed past its resident-memory limit: MEMORY_LIMIT', async () => {
-    const transpiler = new Transpiler({ timeoutMs: 60_000, memoryMb: 64, isolation: 'auto' });
+    const transpiler = new Transpiler({ timeoutMs: 60_000, memoryMb: 64, isolation: 'auto', queueMax: 8 });
     const outcome = await transpiler.transpile(request);
     if (outcome.ok) throw new Error('The transpile child was not stopped');
     expect(outcome.error.code).toBe('MEMORY_LIMIT');
@@ -29,10 +29,24 @@ describe('the transpile child', () => {
   }, 90_000);
 
   it('is killed past its time limit: TIMEOUT', async () => {
-    const transpiler = new Transpiler({ timeoutMs: 100, memoryMb: 1024, isolation: 'auto' });
+    const transpiler = new Transpiler({ timeoutMs: 100, memoryMb: 1024, isolation: 'auto', queueMax: 8 });
     const outcome = await transpiler.transpile(request);
     if (outcome.ok) throw new Error('The transpile child was not stopped');
     expect(outcome.error.code).toBe('TIMEOUT');
     expect(transpiler.counters.killed).toBe(1);
   }, 90_000);
+
+  it('queues at most queueMax jobs behind the running one: beyond, 503 overloaded at once', async () => {
+    const transpiler = new Transpiler({ timeoutMs: 60_000, memoryMb: 1024, isolation: 'auto', queueMax: 1 });
+    const running = transpiler.transpile(request);
+    const waiting = transpiler.transpile(request);
+    await expect(transpiler.transpile(request)).rejects.toMatchObject({
+      problem: 'overloaded',
+      message: 'Cannot transpile the component: 1 deployment is already waiting (the most allowed is 1)',
+    });
+    expect((await running).ok).toBe(true);
+    expect((await waiting).ok).toBe(true);
+    // Drained: accepted again.
+    expect((await transpiler.transpile(request)).ok).toBe(true);
+  }, 120_000);
 });

@@ -340,6 +340,39 @@ describe('the import object', () => {
     expect(wasi.stop).toEqual({ kind: 'refused', door: 'wasi:http/outgoing-handler.handle' });
   });
 
+  it('offers no inherited member: every name the glue may read is a door of our own or undefined', () => {
+    // The glue reads imports by the names a component declares (any version): before
+    // withoutInheritedMembers, `toString` was Object.prototype's, `constructor` Object itself.
+    const wasi = createComponentWasi(buffers().options);
+    const inherited = [
+      'toString',
+      'valueOf',
+      'constructor',
+      'hasOwnProperty',
+      'isPrototypeOf',
+      'toLocaleString',
+    ];
+    expect(Object.getPrototypeOf(wasi.imports)).toBe(null);
+    let classes = 0;
+    for (const [iface, members] of Object.entries(wasi.imports)) {
+      for (const name of inherited) expect(members[name], `${iface} ${name}`).toBeUndefined();
+      for (const [member, value] of Object.entries(members)) {
+        if (typeof value !== 'function' || typeof value.prototype !== 'object') continue;
+        classes++;
+        // Statics (read on the class) and methods (read on an instance) inherit nothing either.
+        for (const name of ['toString', 'call', 'apply', 'bind', 'constructor']) {
+          if (!Object.hasOwn(value, name))
+            expect((value as any)[name], `${iface} ${member}.${name}`).toBeUndefined();
+        }
+        const proto = value.prototype as Record<string, unknown>;
+        for (const name of ['toString', 'valueOf', 'hasOwnProperty']) {
+          if (!Object.hasOwn(proto, name)) expect(proto[name], `${iface} ${member}#${name}`).toBeUndefined();
+        }
+      }
+    }
+    expect(classes).toBeGreaterThan(5);
+  });
+
   it('refuses arguments of the wrong type without reaching the writers (a wrong glue gets nothing)', () => {
     let writes = 0;
     const wasi = createComponentWasi({

@@ -5,6 +5,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { componentEmbed, componentNew, parse } from '@bytecodealliance/jco-transpile/wasm-tools';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postJson, type RunningServer, startServer } from '../helpers/server.js';
 
@@ -131,6 +132,9 @@ describe('typed exports map to and from JSON (typed.wasm)', () => {
       ['scale', [{ x: 1 }, 2], /"y"/],
       ['scale', [{ x: 1, y: 2, z: 3 }, 2], /"z"/],
       ['area', [{ tag: 'triangle', val: 1 }], /circle, square, nothing/],
+      // Data the type has no place for: refused, not dropped.
+      ['area', [{ tag: 'nothing', val: 5 }], /without "val" \(the case carries no value\)/],
+      ['area', [{ tag: 'square', val: 3, side: 4 }], /without "side"/],
       ['next-color', ['purple'], /"red"/],
       ['sum', [[1, 'two']], /argument 1 \("xs"\)\[1\]/],
       ['echo', [42], /string/],
@@ -148,6 +152,58 @@ describe('typed exports map to and from JSON (typed.wasm)', () => {
     expect(r.body.error.code).toBe('ENTRY_NOT_FOUND');
     expect(r.body.error.message).toContain('"add-u64"');
   });
+});
+
+describe('lifting a result from guest memory', () => {
+  // hostile/list-past-memory.wasm (PROVENANCE.md): lists whose pointer or length lies outside the
+  // component's memory. Before checkGlueSlices, jco's glue lifted them with a clamping
+  // ArrayBuffer.slice and the calls answered ok with a shorter list (or the memory's last bytes).
+  it('traps on a list past the memory instead of returning what the memory holds', async () => {
+    const code = fixture('hostile/list-past-memory.wasm');
+    const call = (fn: string) => post('/v1/evaluate', { language: 'wasm', code, function: fn, args: [] });
+    expect((await call('fine-u8')).body).toMatchObject({ ok: true, value: [7, 0, 0] });
+    for (const [fn, bytes, at] of [
+      ['huge-u8', 2 ** 30, 16],
+      ['crossing-u32', 8, 65532],
+      ['negative-f64', 8, 2 ** 32 - 8],
+    ] as const) {
+      const r = await call(fn);
+      expect(r.body.ok, JSON.stringify(r.body).slice(0, 300)).toBe(false);
+      expect(r.body.error.code).toBe('RUNTIME_ERROR');
+      expect(r.body.error.message).toBe(
+        `Cannot run "${fn}": the component trapped (a list of ${bytes} bytes at ${at} lies outside the memory of 65536 bytes)`,
+      );
+    }
+  }, 60_000);
+});
+
+describe('WIT names with acronym words', () => {
+  // WIT allows all-uppercase words (`x-ABC`); jco names them as heck's lowerCamelCase does
+  // (`xAbc`). Before wit.ts camel() did the same, such a record field was lowered from undefined
+  // (0) and dropped from the result, and such a flag was never set: ok answers with wrong values.
+  it('carries record fields and flags named with acronyms both ways', async () => {
+    const core = await parse(`(module (memory (export "memory") 1)
+      (func (export "rec") (param i32 i32 i32) (result i32)
+        (i32.store (i32.const 0) (local.get 0)) (i32.store (i32.const 4) (local.get 1))
+        (i32.store (i32.const 8) (local.get 2)) (i32.const 0))
+      (func (export "fl") (param i32) (result i32) (local.get 0)))`);
+    const wit = `package polyeval:names;
+      world w {
+        record r { x-ABC: u32, http-URL-x9: u32, %type: u32 }
+        flags fl { a-BC, d }
+        export rec: func(a: r) -> r;
+        export fl: func(a: fl) -> fl;
+      }`;
+    const code = Buffer.from(
+      await componentNew(await componentEmbed({ binary: core, witSource: wit, world: 'w' })),
+    );
+    const call = (fn: string, args: unknown[]) =>
+      post('/v1/evaluate', { language: 'wasm', code: code.toString('base64'), function: fn, args });
+    const record = { 'x-ABC': 1, 'http-URL-x9': 2, type: 3 };
+    expect((await call('rec', [record])).body).toMatchObject({ ok: true, value: record });
+    expect((await call('fl', [['a-BC']])).body).toMatchObject({ ok: true, value: ['a-BC'] });
+    expect((await call('fl', [['a-BC', 'd']])).body).toMatchObject({ ok: true, value: ['a-BC', 'd'] });
+  }, 60_000);
 });
 
 describe('WASI commands (wasi:cli/run)', () => {

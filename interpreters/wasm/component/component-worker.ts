@@ -81,6 +81,22 @@ async function run(
   }
   const instances: WebAssembly.Instance[] = [];
   const memories: WebAssembly.Memory[] = [];
+  const pagesInUse = (): number => memories.reduce((n, m) => n + m.buffer.byteLength / 65536, 0);
+  // Memories created earlier keep the maxima they were given, so the total is also checked after
+  // each instantiation (start functions) and after the call.
+  let overBudget = false;
+  const checkBudget = (): void => {
+    if (pagesInUse() <= plan.memoryPages) return;
+    overBudget = true;
+    throw new RangeError('the memories of the call exceed its memory limit');
+  };
+  const memoryLimit = (): WireOutcome => ({
+    ok: false,
+    error: {
+      code: 'MEMORY_LIMIT',
+      message: `Cannot run "${name}": memory limit of ${call.limits.memoryMb} MiB exceeded`,
+    },
+  });
 
   // Output: stderr streams to the caller; stdout too, except for a command (it is the result).
   const stdoutText = decoder();
@@ -128,9 +144,17 @@ async function run(
     const own = plans.get(module);
     const imports: WebAssembly.Imports = { ...(importObject ?? {}) };
     if (own?.memory != null) {
+      // The call's memory limit holds for all its memories together, not for each: a new memory
+      // may grow only into what the others leave (a component instantiating one module 24 times,
+      // each start filling 64 MiB, held 1.5 GiB under a 128 MiB limit and answered ok).
+      const others = pagesInUse();
+      if (others + own.memory.initial > plan.memoryPages) {
+        overBudget = true;
+        throw new RangeError('the memories of the call exceed its memory limit');
+      }
       const memory = new WebAssembly.Memory({
         initial: own.memory.initial,
-        maximum: Math.min(own.memory.maximum ?? 65536, plan.memoryPages),
+        maximum: Math.min(own.memory.maximum ?? 65536, plan.memoryPages - others),
       });
       memories.push(memory);
       imports[INTERNAL.importModule] = { [INTERNAL.memory]: memory };
@@ -141,10 +165,12 @@ async function run(
     const fuel = instance.exports[INTERNAL.fuel];
     if (fuel instanceof WebAssembly.Global) fuel.value = BigInt(plan.fuel);
     if (own?.hasStart === true) (instance.exports[INTERNAL.start] as () => void)();
+    checkBudget();
     return instance;
   };
 
   const classify = (error: unknown): WireOutcome => {
+    if (overBudget || pagesInUse() > plan.memoryPages) return memoryLimit();
     for (const instance of instances) {
       const status = instance.exports[INTERNAL.status];
       if (status instanceof WebAssembly.Global && status.value === STATUS_MEMORY_LIMIT) {
@@ -226,6 +252,7 @@ async function run(
     if (wasi.stop !== undefined && wasi.stop.kind !== 'exit') {
       return { outcome: classify(undefined), memoryBytes: memoryBytes() };
     }
+    if (pagesInUse() > plan.memoryPages) return { outcome: memoryLimit(), memoryBytes: memoryBytes() };
     const text = decoder().decode(concat(commandStdout));
     if (exitCode !== 0) {
       io.write('stdout', text);
@@ -295,6 +322,7 @@ async function run(
   }
   // A stop the guest caught still decides the call (exit, output, timeout...).
   if (wasi.stop !== undefined) return { outcome: classify(undefined), memoryBytes: memoryBytes() };
+  if (pagesInUse() > plan.memoryPages) return { outcome: memoryLimit(), memoryBytes: memoryBytes() };
   return { outcome: { ok: true, valueJson: stringifyJson(value) }, memoryBytes: memoryBytes() };
 }
 

@@ -33,6 +33,7 @@ export interface ComponentSettings {
   readonly storeDir: string;
   readonly transpileTimeoutMs: number;
   readonly transpileMemoryMb: number;
+  readonly transpileQueue: number;
   readonly maxCoreModules: number;
   readonly tableElements: number;
   readonly maxInitialPages: number;
@@ -71,6 +72,7 @@ export class Components {
     this.transpiler = new Transpiler({
       timeoutMs: settings.transpileTimeoutMs,
       memoryMb: settings.transpileMemoryMb,
+      queueMax: settings.transpileQueue,
       isolation: parseIsolationMode(context.settings.COMPONENT_ISOLATION),
     });
     // The sandbox host is granted this folder at start: it must exist by then.
@@ -79,7 +81,7 @@ export class Components {
   }
 
   get counters(): Record<string, number> {
-    return { deployed: this.byId.size, ...this.transpiler.counters };
+    return { deployed: this.byId.size, transpileQueue: this.transpiler.queued, ...this.transpiler.counters };
   }
 
   get(id: string): ComponentSummary | undefined {

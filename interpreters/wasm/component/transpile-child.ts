@@ -143,6 +143,7 @@ async function transpile(request: TranspileRequest): Promise<TranspiledComponent
     }
     try {
       const info = inspectModule(core);
+      checkCoreNames(name, info);
       const out = instrumentModule(core, info, {
         tableElements: request.tableElements,
         maxInitialPages: request.maxInitialPages,
@@ -160,7 +161,59 @@ async function transpile(request: TranspileRequest): Promise<TranspiledComponent
     }
   }
   if (glue === undefined) refuse('Cannot transpile the component: no glue was generated');
+  glue = checkGlueSlices(glue);
   return { id, bytes: bytes.length, glue, modules, exports, imports: generated.imports };
+}
+
+/**
+ * What could end a string literal, template or comment of the glue. jco prints the names of core
+ * imports and exports unescaped into quotes (`exports0['<name>']`), and the component model's
+ * grammar checks only the component's own names: a core export named `x'];globalThis.p=1;//` ran
+ * as code of the glue (found by the acceptance attack run). The confined host held (a glue finds
+ * nothing there), but the generated code must stay jco's.
+ */
+const UNSAFE_NAME = /['"`\\\u0000-\u001f\u007f\u2028\u2029]|\$\{|\*\/|\/\*/;
+
+/** Refuses a core module whose import or export names could break out of the glue's quotes. */
+function checkCoreNames(file: string, info: ReturnType<typeof inspectModule>): void {
+  const names = [...info.imports.flatMap((i) => [i.module, i.name]), ...info.exports.map((e) => e.name)];
+  for (const n of names) {
+    if (UNSAFE_NAME.test(n)) {
+      refuse(
+        `Cannot accept core module ${file} of the component: the name ${JSON.stringify(n.slice(0, 60))} holds a quote, backslash, line break or comment mark, which the glue would carry unescaped`,
+      );
+    }
+  }
+}
+
+/** What every slice of a guest memory in the glue goes through (checkGlueSlices). */
+const CHECKED_SLICE = `function polyeval$checkedSlice(buffer, start, end) {
+  if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && start >= 0 && start <= end && end <= buffer.byteLength)) {
+    throw new WebAssembly.RuntimeError(\`a list of \${end - start} bytes at \${start} lies outside the memory of \${buffer.byteLength} bytes\`);
+  }
+  return buffer.slice(start, end);
+}
+`;
+
+/**
+ * jco's glue lifts a list of numbers as `new Uint32Array(memory0.buffer.slice(ptr, ptr + len * 4))`,
+ * and ArrayBuffer.prototype.slice clamps its bounds where the canonical ABI traps: a list whose
+ * pointer or length lies past the guest's memory came back as a shorter list (an empty one for a
+ * pointer past the end), where it must trap. Every slice of a memory buffer in the
+ * glue is made a checked one, and a glue with a slice of another form is refused rather than run.
+ * (The glue's other reads, `new Uint8Array(buffer, ptr, len)` and DataView accessors, throw when
+ * out of bounds.) The helper's name has a `$`, which no name jco derives from WIT can.
+ */
+export function checkGlueSlices(glue: string): string {
+  if (glue.includes('polyeval$')) refuse('Cannot transpile the component: its glue uses a reserved name');
+  // A memory named by an identifier or a member chain (memory0, exports0.memory), nothing else.
+  const checked = glue.replace(
+    /(?<![\w$.\])\]])((?:[A-Za-z_][\w]*\.)*[A-Za-z_][\w]*)\.buffer\.slice\(/g,
+    (_m, memory: string) => `polyeval$checkedSlice(${memory}.buffer, `,
+  );
+  if (/\.\s*buffer\s*\.\s*slice\b/.test(checked))
+    refuse('Cannot transpile the component: its glue slices a memory in a form not recognised');
+  return `${CHECKED_SLICE}${checked}`;
 }
 
 function firstLine(error: unknown): string {

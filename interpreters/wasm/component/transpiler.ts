@@ -10,6 +10,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { ServiceError } from '../../../src/errors.js';
 import type { GuestError } from '../../../src/executor/contract.js';
 import {
   disposeWorkDir,
@@ -25,6 +26,8 @@ export interface TranspilerOptions {
   readonly memoryMb: number;
   /** The OS layer for the child (as for the sandbox hosts: required | auto | off). */
   readonly isolation: IsolationMode;
+  /** Most jobs waiting behind the running one; beyond, a deployment is refused with 503. */
+  readonly queueMax: number;
 }
 
 export type TranspileOutcome =
@@ -63,16 +66,45 @@ function treeRssBytes(pid: number, depth: number): number {
 
 export class Transpiler {
   private queue: Promise<unknown> = Promise.resolve();
+  /** Jobs accepted and not finished (the running one included). */
+  private pending = 0;
   readonly counters = { transpiled: 0, refused: 0, killed: 0 };
   /** The OS layer the last child ran under (for readiness). */
   confinement: string | undefined;
 
   constructor(private readonly options: TranspilerOptions) {}
 
+  /**
+   * Queues a job. The queue is bounded: each waiting job holds its component's text (up to the
+   * module body limit), and a call sending a component inline waits here while holding one of the
+   * language's slots, so that a flood of distinct components would otherwise hold memory without
+   * bound and starve every call of the language behind jobs of up to COMPILE_TIMEOUT_MS each.
+   * @throws ServiceError('overloaded') (503 with Retry-After) when `queueMax` jobs already wait
+   */
   transpile(request: TranspileRequest): Promise<TranspileOutcome> {
-    const job = this.queue.then(() => this.run(request));
+    if (this.pending > this.options.queueMax) {
+      const waiting = this.pending - 1;
+      return Promise.reject(
+        new ServiceError(
+          'overloaded',
+          `Cannot transpile the component: ${waiting} deployment${waiting === 1 ? ' is' : 's are'} already waiting (the most allowed is ${this.options.queueMax})`,
+          { retryAfterSeconds: 2 },
+        ),
+      );
+    }
+    this.pending++;
+    const job = this.queue
+      .then(() => this.run(request))
+      .finally(() => {
+        this.pending--;
+      });
     this.queue = job.catch(() => undefined);
     return job;
+  }
+
+  /** Jobs waiting or running (readiness). */
+  get queued(): number {
+    return this.pending;
   }
 
   private run(request: TranspileRequest): Promise<TranspileOutcome> {

@@ -269,9 +269,21 @@ function typeOf(tokens: readonly string[], named: Map<string, WitType | Unsuppor
   return type;
 }
 
-/** jco's JS name of a WIT identifier (record fields, flags): lowerCamelCase of the kebab-case name. */
+/**
+ * jco's JS name of a WIT identifier (record fields, flags, exports): heck's lowerCamelCase, which
+ * lower-cases each word and capitalises the first letter of all but the first, so the acronym words
+ * WIT allows come out as `x-ABC` → `xAbc`, `http-URL-x9` → `httpUrlX9`. (It kept acronyms as they
+ * were, `xABC`: such a record field was lowered from undefined and dropped from results, such a
+ * flag was never set or read — found by the acceptance attack run.)
+ */
 export function camel(name: string): string {
-  return name.replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+  return name
+    .split('-')
+    .map((word, i) => {
+      const lower = word.toLowerCase();
+      return i === 0 ? lower : lower.charAt(0).toUpperCase() + lower.slice(1);
+    })
+    .join('');
 }
 
 export function describeType(type: WitType | null): string {
@@ -362,13 +374,20 @@ export function toGuest(type: WitType, value: JsonValue, at: string): unknown {
     case 'result': {
       if (!isObject(value)) return fail('{"ok": value} or {"err": value} (result)');
       const keys = Object.keys(value);
-      if (keys.length === 1 && keys[0] === 'ok')
+      // A side without a type carries null only: anything else would be dropped.
+      if (keys.length === 1 && keys[0] === 'ok') {
+        if (type.ok === null && value.ok !== null)
+          return fail('{"ok": null} (this result carries no ok value)');
         return { tag: 'ok', val: type.ok === null ? undefined : toGuest(type.ok, value.ok!, `${at}.ok`) };
-      if (keys.length === 1 && keys[0] === 'err')
+      }
+      if (keys.length === 1 && keys[0] === 'err') {
+        if (type.err === null && value.err !== null)
+          return fail('{"err": null} (this result carries no error value)');
         return {
           tag: 'err',
           val: type.err === null ? undefined : toGuest(type.err, value.err!, `${at}.err`),
         };
+      }
       return fail('{"ok": value} or {"err": value} (result)');
     }
     case 'tuple':
@@ -392,6 +411,14 @@ export function toGuest(type: WitType, value: JsonValue, at: string): unknown {
         return fail(`{"tag": one of ${names}, "val": …}`);
       const found = type.cases.find((c) => c.name === value.tag);
       if (found === undefined) return fail(`{"tag": one of ${names}, "val": …}`);
+      // Data the type has no place for is refused, not dropped (as a record's extra field is).
+      const extra = Object.keys(value).find((k) => k !== 'tag' && (k !== 'val' || found.type === null));
+      if (extra !== undefined)
+        return fail(
+          found.type === null
+            ? `{"tag": "${found.name}"} without "${extra.slice(0, 60)}" (the case carries no value)`
+            : `{"tag": "${found.name}", "val": …} without "${extra.slice(0, 60)}"`,
+        );
       if (found.type === null) return { tag: found.name };
       return { tag: found.name, val: toGuest(found.type, value.val ?? null, `${at}.val`) };
     }
@@ -443,7 +470,11 @@ export function fromGuest(type: WitType | null, value: unknown, at = 'the result
     case 'record': {
       const r = value as Record<string, unknown>;
       const out: Record<string, JsonValue> = {};
-      for (const f of type.fields) out[f.name] = fromGuest(f.type, r[camel(f.name)], `${at}.${f.name}`);
+      for (const f of type.fields) {
+        // A field the glue did not lift is our naming gone wrong: an error, never a dropped field.
+        if (!Object.hasOwn(r, camel(f.name))) throw new ValueError(`${at} has no field "${f.name}"`);
+        out[f.name] = fromGuest(f.type, r[camel(f.name)], `${at}.${f.name}`);
+      }
       return out;
     }
     case 'variant': {

@@ -281,4 +281,219 @@ export const WASM_COMPONENT_ATTACKS: readonly Attack[] = [
       expect(raw.body.kind).toBe('library');
     },
   }),
+  attack({
+    id: 'wasm-component-list-past-memory',
+    title:
+      'exports return lists past their memory: a 2^31-element list<u16>, a list<s64> crossing the end, a list<f32> at a negative pointer, an unaligned list<u16>',
+    result:
+      'RUNTIME_ERROR "the component trapped (a list of N bytes at P lies outside the memory…)" for each (jco\'s own alignment check for the unaligned one); the in-bounds control answers',
+    async run(h) {
+      // retptr at 0 holds (ptr, len); each export writes its own pair.
+      const pair = (name: string, ptr: number, len: number) =>
+        `(func (export "${name}") (result i32)
+           (i32.store (i32.const 0) (i32.const ${ptr})) (i32.store (i32.const 4) (i32.const ${len}))
+           (i32.const 0))`;
+      const code = await component(
+        `(module (memory (export "memory") 1)
+           ${pair('wide', 64, 0x7fffffff)} ${pair('crossing', 65528, 2)} ${pair('negative', -4, 1)}
+           ${pair('unaligned', 65535, 1)} ${pair('control', 64, 2)})`,
+        `package attack:c;
+world w {
+           export wide: func() -> list<u16>; export crossing: func() -> list<s64>;
+           export negative: func() -> list<f32>; export unaligned: func() -> list<u16>;
+           export control: func() -> list<u16>;
+         }`,
+      );
+      // jco checks alignment itself.
+      const unaligned = await evaluate(h, code, 'unaligned');
+      expectError(unaligned, 'RUNTIME_ERROR');
+      expect(unaligned.body.error.message).toMatch(/not aligned/);
+      for (const fn of ['wide', 'crossing', 'negative']) {
+        const answer = await evaluate(h, code, fn);
+        expectError(answer, 'RUNTIME_ERROR');
+        expect(answer.body.error.message).toMatch(
+          /the component trapped \(a list of \d+ bytes at -?\d+ lies outside the memory of 65536 bytes\)/,
+        );
+      }
+      const control = await evaluate(h, code, 'control');
+      expect(control.body, control.text.slice(0, 300)).toMatchObject({ ok: true, value: [0, 0] });
+    },
+  }),
+  attack({
+    id: 'wasm-component-list-amplification',
+    title: 'a list<string> of 8,000 strings each naming the whole 64 KiB memory (512 MB of text from 64 KiB)',
+    result: 'MEMORY_LIMIT: the sandbox worker runs out of its bounded heap, the host and service go on',
+    async run(h) {
+      const code = await component(
+        `(module (memory (export "memory") 1)
+           (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) (i32.const 0))
+           (func (export "f") (result i32) (local $i i32)
+             (i32.store (i32.const 0) (i32.const 16)) (i32.store (i32.const 4) (i32.const 8000))
+             (loop $l
+               (i32.store (i32.add (i32.const 20) (i32.mul (local.get $i) (i32.const 8))) (i32.const 65536))
+               (local.set $i (i32.add (local.get $i) (i32.const 1)))
+               (br_if $l (i32.lt_u (local.get $i) (i32.const 8000))))
+             (i32.const 0)))`,
+        'package attack:c;\nworld w { export f: func() -> list<string>; }',
+      );
+      expectError(await evaluate(h, code, 'f'), 'MEMORY_LIMIT');
+    },
+  }),
+  attack({
+    id: 'wasm-component-deploy-flood',
+    title:
+      '14 distinct components deployed at once (above the transpile queue, POLYEVAL_WASM_TRANSPILE_QUEUE=2 here), a raw module called meanwhile',
+    result:
+      'each deployment 201 or 503 overloaded with Retry-After (at least one of each); the raw module is served during the flood',
+    async run(h) {
+      const codes = await Promise.all(
+        Array.from({ length: 14 }, (_, i) =>
+          component(`(module (func (export "f") (result i32) (i32.const ${1000 + i})))`, F_WIT),
+        ),
+      );
+      const deploys = codes.map((code) =>
+        h.request('POST', '/v1/modules', {
+          body: JSON.stringify({ language: 'wasm', code }),
+          headers: { 'content-type': 'application/json' },
+        }),
+      );
+      const core = Buffer.from(await parse('(module (func (export "g") (result i32) (i32.const 9)))'));
+      const raw = await evaluate(h, core.toString('base64'), 'g');
+      expect(raw.body, raw.text.slice(0, 300)).toMatchObject({ ok: true, value: 9 });
+      const answers = await Promise.all(deploys);
+      for (const answer of answers) {
+        expect([201, 503], answer.text.slice(0, 300)).toContain(answer.status);
+        if (answer.status === 503) {
+          expect(answer.body.type).toMatch(/overloaded$/);
+          expect(answer.body.detail).toMatch(
+            /Cannot transpile the component: \d+ deployments? (?:is|are) already waiting/,
+          );
+          expect(answer.headers['retry-after']).toBeDefined();
+        }
+      }
+      expect(answers.filter((a) => a.status === 503).length).toBeGreaterThan(0);
+      expect(answers.filter((a) => a.status === 201).length).toBeGreaterThan(0);
+      // Once the queue has drained, a refused component deploys.
+      const refused = codes[answers.findIndex((a) => a.status === 503)]!;
+      const again = await h.request('POST', '/v1/modules', {
+        body: JSON.stringify({ language: 'wasm', code: refused }),
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(again.status, again.text.slice(0, 300)).toBe(201);
+    },
+  }),
+  attack({
+    id: 'wasm-component-inherited-import-members',
+    title:
+      'imports Object.prototype names from known interfaces at version 9.9.9: `to-string`, `%constructor`, `value-of`, a resource method and a static `to-string`',
+    result:
+      'RUNTIME_ERROR naming the undefined import for each: no inherited member (toString, Object, Function) is a door',
+    async run(h) {
+      // A core module importing one function `name` of `iface` returning a string (retptr form).
+      const stringImport = (iface: string, name: string, args = '') =>
+        `(module (import "${iface}" "${name}" (func $t (param ${args} i32)))
+           ${args === '' ? '' : '(import "wasi:cli/stdout@9.9.9" "get-stdout" (func $g (result i32)))'}
+           (memory (export "memory") 1) (global $bump (mut i32) (i32.const 1024))
+           (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) (local $r i32)
+             (local.set $r (global.get $bump))
+             (global.set $bump (i32.add (global.get $bump) (local.get 3))) (local.get $r))
+           (func (export "f") (result i32)
+             (call $t ${args === '' ? '' : '(call $g)'} (i32.const 64)) (i32.const 64)))`;
+      const plain = (iface: string, fn: string) =>
+        component(
+          stringImport(`${iface}@9.9.9`, fn.replace('%', '')),
+          `package attack:c;\npackage ${iface.split('/')[0]}@9.9.9 { interface ${iface.split('/')[1]} { ${fn}: func() -> string; } }
+           world w { import ${iface}@9.9.9; export f: func() -> string; }`,
+        );
+      const streams = `package attack:c;
+        package wasi:io@9.9.9 { interface streams { resource output-stream {
+          to-string: func() -> string; %constructor: static func() -> string; } } }
+        package wasi:cli@9.9.9 { interface stdout { use wasi:io/streams@9.9.9.{output-stream};
+          get-stdout: func() -> output-stream; } }
+        world w { import wasi:cli/stdout@9.9.9; export f: func() -> string; }`;
+      const codes = [
+        await plain('wasi:random/random', 'to-string'),
+        await plain('wasi:random/random', '%constructor'),
+        await plain('wasi:cli/stdout', 'value-of'),
+        await component(
+          stringImport('wasi:io/streams@9.9.9', '[method]output-stream.to-string', 'i32'),
+          streams,
+        ),
+        await component(stringImport('wasi:io/streams@9.9.9', '[static]output-stream.constructor'), streams),
+      ];
+      for (const code of codes) {
+        const answer = await evaluate(h, code, 'f');
+        expectError(answer, 'RUNTIME_ERROR');
+        expect(answer.body.error.message).toMatch(/undefined|is not a function/);
+      }
+    },
+  }),
+  attack({
+    id: 'wasm-component-memory-sum',
+    title:
+      'one core module with an 8 MiB memory its start function fills, instantiated 24 times (192 MiB) under a 64 MiB limit; 4 times (32 MiB) as the control',
+    result: 'MEMORY_LIMIT: the limit holds for all the memories of a call together; the control answers',
+    async run(h) {
+      const instances = async (n: number) => {
+        let wat = `(component
+          (core module $m (memory (export "mem") 128)
+            (func $s (memory.fill (i32.const 0) (i32.const 1) (i32.const 8388608))) (start $s)
+            (func (export "f") (result i32) (i32.const 1)))\n`;
+        for (let i = 0; i < n; i++) wat += `(core instance $i${i} (instantiate $m))\n`;
+        wat += '(func $f (result s32) (canon lift (core func $i0 "f"))) (export "f" (func $f)))';
+        return Buffer.from(await parse(wat)).toString('base64');
+      };
+      const answer = await evaluate(h, await instances(24), 'f', [], { memoryMb: 64 });
+      expectError(answer, 'MEMORY_LIMIT');
+      expect(answer.body.stats.memoryBytes).toBeLessThanOrEqual(64 * 2 ** 20);
+      const control = await evaluate(h, await instances(4), 'f', [], { memoryMb: 64 });
+      expect(control.body, control.text.slice(0, 300)).toMatchObject({ ok: true, value: 1 });
+    },
+  }),
+  attack({
+    id: 'wasm-component-name-injection',
+    title:
+      "core export, import and synthetic-instance names built to break out of the glue's quotes: x'];globalThis.PWNED=1;// and siblings with \", `, \\, a line break, U+2028, ${ and */",
+    result:
+      'SYNTAX_ERROR at deploy naming the core module (the names jco prints unescaped are checked); no glue with the text is ever run',
+    async run(h) {
+      const esc = (n: string) => n.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+      const payloads = [
+        "x'];globalThis.PWNED=1;//",
+        'x"];globalThis.PWNED=1;//',
+        'x`+(globalThis.PWNED=1)+`',
+        'x\\',
+        'x\n];globalThis.PWNED=1;//',
+        'x\u2028globalThis.PWNED=1',
+        'x$' + '{globalThis.PWNED=1}',
+        'x*/globalThis.PWNED=1;/*',
+      ];
+      for (const weird of payloads) {
+        const n = esc(weird);
+        // The core export lifted as the component's "f".
+        const exported = `(component
+          (core module $m (func (export "${n}") (result i32) (i32.const 1)))
+          (core instance $i (instantiate $m))
+          (func $f (result s32) (canon lift (core func $i "${n}")))
+          (export "f" (func $f)))`;
+        // A synthetic core instance under that name, imported by a second core module.
+        const imported = `(component
+          (core module $a (func (export "g") (result i32) (i32.const 1)))
+          (core instance $ia (instantiate $a))
+          (core instance $s (export "g" (func $ia "g")))
+          (core module $b (import "${n}" "g" (func $g (result i32))) (func (export "f") (result i32) (call $g)))
+          (core instance $ib (instantiate $b (with "${n}" (instance $s))))
+          (func $f (result s32) (canon lift (core func $ib "f")))
+          (export "f" (func $f)))`;
+        for (const wat of [exported, imported]) {
+          const code = Buffer.from(await parse(wat)).toString('base64');
+          const answer = await evaluate(h, code, 'f');
+          expectError(answer, 'SYNTAX_ERROR');
+          expect(answer.body.error.message).toMatch(
+            /the name [\s\S]* holds a quote, backslash, line break or comment mark/,
+          );
+        }
+      }
+    },
+  }),
 ];

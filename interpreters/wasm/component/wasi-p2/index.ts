@@ -89,7 +89,8 @@ export function createComponentWasi(options: ComponentWasiOptions): ComponentWas
     maxLiveResources: options.maxLiveResources ?? MAX_LIVE_RESOURCES,
   });
   const interfaces = createInterfaces(state, options);
-  const imports: Record<string, Readonly<Record<string, unknown>>> = {};
+  // Without a prototype, here and in each interface (withoutInheritedMembers).
+  const imports: Record<string, Readonly<Record<string, unknown>>> = Object.create(null);
   for (const [name, make] of Object.entries(interfaces)) {
     let made: Readonly<Record<string, unknown>> | undefined;
     // Each interface is made on first read (a call pays only for what its component imports),
@@ -97,7 +98,7 @@ export function createComponentWasi(options: ComponentWasiOptions): ComponentWas
     Object.defineProperty(imports, name, {
       enumerable: true,
       get: () => {
-        made ??= Object.freeze(make());
+        made ??= Object.freeze(withoutInheritedMembers(make()));
         return made;
       },
     });
@@ -115,6 +116,27 @@ export function createComponentWasi(options: ComponentWasiOptions): ComponentWas
       return [...state.refusedDoors];
     },
   };
+}
+
+/**
+ * An interface whose members inherit nothing: the glue reads each function, resource class, static
+ * and method by the name the component declares, whatever the interface's version, so
+ * `wasi:random/random@9.9.9`'s `to-string` was Object.prototype.toString, `constructor` Object
+ * itself, a resource's method `to-string` or static `to-string` Object's or Function's: doors no
+ * table listed (found by the acceptance attack run). The interface object, each base class and its
+ * prototype lose their prototype (a derived class keeps its base, for super()); a name we do not
+ * define is then undefined and the call fails.
+ */
+function withoutInheritedMembers(members: Record<string, unknown>): Record<string, unknown> {
+  for (const value of Object.values(members)) {
+    if (typeof value !== 'function') continue;
+    if (Object.getPrototypeOf(value) === Function.prototype) Object.setPrototypeOf(value, null);
+    const proto = (value as { prototype?: unknown }).prototype;
+    if (typeof proto === 'object' && proto !== null && Object.getPrototypeOf(proto) === Object.prototype) {
+      Object.setPrototypeOf(proto, null);
+    }
+  }
+  return Object.setPrototypeOf(members, null) as Record<string, unknown>;
 }
 
 /** The interfaces createComponentWasi provides, as the glue names them (jco's `imports` list of a transpile). */
