@@ -1,7 +1,7 @@
 // Attacks on reset in place (POLYEVAL_PYTHON_INTERPRETER_MODE=reset) through the JavaScript state
 // that the open doors reach but the golden image of memory and files did not cover: Emscripten's
 // pipe-name counter (a channel from one call to the next), the terminals' line buffers (kept and
-// grown across calls until the worker's JS heap ran out — another tenant's call then crashed), and
+// grown across calls until the sandbox host process died under another tenant's call), and
 // filesystem growth that did not go through the wrapped FS.write or FS.truncate (ftruncate, symlink
 // and node creation: JS heap past the call's memory limit, uncounted by the reset's threshold).
 // One worker serves every call of a describe block, as another tenant's calls would be served.
@@ -60,7 +60,7 @@ describe('reset in place: JavaScript state behind the doors', () => {
   });
 
   // Fails before the fix: /dev/tty kept each byte in a JS array until a newline, never emptied by the
-  // reset and not counted by any quota; the calls after the first ran out of the worker's JS heap.
+  // reset and not counted by any quota; a few calls later the whole sandbox host died (exit code 139).
   it("does not let a partial line on /dev/tty pile up for the next calls (each call's own heap)", async () => {
     const started = await workersStarted(server);
     const partial =
