@@ -188,14 +188,12 @@ class WriteQuota {
       doTruncate(stream, node, length);
       if (FS.isFile(node.mode)) this.settle(node);
     };
-    FS.mknod = (path, mode, dev) => {
-      this.charge(NODE_QUOTA_BYTES + String(path).length, FS);
-      return mknod(path, mode, dev);
-    };
-    FS.symlink = (target, path) => {
-      this.charge(NODE_QUOTA_BYTES + String(target).length + String(path).length, FS);
-      return symlink(target, path);
-    };
+    FS.mknod = (path, mode, dev) =>
+      this.chargeNode(NODE_QUOTA_BYTES + String(path).length, FS, () => mknod(path, mode, dev));
+    FS.symlink = (target, path) =>
+      this.chargeNode(NODE_QUOTA_BYTES + String(target).length + String(path).length, FS, () =>
+        symlink(target, path),
+      );
   }
 
   /** Refuses (ENOSPC) a file growth that would take the total over the quota. */
@@ -211,6 +209,17 @@ class WriteQuota {
     if (capacity > counted) {
       this.used += capacity - counted;
       this.counted.set(node, capacity);
+    }
+  }
+
+  /** Charges a new node before it is made, and gives the charge back if it was not (EEXIST…). */
+  private chargeNode(bytes: number, FS: EmscriptenFs, make: () => unknown): unknown {
+    this.charge(bytes, FS);
+    try {
+      return make();
+    } catch (error) {
+      this.used = Math.max(0, this.used - bytes);
+      throw error;
     }
   }
 
