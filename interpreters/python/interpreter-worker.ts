@@ -84,9 +84,9 @@ interface EmscriptenFs {
     canOwn?: boolean,
   ) => number;
   read: (stream: FsStream, buffer: Uint8Array, offset: number, length: number, position?: number) => number;
-  truncate: (path: string | FsNode, length: number) => void;
-  allocate: (stream: FsStream, offset: number, length: number) => void;
-  lookupPath: (path: string, options: { follow: boolean }) => { node: FsNode };
+  doTruncate: (stream: FsStream | null, node: FsNode, length: number) => void;
+  mknod: (path: string, mode: number, dev: number) => unknown;
+  symlink: (target: string, path: string) => unknown;
   isChrdev: (mode: number) => boolean;
   isFile: (mode: number) => boolean;
   ErrnoError: new (errno: number) => Error;
@@ -95,8 +95,36 @@ interface EmscriptenFs {
   mkdev(path: string, mode: number, dev: number): unknown;
 }
 
+/** The MEMFS write entry points: the one file streams call and the one msync (munmap) calls. */
+type MemfsWrite = (
+  stream: FsStream,
+  buffer: Uint8Array,
+  offset: number,
+  length: number,
+  position: number,
+  canOwn?: boolean,
+) => number;
+
+interface Memfs {
+  stream_ops: { write: MemfsWrite };
+  ops_table: { file: { stream: { write: MemfsWrite } } } | null;
+}
+
+/** The glue objects that hold state a guest reaches through the doors (reset.ts, ResetGlue). */
+interface GlueObjects {
+  PIPEFS: { nextname: { current?: number } };
+  SOCKFS: { nextname: { current?: number } };
+  TTY: { ttys: Record<string, { ops: Record<string, unknown> }> };
+}
+
 // Emscripten's errno for ENOSPC.
 const ENOSPC = 51;
+/**
+ * What one filesystem node costs the quota beyond its name and link target: the node object, its
+ * hash-table entry and its directory entry in the worker's JS heap (a guest making a million empty
+ * files or symlinks would otherwise fill that heap without storing a byte).
+ */
+export const NODE_QUOTA_BYTES = 256;
 
 /** Counts what the guest stores in the in-memory filesystem and in pipes (both outside the WASM cap). */
 class WriteQuota {
@@ -113,11 +141,24 @@ class WriteQuota {
     this.counted = new WeakMap();
   }
 
-  install(FS: EmscriptenFs): void {
+  /**
+   * Wraps every way guest bytes reach the worker's JS heap through the filesystem: writes (FS.write
+   * for pipes; MEMFS's own write, which msync and munmap call without FS.write), growth by truncate,
+   * ftruncate and fallocate (FS.doTruncate, which all three reach; this glue has no FS.allocate), and
+   * every new node (FS.mknod: files, directories, devices, FIFOs; FS.symlink). Each must exist: a
+   * glue without one fails the worker's start rather than leaving a way around the quota.
+   */
+  install(FS: EmscriptenFs, MEMFS: Memfs): void {
     const write = FS.write;
     const read = FS.read;
-    const truncate = FS.truncate;
-    const allocate = FS.allocate;
+    const doTruncate = FS.doTruncate;
+    const mknod = FS.mknod;
+    const symlink = FS.symlink;
+    const memfsWrite = MEMFS.stream_ops.write;
+    const fileOps = MEMFS.ops_table?.file.stream;
+    for (const [name, value] of Object.entries({ write, read, doTruncate, mknod, symlink, memfsWrite }))
+      if (typeof value !== 'function' || fileOps === undefined)
+        throw new Error(`Cannot install the filesystem write quota: the glue has no ${name} to wrap`);
     FS.write = (stream, buffer, offset, length, position, canOwn) => {
       const node = stream.node;
       if (FS.isChrdev(node.mode)) return write(stream, buffer, offset, length, position, canOwn);
@@ -131,22 +172,30 @@ class WriteQuota {
       this.settle(node);
       return written;
     };
+    const chargedWrite: MemfsWrite = (stream, buffer, offset, length, position, canOwn) => {
+      this.reserve(stream.node, position + length, FS);
+      const written = memfsWrite(stream, buffer, offset, length, position, canOwn);
+      this.settle(stream.node);
+      return written;
+    };
+    MEMFS.stream_ops.write = chargedWrite;
+    fileOps!.write = chargedWrite;
     FS.read = (stream, buffer, offset, length, position) => {
       const n = read(stream, buffer, offset, length, position);
       if (stream.node.pipe !== undefined && n > 0) this.used = Math.max(0, this.used - n);
       return n;
     };
-    FS.truncate = (path, length) => {
-      const node = typeof path === 'string' ? FS.lookupPath(path, { follow: true }).node : path;
+    FS.doTruncate = (stream, node, length) => {
       if (FS.isFile(node.mode)) this.reserve(node, length, FS);
-      truncate(path, length);
+      doTruncate(stream, node, length);
       if (FS.isFile(node.mode)) this.settle(node);
     };
-    FS.allocate = (stream, offset, length) => {
-      this.reserve(stream.node, offset + length, FS);
-      allocate(stream, offset, length);
-      this.settle(stream.node);
-    };
+    FS.mknod = (path, mode, dev) =>
+      this.chargeNode(NODE_QUOTA_BYTES + String(path).length, FS, () => mknod(path, mode, dev));
+    FS.symlink = (target, path) =>
+      this.chargeNode(NODE_QUOTA_BYTES + String(target).length + String(path).length, FS, () =>
+        symlink(target, path),
+      );
   }
 
   /** Refuses (ENOSPC) a file growth that would take the total over the quota. */
@@ -162,6 +211,17 @@ class WriteQuota {
     if (capacity > counted) {
       this.used += capacity - counted;
       this.counted.set(node, capacity);
+    }
+  }
+
+  /** Charges a new node before it is made, and gives the charge back if it was not (EEXIST…). */
+  private chargeNode(bytes: number, FS: EmscriptenFs, make: () => unknown): unknown {
+    this.charge(bytes, FS);
+    try {
+      return make();
+    } catch (error) {
+      this.used = Math.max(0, this.used - bytes);
+      throw error;
     }
   }
 
@@ -341,8 +401,14 @@ serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
   py.setStdout(stream('stdout'));
   py.setStderr(stream('stderr'));
   py.setInterruptBuffer(interrupt);
+  const glueObjects = module as unknown as GlueObjects;
+  // /dev/tty and /dev/tty1 keep Emscripten's terminal ops, which buffer a line in a JS array until a
+  // newline and then print it to a sink that discards it: unbounded, uncounted, and (in reset mode)
+  // kept for the next call. Their output is dropped at once instead.
+  for (const tty of Object.values(glueObjects.TTY.ttys))
+    tty.ops = { ...tty.ops, put_char: () => undefined, fsync: () => undefined };
   const quota = new WriteQuota();
-  quota.install(FS);
+  quota.install(FS, module.MEMFS as Memfs);
   // Reentrance (W.Call): a device in the in-memory filesystem, served inside fd_write (call-out.ts).
   const callOut = new CallOutDoor();
   callOut.install(FS);
@@ -350,6 +416,8 @@ serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
     // The first call into a restored interpreter pays for lazily initialised paths; pay it now.
     direct.callForString(runCall, ['def f(a):\n    return [a, str(a), {"k": 1.5}]\n', 'f', '[1]', 1_000_000]);
   }
+  // What set-up itself created (the device, the warm-up's files) is not a call's to pay for.
+  quota.reset();
   blankHost(py, module);
   // The doors close: from now on only the imports in doors.ts answer; any other traps.
   gate.close();
@@ -376,6 +444,10 @@ serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
       exports: instance!.exports,
       importedGlobals,
       fs: FS as unknown as ResetFs,
+      glue: {
+        counters: [glueObjects.PIPEFS.nextname, glueObjects.SOCKFS.nextname],
+        ttys: glueObjects.TTY.ttys,
+      },
     });
     const skipped = new Set(skip);
     marks.goldenMs = performance.now() - t;

@@ -4,8 +4,10 @@
 // and three more; the binary patch below exports the ones the module keeps to itself), its tables
 // (the function table and two externref tables, exported the same way), the GOT globals the module
 // imports, and Emscripten's in-memory filesystem in the worker's JavaScript (MEMFS nodes and file
-// bytes, the path hash table, open descriptors, the cwd, the inode counter). Everything else in the
-// worker's realm is unreachable from Python once the import gate is closed (engine.ts, doors.ts).
+// bytes, the path hash table, open descriptors, the cwd, the inode counter), and the few pieces of
+// the glue's own JavaScript state that the open doors reach (the pipe and socket name counters, the
+// terminals' line buffers: `glue`). Everything else in the worker's realm is unreachable from Python
+// once the import gate is closed (engine.ts, doors.ts).
 // `restore` puts each part back; `verify` compares each part with the image, byte for byte and
 // reference for reference, and lists what differs — a mismatch discards the worker.
 
@@ -15,7 +17,7 @@ import { leb, readLeb } from './engine.js';
 export const STATE_EXPORT_PREFIX = '__polyeval_state_';
 
 /** The parts of a reset, each of which a test may skip (RESET_SKIP) to prove verification catches it. */
-export const RESET_PARTS = ['memory', 'globals', 'tables', 'files', 'descriptors', 'cwd'] as const;
+export const RESET_PARTS = ['memory', 'globals', 'tables', 'files', 'descriptors', 'cwd', 'glue'] as const;
 export type ResetPart = (typeof RESET_PARTS)[number];
 
 function skipLimits(binary: Uint8Array, at: number): number {
@@ -152,12 +154,27 @@ interface FsNodeLike {
   name_next?: FsNodeLike | null | undefined;
 }
 
-/** What the reset needs from the interpreter: its instance, imported mutable globals, and FS. */
+/**
+ * State of Emscripten's JavaScript glue, outside the FS object, that a guest changes through the
+ * open doors (a syscall's JS implementation keeps it in an object of the glue, not in memory).
+ */
+export interface ResetGlue {
+  /**
+   * Name counters, each the `current` property of a function (PIPEFS.nextname, SOCKFS.nextname):
+   * `os.readlink("/proc/self/fd/N")` of a pipe says "pipe[K]", K = pipes made before on this worker.
+   */
+  readonly counters: readonly { current?: number }[];
+  /** TTY.ttys: per terminal device, its line buffers (`input`, `output`: arrays) and ops. */
+  readonly ttys: Record<string, object>;
+}
+
+/** What the reset needs from the interpreter: its instance, imported mutable globals, FS and glue. */
 export interface ResetTarget {
   readonly exports: WebAssembly.Exports;
   /** The module's imported globals (GOT entries), by import name. */
   readonly importedGlobals: ReadonlyMap<string, WebAssembly.Global>;
   readonly fs: ResetFs;
+  readonly glue: ResetGlue;
 }
 
 interface NodeImage {
@@ -238,6 +255,33 @@ function sameSlots(a: readonly unknown[], b: readonly unknown[]): boolean {
 }
 
 const NODE_SKIP = ['contents'] as const;
+
+/** An object's own properties, arrays copied (a terminal's line buffers are arrays changed in place). */
+function propsWithArrays(object: object): [string, unknown][] {
+  return ownProps(object).map(([key, value]) => [key, Array.isArray(value) ? value.slice() : value]);
+}
+
+function putPropsWithArrays(object: object, props: readonly [string, unknown][]): void {
+  putProps(
+    object,
+    props.map(([key, value]) => [key, Array.isArray(value) ? value.slice() : value]),
+  );
+}
+
+function samePropsWithArrays(object: object, props: readonly [string, unknown][]): boolean {
+  const keys = Object.keys(object);
+  if (keys.length !== props.length) return false;
+  const target = object as Record<string, unknown>;
+  for (let i = 0; i < props.length; i++) {
+    const [key, value] = props[i]!;
+    const now = target[key];
+    if (keys[i] !== key) return false;
+    if (Array.isArray(value)) {
+      if (!Array.isArray(now) || !sameSlots(now, value)) return false;
+    } else if (!Object.is(now, value)) return false;
+  }
+  return true;
+}
 const ZERO_CHUNK = new Uint8Array(1 << 20);
 
 /**
@@ -256,6 +300,8 @@ export class GoldenImage {
   private readonly streamImages: StreamImage[] = [];
   private readonly nextInode: number;
   private readonly currentPath: string;
+  private readonly counters: [{ current?: number }, number | undefined][];
+  private readonly ttys: [string, object, [string, unknown][]][];
   /** Sizes, for readiness facts and the report. */
   readonly facts: Record<string, number>;
   /** How long each part of the last restore took (ms), for readiness details. */
@@ -321,6 +367,8 @@ export class GoldenImage {
     }
     this.nextInode = fs.nextInode;
     this.currentPath = fs.currentPath;
+    this.counters = target.glue.counters.map((counter) => [counter, counter.current]);
+    this.ttys = Object.entries(target.glue.ttys).map(([dev, tty]) => [dev, tty, propsWithArrays(tty)]);
     this.facts = {
       memoryBytes: this.heap.length,
       globals: this.globals.length,
@@ -396,6 +444,18 @@ export class GoldenImage {
       }
     }
     if (!skip.has('cwd')) fs.currentPath = this.currentPath;
+    if (!skip.has('glue')) {
+      for (const [counter, value] of this.counters) {
+        if (value === undefined) delete counter.current;
+        else counter.current = value;
+      }
+      const ttys = this.target.glue.ttys as Record<string, object>;
+      for (const dev of Object.keys(ttys)) delete ttys[dev];
+      for (const [dev, tty, props] of this.ttys) {
+        putPropsWithArrays(tty, props);
+        ttys[dev] = tty;
+      }
+    }
     lap('files');
     return unrestorable;
   }
@@ -454,6 +514,14 @@ export class GoldenImage {
     )
       found.push("an open descriptor's state differs");
     if (fs.currentPath !== this.currentPath) found.push('the working directory differs');
+    if (this.counters.some(([counter, value]) => counter.current !== value))
+      found.push("the glue's pipe or socket name counter differs");
+    const ttys = this.target.glue.ttys as Record<string, object>;
+    if (
+      Object.keys(ttys).length !== this.ttys.length ||
+      this.ttys.some(([dev, tty, props]) => ttys[dev] !== tty || !samePropsWithArrays(tty, props))
+    )
+      found.push("a terminal's line buffer differs");
     return found;
   }
 }

@@ -2,7 +2,7 @@
 // a filesystem shaped like Emscripten's MEMFS: each part a guest could change — memory (also grown),
 // a mutable global the module does not export, a funcref and an externref table it does not export,
 // file bytes, directory entries, node properties, the path hash table, the inode counter, the
-// descriptors and the cwd — is found by verify() when changed, put back by restore(), and found
+// descriptors, the cwd, and the glue's pipe-name counter and terminal line buffers — is found by verify() when changed, put back by restore(), and found
 // again when restore() leaves that part out. The globals and tables cannot be changed by a Python
 // guest through the doors, so the end-to-end test (reset.test.ts) cannot reach them: this one does.
 
@@ -94,11 +94,16 @@ function buildFs(): { fs: ResetFs; tmp: Node; file: Node } {
 async function fixture() {
   const instance = await buildModule();
   const { fs, tmp, file } = buildFs();
+  // Emscripten's shapes: PIPEFS.nextname.current (absent until the first pipe), TTY.ttys[dev].
+  const nextname = Object.assign(() => '', {}) as (() => string) & { current?: number };
+  const tty = { input: [] as number[], output: [] as number[], ops: {} };
+  const ttys: Record<string, object> = { 1280: tty };
   const got = new WebAssembly.Global({ value: 'i32', mutable: true }, 5);
   const image = new GoldenImage({
     exports: instance.exports,
     importedGlobals: new Map([['GOT.x', got]]),
     fs,
+    glue: { counters: [nextname], ttys },
   });
   const e = instance.exports;
   const memory = e.memory as WebAssembly.Memory;
@@ -135,8 +140,13 @@ async function fixture() {
     cwd: () => {
       fs.currentPath = '/tmp';
     },
+    glue: () => {
+      nextname.current = 3;
+      tty.output.push(115, 101, 99);
+      ttys[1536] = { input: [], output: [], ops: {} };
+    },
   };
-  return { image, change, fs, memory, global, funcs, refs, got, file };
+  return { image, change, fs, memory, global, funcs, refs, got, file, nextname, tty, ttys };
 }
 
 describe('the golden image', () => {
@@ -163,7 +173,8 @@ describe('the golden image', () => {
   );
 
   it('puts back the exact values, slots, bytes and streams', async () => {
-    const { image, change, fs, memory, global, funcs, refs, got, file } = await fixture();
+    const { image, change, fs, memory, global, funcs, refs, got, file, nextname, tty, ttys } =
+      await fixture();
     const f0 = funcs.get(0);
     for (const part of RESET_PARTS) change[part]();
     expect(image.restore()).toEqual([]);
@@ -177,6 +188,8 @@ describe('the golden image', () => {
     expect(fs.nameTable[3]).toBeUndefined();
     expect(fs.streams.length).toBe(1);
     expect([fs.nextInode, fs.currentPath]).toEqual([4, '/']);
+    expect(['current' in nextname, tty.output, Object.keys(ttys)]).toEqual([false, [], ['1280']]);
+    expect(ttys[1280]).toBe(tty);
   });
 
   it('says a table that grew cannot be put back (the worker must go)', async () => {

@@ -577,4 +577,78 @@ def f():
       expect(second.body).toMatchObject({ ok: true, value: ['[1]', null, false, false] });
     },
   },
+  // State left for the next tenant in the worker's JavaScript, which the golden image of memory and
+  // files did not cover (reset in place): Emscripten's pipe-name counter, a call's readable trace.
+  {
+    id: 'py-reset-pipe-counter',
+    title:
+      'leave a number for the next call in Emscripten\'s pipe-name counter (make N pipes; the next call reads "pipe[N]" from /proc/self/fd)',
+    result: 'every call reads the same pipe name: the counter is put back and verified with the golden image',
+    finding:
+      "the reset did not put back PIPEFS's name counter: one call's pipe count (any number it chose) was readable by the next call on the worker",
+    async run(h) {
+      const read =
+        'import os\ndef f():\n    r, w = os.pipe()\n    return os.readlink(f"/proc/self/fd/{r}")\n';
+      const plant = 'import os\ndef f():\n    for _ in range(37):\n        os.pipe()\n    return 1\n';
+      const seen: unknown[] = [];
+      for (let i = 0; i < 4; i++) {
+        const answer = await h.evaluate('python', read, { fn: 'f' });
+        expect(answer.body, answer.text.slice(0, 500)).toMatchObject({ ok: true });
+        seen.push(answer.body.value);
+        expect((await h.evaluate('python', plant, { fn: 'f' })).body).toMatchObject({ ok: true });
+      }
+      expect(new Set(seen).size, JSON.stringify(seen)).toBe(1);
+    },
+  },
+  // The terminal's line buffer: bytes written to /dev/tty without a newline waited in a JS array,
+  // outside every quota, for the next call's newline — and piled up across calls until the worker's
+  // JS heap ran out under another tenant's call.
+  {
+    id: 'py-reset-tty-buffer',
+    title: 'write 30 MiB to /dev/tty without a newline in each of 5 calls',
+    result: 'each call succeeds and leaves nothing: the terminal drops its output at once',
+    finding:
+      "/dev/tty buffered an unterminated line in the worker's JS heap, uncounted and never emptied by the reset: a few calls later the whole sandbox host process died (exit code 139), failing every call it served",
+    timeoutMs: 120_000,
+    async run(h) {
+      const code =
+        'def f():\n    t = open("/dev/tty", "wb", buffering=0)\n    chunk = b"x" * 2**20\n    for _ in range(30):\n        t.write(chunk)\n    return 1\n';
+      for (let i = 0; i < 5; i++) {
+        const answer = await h.evaluate('python', code, { fn: 'f', limits: { timeoutMs: 10_000 } });
+        expect(answer.body, answer.text.slice(0, 500)).toMatchObject({ ok: true, value: 1 });
+      }
+    },
+  },
+  // The worker's JS heap by file-system routes the write quota did not wrap.
+  {
+    id: 'py-fs-quota-bypass',
+    title:
+      "fill the worker's JS heap through the in-memory filesystem without FS.write: ftruncate and truncate to 200 MiB; 25,000 symlinks to 4 KB targets; 400,000 empty directories with 200-character names",
+    result: 'MEMORY_LIMIT (filesystem write quota) every time; the next call is clean',
+    finding:
+      'ftruncate and fallocate (FS.doTruncate; the FS.allocate the quota wrapped does not exist in this glue), msync (MEMFS write) and new nodes (symlink targets, empty files and directories) were not charged to the write quota: a call stored hundreds of MB outside its memory limit and the reset threshold',
+    timeoutMs: 120_000,
+    async run(h) {
+      const cases = [
+        'import os\ndef f():\n    fd = os.open("/tmp/big", os.O_CREAT | os.O_RDWR)\n    os.ftruncate(fd, 200 * 2**20)\n    return 1\n',
+        'import os\ndef f():\n    open("/tmp/big", "w").close()\n    os.truncate("/tmp/big", 200 * 2**20)\n    return 1\n',
+        'import os\ndef f():\n    t = "x" * 4000\n    for i in range(25_000):\n        os.symlink(t, f"/tmp/s{i}")\n    return 1\n',
+        'import os\ndef f():\n    p = "/tmp/" + "d" * 200\n    for i in range(400_000):\n        os.mkdir(f"{p}{i}")\n    return 1\n',
+      ];
+      for (const code of cases) {
+        const answer = await h.evaluate('python', code, {
+          fn: 'f',
+          limits: { timeoutMs: 20_000, memoryMb: 64 },
+        });
+        expect(answer.body, answer.text.slice(0, 500)).toMatchObject({
+          ok: false,
+          error: { code: 'MEMORY_LIMIT' },
+        });
+        const next = await h.evaluate('python', 'import os\ndef f():\n    return os.listdir("/tmp")\n', {
+          fn: 'f',
+        });
+        expect(next.body).toMatchObject({ ok: true, value: [] });
+      }
+    },
+  },
 ];
