@@ -90,7 +90,13 @@ describe('the glue code cache of the interpreter workers', () => {
   let server: RunningServer;
 
   beforeAll(async () => {
-    server = await startServer({ POLYEVAL_LANGUAGES: 'python', POLYEVAL_POOL_SIZE: '1' });
+    // A new interpreter per call, so that the second call runs in an interpreter prepared (with the
+    // cache) after the first was served; reset mode boots one per worker with the same cache.
+    server = await startServer({
+      POLYEVAL_LANGUAGES: 'python',
+      POLYEVAL_POOL_SIZE: '1',
+      POLYEVAL_PYTHON_INTERPRETER_MODE: 'fresh',
+    });
   });
   afterAll(async () => {
     await server?.close();
