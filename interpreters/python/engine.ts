@@ -346,6 +346,11 @@ export function moduleFactory(options: {
   /** Receives the instance (its exports are the C API the host calls once the gate is closed). */
   readonly onInstance?: (instance: WebAssembly.Instance, imports: Imports) => void;
 }): CreatePyodideModule {
+  // The snapshot's pages are read once, by the restore: kept in a variable the restore clears rather
+  // than in `options` (which the returned function would keep alive with Pyodide's config), so that a
+  // worker that boots once and resets in place can let them go (see interpreter-worker.ts).
+  let sparse = options.sparse;
+  const { create, module, guards, marks, gate, onInstance } = options;
   return async (settings) => {
     let memory: WebAssembly.Memory | undefined;
     const marker = Symbol('jsv-error');
@@ -356,19 +361,19 @@ export function moduleFactory(options: {
       // What Pyodide's own instantiateWasm adds (the exnref helper's fallback).
       imports.env!.Jsv_GetError_import = () => marker;
       imports.env!.JsvError_Check = (value: unknown) => value === marker;
-      guardImports(imports, options.guards, () => memory);
-      if (options.gate !== undefined) {
+      guardImports(imports, guards, () => memory);
+      if (gate !== undefined) {
         const gating = performance.now();
-        gateImports(imports, options.gate.gate, options.gate.doors, functionImports(options.module));
-        if (options.marks !== undefined) options.marks.gateMs = performance.now() - gating;
+        gateImports(imports, gate.gate, gate.doors, functionImports(module));
+        if (marks !== undefined) marks.gateMs = performance.now() - gating;
       }
       const started = performance.now();
-      WebAssembly.instantiate(options.module, imports as WebAssembly.Imports).then(
+      WebAssembly.instantiate(module, imports as WebAssembly.Imports).then(
         (instance) => {
           memory = instance.exports.memory as WebAssembly.Memory;
-          options.onInstance?.(instance, imports);
-          if (options.marks !== undefined) options.marks.instantiateMs = performance.now() - started;
-          done(instance, options.module);
+          onInstance?.(instance, imports);
+          if (marks !== undefined) marks.instantiateMs = performance.now() - started;
+          done(instance, module);
         },
         (error: unknown) => {
           throw error;
@@ -376,11 +381,16 @@ export function moduleFactory(options: {
       );
       return {};
     };
-    const created = await options.create(settings);
-    const sparse = options.sparse;
+    const created = await create(settings);
     if (sparse !== undefined) {
       const api = created.API as EmscriptenApi;
-      api.restoreSnapshot = () => restoreSparse(created, sparse, api.config.BUILD_ID, options.marks);
+      api.restoreSnapshot = () => {
+        const pages = sparse;
+        sparse = undefined;
+        if (pages === undefined)
+          throw new Error('Cannot restore the snapshot twice: its pages were released');
+        return restoreSparse(created, pages, api.config.BUILD_ID, marks);
+      };
     }
     return created;
   };

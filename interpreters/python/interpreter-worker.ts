@@ -431,6 +431,14 @@ serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
   /** Reset mode: the heap size of the golden image (memory never shrinks). */
   let goldenHeapBytes = Number.POSITIVE_INFINITY;
   const reset = data.reset === undefined ? undefined : prepareReset(data.reset.skip);
+  if (reset !== undefined) {
+    // A worker that resets in place never boots again (a failed reset discards it): the snapshot's
+    // pages it was given (14 MiB, copied into each worker) can go. moduleFactory dropped its own
+    // reference when it restored them; this is the last one (workerData, kept by the runtime).
+    const given = data as { sparse?: unknown; dense?: unknown };
+    delete given.sparse;
+    delete given.dense;
+  }
 
   /**
    * Reset mode: the golden image, taken now that the interpreter is booted, sealed and quiet, and

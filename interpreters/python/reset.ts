@@ -282,7 +282,102 @@ function samePropsWithArrays(object: object, props: readonly [string, unknown][]
   }
   return true;
 }
-const ZERO_CHUNK = new Uint8Array(1 << 20);
+
+/**
+ * Granularity of the golden memory: the image keeps only its non-zero chunks, and a restore
+ * compares before it writes, chunk by chunk. 64 KiB: small enough that a zero chunk the guest
+ * never touched stays the kernel's zero page (read, never written, so never resident), large
+ * enough that the ~480 comparisons of a 30 MiB heap cost little more than one memcmp of it.
+ */
+export const MEMORY_CHUNK = 64 * 1024;
+const ZERO_CHUNK = new Uint8Array(MEMORY_CHUNK);
+
+/**
+ * The golden linear memory, sparse: `data` holds the non-zero chunks, concatenated; `at[i]` is the
+ * offset in `data` of chunk i, or -1 when chunk i is all zero. A zero chunk then costs no memory in
+ * the image, and (restore writes only what differs) none in the worker's linear memory either.
+ */
+class SparseMemory {
+  readonly bytes: number;
+  private readonly at: Int32Array;
+  private readonly data: Uint8Array;
+
+  constructor(view: Uint8Array) {
+    this.bytes = view.length;
+    const chunks = Math.ceil(view.length / MEMORY_CHUNK);
+    this.at = new Int32Array(chunks).fill(-1);
+    let stored = 0;
+    for (let i = 0; i < chunks; i++) {
+      const chunk = chunkOf(view, i);
+      if (isZero(chunk)) continue;
+      this.at[i] = stored;
+      stored += chunk.length;
+    }
+    this.data = new Uint8Array(stored);
+    for (let i = 0; i < chunks; i++) {
+      const offset = this.at[i]!;
+      if (offset >= 0) this.data.set(chunkOf(view, i), offset);
+    }
+  }
+
+  /** Bytes the image holds. */
+  get storedBytes(): number {
+    return this.data.length;
+  }
+
+  /** The image's chunk i (a view), or undefined when it is all zero. */
+  chunk(i: number, length: number): Uint8Array | undefined {
+    const offset = this.at[i]!;
+    return offset < 0 ? undefined : this.data.subarray(offset, offset + length);
+  }
+
+  /**
+   * Puts memory back to the image, writing only the chunks that differ (and zeroing any non-zero
+   * chunk of memory grown since). Returns the number of chunks written.
+   */
+  restore(view: Uint8Array): number {
+    let written = 0;
+    const chunks = Math.ceil(view.length / MEMORY_CHUNK);
+    for (let i = 0; i < chunks; i++) {
+      const current = chunkOf(view, i);
+      const golden = i < this.at.length ? this.chunk(i, current.length) : undefined;
+      if (golden === undefined) {
+        if (!isZero(current)) {
+          current.fill(0);
+          written++;
+        }
+      } else if (Buffer.compare(current, golden) !== 0) {
+        current.set(golden);
+        written++;
+      }
+    }
+    return written;
+  }
+
+  /** The first byte where memory differs from the image (grown memory must be zero), or -1. */
+  firstDifference(view: Uint8Array): number {
+    const chunks = Math.ceil(view.length / MEMORY_CHUNK);
+    for (let i = 0; i < chunks; i++) {
+      const current = chunkOf(view, i);
+      const golden = i < this.at.length ? this.chunk(i, current.length) : undefined;
+      const expected = golden ?? ZERO_CHUNK.subarray(0, current.length);
+      if (Buffer.compare(current, expected) !== 0) {
+        let at = 0;
+        while (current[at] === expected[at]) at++;
+        return i * MEMORY_CHUNK + at;
+      }
+    }
+    return -1;
+  }
+}
+
+function chunkOf(view: Uint8Array, i: number): Uint8Array {
+  return view.subarray(i * MEMORY_CHUNK, Math.min((i + 1) * MEMORY_CHUNK, view.length));
+}
+
+function isZero(chunk: Uint8Array): boolean {
+  return Buffer.compare(chunk, ZERO_CHUNK.subarray(0, chunk.length)) === 0;
+}
 
 /**
  * The image of one interpreter at a moment with no guest frame on the stack (after boot, the doors
@@ -290,7 +385,7 @@ const ZERO_CHUNK = new Uint8Array(1 << 20);
  */
 export class GoldenImage {
   private readonly memory: WebAssembly.Memory;
-  private readonly heap: Uint8Array;
+  private readonly heap: SparseMemory;
   private readonly globals: [WebAssembly.Global, unknown][] = [];
   private readonly tables: [WebAssembly.Table, unknown[]][] = [];
   private readonly nodes: NodeImage[] = [];
@@ -306,13 +401,15 @@ export class GoldenImage {
   readonly facts: Record<string, number>;
   /** How long each part of the last restore took (ms), for readiness details. */
   readonly lastTimes: Record<string, number> = {};
+  /** How many chunks of linear memory the last restore wrote (MEMORY_CHUNK bytes each). */
+  lastChunksWritten = 0;
 
   constructor(private readonly target: ResetTarget) {
     const { exports, fs } = target;
     const memory = exports.memory;
     if (!(memory instanceof WebAssembly.Memory)) throw new Error('Cannot take the golden image: no memory');
     this.memory = memory;
-    this.heap = new Uint8Array(memory.buffer).slice();
+    this.heap = new SparseMemory(new Uint8Array(memory.buffer));
     let fileBytes = 0;
     for (const [name, value] of Object.entries(exports)) {
       if (!name.startsWith(STATE_EXPORT_PREFIX)) continue;
@@ -370,7 +467,8 @@ export class GoldenImage {
     this.counters = target.glue.counters.map((counter) => [counter, counter.current]);
     this.ttys = Object.entries(target.glue.ttys).map(([dev, tty]) => [dev, tty, propsWithArrays(tty)]);
     this.facts = {
-      memoryBytes: this.heap.length,
+      memoryBytes: this.heap.bytes,
+      memoryStoredBytes: this.heap.storedBytes,
       globals: this.globals.length,
       tableSlots: this.tables.reduce((n, [, items]) => n + items.length, 0),
       fsNodes: this.nodes.length,
@@ -392,10 +490,8 @@ export class GoldenImage {
       t = now;
     };
     if (!skip.has('memory')) {
-      const view = new Uint8Array(this.memory.buffer);
-      view.set(this.heap);
       // Memory never shrinks: what grew is zeroed (a worker that grew past the threshold is discarded).
-      if (view.length > this.heap.length) view.fill(0, this.heap.length);
+      this.lastChunksWritten = this.heap.restore(new Uint8Array(this.memory.buffer));
     }
     lap('memory');
     if (!skip.has('globals')) {
@@ -465,18 +561,9 @@ export class GoldenImage {
     const found: string[] = [];
     const { fs } = this.target;
     const view = new Uint8Array(this.memory.buffer);
-    if (Buffer.compare(view.subarray(0, this.heap.length), this.heap) !== 0) {
-      let at = 0;
-      while (at < this.heap.length && view[at] === this.heap[at]) at++;
-      found.push(`linear memory differs (first at byte ${at})`);
-    }
-    for (let at = this.heap.length; at < view.length; at += ZERO_CHUNK.length) {
-      const chunk = view.subarray(at, Math.min(at + ZERO_CHUNK.length, view.length));
-      if (Buffer.compare(chunk, ZERO_CHUNK.subarray(0, chunk.length)) !== 0) {
-        found.push('grown linear memory is not zero');
-        break;
-      }
-    }
+    const at = this.heap.firstDifference(view);
+    if (at >= this.heap.bytes) found.push('grown linear memory is not zero');
+    else if (at >= 0) found.push(`linear memory differs (first at byte ${at})`);
     const globals = this.globals.filter(([global, value]) => !Object.is(global.value, value)).length;
     if (globals > 0) found.push(`${globals} global(s) differ`);
     for (const [table, items] of this.tables) {

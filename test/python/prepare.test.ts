@@ -1,6 +1,7 @@
 // How the Python host prepares interpreters cheaply (interpreters/python/README.md, "Measured"):
 // Pyodide's loader does not read the 9.6 MB binary the host already compiled (engine.ts
-// withoutLoaderWasmRead), and every interpreter worker starts from a code cache of the glue made
+// withoutLoaderWasmRead), the snapshot's pages can be collected once restored (moduleFactory keeps
+// no reference to them), and every interpreter worker starts from a code cache of the glue made
 // after one full load (glue-cache-worker.ts), which the workers accept. Real interpreters, a real
 // server; speed itself is measured by `npm run bench`, never asserted here.
 
@@ -16,10 +17,12 @@ import {
   evaluateGlue,
   moduleFactory,
   rewriteGlue,
+  type SparseSnapshot,
   toSparse,
   withoutLoaderWasmRead,
 } from '../../interpreters/python/engine.js';
 import { defaultCacheDir, ensureSnapshot } from '../../interpreters/python/snapshot.js';
+import { collectGarbage } from '../../src/executor/host/collect-garbage.js';
 import { postJson, type RunningServer, startServer } from '../helpers/server.js';
 
 const pyodideDir = dirname(createRequire(import.meta.url).resolve('pyodide/package.json'));
@@ -27,7 +30,11 @@ const pyodideDir = dirname(createRequire(import.meta.url).resolve('pyodide/packa
 describe("Pyodide's loader and the host's compiled module", () => {
   it('loads an interpreter from a folder without pyodide.asm.wasm: the loader reads no binary', async () => {
     const snapshot = await ensureSnapshot({ cacheDir: defaultCacheDir(), isolation: 'auto' });
-    const sparse = toSparse(new Uint8Array(readFileSync(snapshot.path)));
+    // Held here only weakly: once restored, the snapshot's pages must be free to go (reset mode's
+    // workers boot once; each would otherwise keep its 14 MiB copy for its whole life).
+    let sparse: SparseSnapshot | undefined = toSparse(new Uint8Array(readFileSync(snapshot.path)));
+    const header = sparse.header;
+    const pages = new WeakRef(sparse.data);
     const module = new WebAssembly.Module(readFileSync(`${pyodideDir}/pyodide.asm.wasm`));
     const glueUrl = pathToFileURL(`${pyodideDir}/pyodide.asm.mjs`).href;
     const glue = rewriteGlue(readFileSync(new URL(glueUrl), 'utf8'), glueUrl);
@@ -46,19 +53,21 @@ describe("Pyodide's loader and the host's compiled module", () => {
         loadPyodide: (options: Record<string, unknown>) => Promise<{ _module: Record<string, unknown> }>;
       };
       let instance: WebAssembly.Instance | undefined;
-      await withoutLoaderWasmRead(() =>
+      const createPyodideModule = moduleFactory({
+        create: evaluateGlue(vm, glue).create,
+        module,
+        guards: { heapLimitBytes: Number.POSITIVE_INFINITY, heapRefused: false },
+        sparse,
+        onInstance: (created) => {
+          instance = created;
+        },
+      });
+      sparse = undefined;
+      const py = await withoutLoaderWasmRead(() =>
         loadPyodide({
           indexURL: `${index}/`,
-          createPyodideModule: moduleFactory({
-            create: evaluateGlue(vm, glue).create,
-            module,
-            guards: { heapLimitBytes: Number.POSITIVE_INFINITY, heapRefused: false },
-            sparse,
-            onInstance: (created) => {
-              instance = created;
-            },
-          }),
-          _loadSnapshot: sparse.header,
+          createPyodideModule,
+          _loadSnapshot: header,
           jsglobals: Object.create(null),
           env: {},
           stdout: () => undefined,
@@ -79,6 +88,12 @@ describe("Pyodide's loader and the host's compiled module", () => {
         'json',
       ]);
       expect(JSON.parse(text)).toEqual({ ok: true, valueJson: '5' });
+      // The interpreter (and the factory, which Pyodide's config keeps) alive, its pages collected.
+      await collectGarbage();
+      await new Promise((r) => setTimeout(r, 0));
+      await collectGarbage();
+      expect(pages.deref()).toBeUndefined();
+      expect([py._module, createPyodideModule]).not.toContain(undefined);
     } finally {
       process.off('unhandledRejection', onRejection);
       rmSync(index, { recursive: true, force: true });

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import {
   exportHiddenState,
   GoldenImage,
+  MEMORY_CHUNK,
   RESET_PARTS,
   type ResetFs,
   type ResetPart,
@@ -91,8 +92,10 @@ function buildFs(): { fs: ResetFs; tmp: Node; file: Node } {
   return { fs, tmp, file };
 }
 
-async function fixture() {
+/** `before` shapes the memory before the image is taken (the module starts with one zero page). */
+async function fixture(before?: (memory: WebAssembly.Memory) => void) {
   const instance = await buildModule();
+  before?.(instance.exports.memory as WebAssembly.Memory);
   const { fs, tmp, file } = buildFs();
   // Emscripten's shapes: PIPEFS.nextname.current (absent until the first pipe), TTY.ttys[dev].
   const nextname = Object.assign(() => '', {}) as (() => string) & { current?: number };
@@ -190,6 +193,32 @@ describe('the golden image', () => {
     expect([fs.nextInode, fs.currentPath]).toEqual([4, '/']);
     expect(['current' in nextname, tty.output, Object.keys(ttys)]).toEqual([false, [], ['1280']]);
     expect(ttys[1280]).toBe(tty);
+  });
+
+  // The image keeps memory sparsely and a restore writes only the chunks that differ, so that a
+  // zero chunk the guest never touched is never written (never made resident): still byte for byte.
+  it('keeps only non-zero memory chunks and restores exactly, writing only the chunks that differ', async () => {
+    const { image, memory } = await fixture((m) => {
+      m.grow(3);
+      const view = new Uint8Array(m.buffer);
+      view[MEMORY_CHUNK + 10] = 3;
+      view[4 * MEMORY_CHUNK - 1] = 5;
+    });
+    expect(image.facts).toMatchObject({ memoryBytes: 4 * MEMORY_CHUNK, memoryStoredBytes: 2 * MEMORY_CHUNK });
+    expect(image.restore()).toEqual([]);
+    expect(image.lastChunksWritten).toBe(0);
+    const view = new Uint8Array(memory.buffer);
+    view[MEMORY_CHUNK + 10] = 4; // in a non-zero chunk of the image
+    view[2 * MEMORY_CHUNK + 7] = 1; // in a zero chunk of the image
+    expect(image.verify()).toEqual([`linear memory differs (first at byte ${MEMORY_CHUNK + 10})`]);
+    image.restore(new Set(RESET_PARTS.filter((part) => part !== 'memory')));
+    expect(image.lastChunksWritten).toBe(2);
+    expect([view[MEMORY_CHUNK + 10], view[2 * MEMORY_CHUNK + 7], view[4 * MEMORY_CHUNK - 1]]).toEqual([
+      3, 0, 5,
+    ]);
+    expect(image.verify()).toEqual([]);
+    view[2 * MEMORY_CHUNK + 7] = 1;
+    expect(image.verify()).toEqual([`linear memory differs (first at byte ${2 * MEMORY_CHUNK + 7})`]);
   });
 
   it('says a table that grew cannot be put back (the worker must go)', async () => {
