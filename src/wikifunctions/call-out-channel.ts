@@ -41,40 +41,109 @@ export function channelCapacity(buffer: SharedArrayBuffer): number {
 }
 
 /**
+ * The requesting end of a channel, whichever way it waits: a worker thread blocks (Atomics.wait,
+ * requestBlocking), the service thread relaying a sandbox host's call-out must not
+ * (Atomics.waitAsync, src/executor/host/call-out-relay.ts). One implementation of the protocol for
+ * both, so that no reader decodes an answer its own way.
+ */
+export class ChannelRequester {
+  private readonly words: Int32Array;
+  private readonly bytes: Uint8Array;
+
+  constructor(buffer: SharedArrayBuffer) {
+    ({ words: this.words, bytes: this.bytes } = views(buffer));
+  }
+
+  /** The channel's state now (CHANNEL_STATE). */
+  get state(): number {
+    return Atomics.load(this.words, STATE);
+  }
+
+  /** Puts one request on the channel; a refusal when it is over or the text does not fit. */
+  send(text: string): CallOutAnswer | undefined {
+    if (this.state === CHANNEL_STATE.CLOSED) return OVER;
+    const encoded = encoder.encode(text);
+    if (encoded.length > this.bytes.length) {
+      return {
+        ok: false,
+        message: `the call takes ${encoded.length} bytes, more than the limit of ${this.bytes.length}`,
+        fatal: true,
+      };
+    }
+    this.bytes.set(encoded);
+    Atomics.store(this.words, LENGTH, encoded.length);
+    Atomics.store(this.words, STATE, CHANNEL_STATE.REQUEST);
+    Atomics.notify(this.words, STATE);
+    return undefined;
+  }
+
+  /**
+   * The answer once there is one (the channel is then free again), OVER once the evaluation is
+   * over, or the state to wait on while neither.
+   */
+  take(): CallOutAnswer | { readonly waitOn: number } {
+    const now = this.state;
+    if (now === CHANNEL_STATE.ANSWER || now === CHANNEL_STATE.REFUSED) {
+      // The buffer is shared with the host: a length past it is clamped, never trusted.
+      const length = Math.min(Atomics.load(this.words, LENGTH), this.bytes.length);
+      const answer = decoder.decode(this.bytes.slice(0, length));
+      Atomics.store(this.words, STATE, CHANNEL_STATE.IDLE);
+      return now === CHANNEL_STATE.ANSWER ? { ok: true, text: answer } : readRefusal(answer);
+    }
+    if (now === CHANNEL_STATE.CLOSED) return OVER;
+    return { waitOn: now };
+  }
+
+  /** Blocks until the state changes from `waitOn` or `ms` pass. */
+  wait(waitOn: number, ms: number): void {
+    Atomics.wait(this.words, STATE, waitOn, ms);
+  }
+
+  /** Resolves when the state changes from `waitOn` or `ms` pass; never blocks the thread. */
+  async waitAsync(waitOn: number, ms: number): Promise<void> {
+    const waited = waitAsync(this.words, STATE, waitOn, ms);
+    if (waited.async) await waited.value;
+  }
+}
+
+/** The evaluation is over: nothing more is served. */
+export const OVER: CallOutAnswer = Object.freeze({
+  ok: false,
+  message: 'the evaluation is over',
+  fatal: true,
+  timeout: false,
+});
+/** The caller's deadline passed while the request waited. */
+export const OUT_OF_TIME: CallOutAnswer = Object.freeze({
+  ok: false,
+  message: 'time limit reached',
+  fatal: true,
+  timeout: true,
+});
+
+type WaitAsync = (
+  array: Int32Array,
+  index: number,
+  value: number,
+  timeout?: number,
+) => { async: false; value: string } | { async: true; value: Promise<string> };
+// In Node 16+, but not in the ES2023 typings this project compiles against.
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+
+/**
  * Worker side: sends one request and blocks until the answer, the deadline (a performance.now()
  * value) or the end of the evaluation. Never throws.
  */
 export function requestBlocking(buffer: SharedArrayBuffer, text: string, deadline: number): CallOutAnswer {
-  const { words, bytes } = views(buffer);
-  const state = Atomics.load(words, STATE);
-  if (state === CHANNEL_STATE.CLOSED)
-    return { ok: false, message: 'the evaluation is over', fatal: true, timeout: false };
-  const encoded = encoder.encode(text);
-  if (encoded.length > bytes.length) {
-    return {
-      ok: false,
-      message: `the call takes ${encoded.length} bytes, more than the limit of ${bytes.length}`,
-      fatal: true,
-    };
-  }
-  bytes.set(encoded);
-  Atomics.store(words, LENGTH, encoded.length);
-  Atomics.store(words, STATE, CHANNEL_STATE.REQUEST);
-  Atomics.notify(words, STATE);
+  const channel = new ChannelRequester(buffer);
+  const refused = channel.send(text);
+  if (refused !== undefined) return refused;
   for (;;) {
-    const now = Atomics.load(words, STATE);
-    if (now === CHANNEL_STATE.ANSWER || now === CHANNEL_STATE.REFUSED) {
-      const length = Atomics.load(words, LENGTH);
-      const answer = decoder.decode(bytes.slice(0, length));
-      Atomics.store(words, STATE, CHANNEL_STATE.IDLE);
-      if (now === CHANNEL_STATE.ANSWER) return { ok: true, text: answer };
-      return readRefusal(answer);
-    }
-    if (now === CHANNEL_STATE.CLOSED)
-      return { ok: false, message: 'the evaluation is over', fatal: true, timeout: false };
+    const taken = channel.take();
+    if (!('waitOn' in taken)) return taken;
     const left = deadline - performance.now();
-    if (left <= 0) return { ok: false, message: 'time limit reached', fatal: true, timeout: true };
-    Atomics.wait(words, STATE, now, left);
+    if (left <= 0) return OUT_OF_TIME;
+    channel.wait(taken.waitOn, left);
   }
 }
 

@@ -11,27 +11,13 @@
 import {
   type CallOutAnswer,
   CHANNEL_STATE,
+  ChannelRequester,
   channelCapacity,
-  readRefusal,
+  OUT_OF_TIME,
+  OVER,
 } from '../../wikifunctions/call-out-channel.js';
 import { formatRequest } from '../../wikifunctions/reentrance.js';
 import { fromTaggedJson, stringifyJson } from '../json-value.js';
-
-const STATE = 0;
-const LENGTH = 1;
-const HEADER_BYTES = 8;
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-type WaitAsync = (
-  array: Int32Array,
-  index: number,
-  value: number,
-  timeout?: number,
-) => { async: false; value: string } | { async: true; value: Promise<string> };
-// In Node 16+, but not in the ES2023 typings this project compiles against.
-const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
 export { channelCapacity };
 
@@ -44,49 +30,31 @@ export async function relayCallOut(
   text: string,
   deadline: number,
 ): Promise<CallOutAnswer> {
-  const words = new Int32Array(channel, 0, 2);
-  const bytes = new Uint8Array(channel, HEADER_BYTES);
-  const outOfTime: CallOutAnswer = { ok: false, message: 'time limit reached', fatal: true, timeout: true };
-  const state = Atomics.load(words, STATE);
-  if (state === CHANNEL_STATE.CLOSED) return { ok: false, message: 'the evaluation is over', fatal: true };
+  const requester = new ChannelRequester(channel);
+  const state = requester.state;
+  if (state === CHANNEL_STATE.CLOSED) return OVER;
   // Only one call-out per call is on its way (checkCallOut), so a busy channel is a leftover of a
   // call-out abandoned at the deadline: the call is over.
-  if (state !== CHANNEL_STATE.IDLE) return outOfTime;
+  if (state !== CHANNEL_STATE.IDLE) return OUT_OF_TIME;
   const left = deadline - performance.now();
-  if (left <= 0) return outOfTime;
+  if (left <= 0) return OUT_OF_TIME;
   const newline = text.indexOf('\n');
   const zid = newline < 0 ? text : text.slice(0, newline);
   const args = newline < 0 ? '{}' : text.slice(newline + 1);
-  const encoded = encoder.encode(formatRequest(left, zid, args));
-  if (encoded.length > bytes.length) {
-    return {
-      ok: false,
-      message: `the call takes ${encoded.length} bytes, more than the limit of ${bytes.length}`,
-      fatal: true,
-    };
-  }
-  bytes.set(encoded);
-  Atomics.store(words, LENGTH, encoded.length);
-  Atomics.store(words, STATE, CHANNEL_STATE.REQUEST);
-  Atomics.notify(words, STATE);
+  const refused = requester.send(formatRequest(left, zid, args));
+  if (refused !== undefined) return refused;
   for (;;) {
-    const now = Atomics.load(words, STATE);
-    if (now === CHANNEL_STATE.ANSWER || now === CHANNEL_STATE.REFUSED) {
-      const length = Math.min(Atomics.load(words, LENGTH), bytes.length);
-      const answer = decoder.decode(bytes.slice(0, length));
-      Atomics.store(words, STATE, CHANNEL_STATE.IDLE);
-      if (now === CHANNEL_STATE.ANSWER) return plainValue(answer);
+    const taken = requester.take();
+    if (!('waitOn' in taken)) {
+      if (taken.ok) return plainValue(taken.text);
       // The channel says when the caller's deadline ended the call ("t": the service's timer may
       // fire a moment before this clock says so); a fatal refusal seen at the deadline is one too.
-      const refusal = readRefusal(answer);
-      if (!refusal.ok && refusal.fatal && performance.now() >= deadline) return outOfTime;
-      return refusal;
+      if (taken !== OVER && taken.fatal && performance.now() >= deadline) return OUT_OF_TIME;
+      return taken;
     }
-    if (now === CHANNEL_STATE.CLOSED) return { ok: false, message: 'the evaluation is over', fatal: true };
     const wait = deadline - performance.now();
-    if (wait <= 0) return outOfTime;
-    const waited = waitAsync(words, STATE, now, wait);
-    if (waited.async) await waited.value;
+    if (wait <= 0) return OUT_OF_TIME;
+    await requester.waitAsync(taken.waitOn, wait);
   }
 }
 
