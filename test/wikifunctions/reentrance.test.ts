@@ -4,115 +4,29 @@
 // functions with fixed answers, and Z10001 by evaluating a JavaScript function on the same
 // Polyeval, as the real orchestrator does with a function implemented in code.
 
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeAvroRequest } from '../../src/wikifunctions/avro.js';
-import { normalize, type ZNode } from '../../src/wikifunctions/zobject.js';
+import type { ZNode } from '../../src/wikifunctions/zobject.js';
 import { type RunningServer, startServer } from '../helpers/server.js';
+import { type StandIn, standIn as standInWith, str } from '../helpers/stand-in-orchestrator.js';
 import { languageId } from './e2e.js';
 import { summarizeError } from './helpers.js';
 
-const str = (s: string) => ({ Z1K1: 'Z6', Z6K1: s });
-const z22 = (value: unknown) => ({ Z1K1: 'Z22', Z22K1: value, Z22K2: 'Z24' });
-
-interface StandIn {
-  readonly url: string;
-  readonly received: ZNode[];
-  /** Status codes of the nested evaluations Z10001 asked Polyeval for, as they came back. */
-  readonly nestedAnswers: number[];
-  /** Where Z10001 is evaluated (the Polyeval under test), set once it runs. */
-  evaluator: string;
-  close(): Promise<void>;
-}
-
-async function readJson(request: IncomingMessage): Promise<{ zobject: unknown }> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as { zobject: unknown };
-}
-
-async function standIn(): Promise<StandIn> {
-  const received: ZNode[] = [];
-  const nestedAnswers: number[] = [];
-  const state = { evaluator: '' };
-  const server: Server = createServer((request, response) => {
-    void (async () => {
-      const body = await readJson(request);
-      const z7 = normalize(body.zobject);
-      received.push(z7);
-      const zid = (z7.Z7K1 as ZNode).Z9K1 as string;
-      const answer = (value: unknown): void => {
-        response.writeHead(200, { 'content-type': 'application/json' });
-        response.end(JSON.stringify(value));
-      };
-      switch (zid) {
-        case 'Z801':
-          return answer(z22(z7.Z801K1));
-        case 'Z10001': {
-          // A function implemented in JavaScript: evaluated by Polyeval, not reentrant (as the
-          // orchestrator sends a nested call when it was itself asked without useReentrance).
-          const nested = await fetch(`${state.evaluator}/1/v1/evaluate/`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({
-              codingLanguage: 'javascript',
-              codeString:
-                'function Z10001(x) { return typeof Wikifunctions.Call === "function" ? Wikifunctions.Call("Z801", {Z801K1: x + "!"}) : x; }',
-              functionName: 'Z10001',
-              functionArguments: { Z10001K1: z7.Z10001K1 },
-            }),
-          });
-          const text = await nested.text();
-          nestedAnswers.push(nested.status);
-          if (response.destroyed) return;
-          response.writeHead(nested.status, { 'content-type': 'application/json' });
-          return response.end(text);
-        }
-        case 'Z10002':
-          return answer({
-            Z1K1: 'Z22',
-            Z22K1: 'Z24',
-            Z22K2: {
-              Z1K1: { Z1K1: 'Z7', Z7K1: 'Z883', Z883K1: 'Z6', Z883K2: 'Z1' },
-              K1: [
-                { Z1K1: 'Z7', Z7K1: 'Z882', Z882K1: 'Z6', Z882K2: 'Z1' },
-                {
-                  Z1K1: { Z1K1: 'Z7', Z7K1: 'Z882', Z882K1: 'Z6', Z882K2: 'Z1' },
-                  K1: 'errors',
-                  K2: { Z1K1: 'Z5', Z5K1: 'Z500', Z5K2: { Z1K1: 'Z500', Z500K1: 'the stand-in says no' } },
-                },
-              ],
-            },
-          });
-        case 'Z10003':
-          return answer(z22(str('x'.repeat(1_100_000))));
-        case 'Z10004':
-          return; // never answers
-        default:
-          response.writeHead(404).end();
-      }
-    })();
+/**
+ * The stand-in, with Z10001 a function implemented in JavaScript: evaluated by Polyeval, not
+ * reentrant (as the orchestrator sends a nested call when it was itself asked without
+ * useReentrance).
+ */
+const standIn = (): Promise<StandIn> =>
+  standInWith({
+    Z10001: (z7: ZNode) => ({
+      codingLanguage: 'javascript',
+      codeString:
+        'function Z10001(x) { return typeof Wikifunctions.Call === "function" ? Wikifunctions.Call("Z801", {Z801K1: x + "!"}) : x; }',
+      functionName: 'Z10001',
+      functionArguments: { Z10001K1: z7.Z10001K1 },
+    }),
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/1/v1/evaluate/`,
-    received,
-    nestedAnswers,
-    get evaluator() {
-      return state.evaluator;
-    },
-    set evaluator(url: string) {
-      state.evaluator = url;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 const ADD =
   'function Z1000(a, b) { return String(Number(Wikifunctions.Call("Z801", {Z801K1: a})) + Number(b)); }';
