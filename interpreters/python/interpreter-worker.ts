@@ -350,7 +350,9 @@ serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
         gate: { gate, doors: PYTHON_DOORS },
         onInstance: (created, imports) => {
           instance = created;
-          // The GOT entries the module imports are mutable globals too: part of the golden image.
+          // The GOT entries the module imports are mutable globals too: part of the golden image
+          // (reset mode only; a fresh-mode worker never takes one).
+          if (data.reset === undefined) return;
           for (const entry of WebAssembly.Module.imports(data.module)) {
             const value = entry.kind === 'global' ? imports[entry.module]?.[entry.name] : undefined;
             if (value instanceof WebAssembly.Global)

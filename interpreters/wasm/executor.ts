@@ -389,9 +389,8 @@ export function createExecutor(context: ExecutorContext): Executor {
       const started = performance.now();
       let compiled: CompiledModule;
       let compileMs: number | undefined;
-      if (call.module !== undefined && components.get(call.module) !== undefined) {
-        return runComponent(call, components.get(call.module)!, started, undefined, options);
-      }
+      const component = call.module === undefined ? undefined : components.get(call.module);
+      if (component !== undefined) return runComponent(call, component, started, undefined, options);
       if (call.code !== undefined && looksLikeComponent(call.code)) {
         const outcome = await components.obtain(call.code);
         if (!outcome.ok) return failed(outcome.error, started);

@@ -192,16 +192,6 @@ export class CallOutChannel {
   }
 
   private async loop(handle: (text: string) => Promise<CallOutAnswer>): Promise<void> {
-    // waitAsync is in Node 16+ but not in the ES2023 typings this project compiles against.
-    const waitAsync = (
-      Atomics as unknown as {
-        waitAsync(
-          array: Int32Array,
-          index: number,
-          value: number,
-        ): { async: false; value: string } | { async: true; value: Promise<string> };
-      }
-    ).waitAsync;
     let refused: CallOutAnswer | undefined;
     while (!this.closed) {
       const state = Atomics.load(this.words, STATE);

@@ -333,12 +333,7 @@ async function callOrchestrator(
     const why = error === undefined ? 'it returned nothing' : errorText(error) || 'it failed';
     return failed(`${zid} failed: ${why}`);
   }
-  try {
-    return { ok: true, text: toTaggedJson(toGuestValue(value)) };
-  } catch (error) {
-    if (error instanceof CodecError) return failed(`Cannot read the value ${zid} returned: ${error.message}`);
-    throw error;
-  }
+  return guestAnswer(zid, value);
 }
 
 /**
@@ -397,6 +392,11 @@ async function callOverSocket(
       `${zid} failed: the orchestrator answered void over its websocket (the 2023 protocol does not carry the error)`,
     );
   }
+  return guestAnswer(zid, value);
+}
+
+/** A value a called function returned, as the guest receives it (decoded like an argument). */
+function guestAnswer(zid: string, value: ZNode): CallOutAnswer {
   try {
     return { ok: true, text: toTaggedJson(toGuestValue(value)) };
   } catch (error) {

@@ -6,7 +6,11 @@
 
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
+import { encodeAvroRequest } from '../../src/wikifunctions/avro.js';
 import { normalize, type ZNode } from '../../src/wikifunctions/zobject.js';
+import { summarizeError } from '../wikifunctions/helpers.js';
+import { type RunningServer, startServer } from './server.js';
 
 export const str = (s: string) => ({ Z1K1: 'Z6', Z6K1: s });
 const z22 = (value: unknown) => ({ Z1K1: 'Z22', Z22K1: value, Z22K2: 'Z24' });
@@ -109,4 +113,52 @@ export async function standIn(nested: Readonly<Record<string, Nested>> = {}): Pr
         server.close(() => resolve());
       }),
   };
+}
+
+/** A stand-in orchestrator and the Polyeval under test pointed at each other, for one describe. */
+export interface StandInServer {
+  readonly orchestrator: StandIn;
+  readonly server: RunningServer;
+}
+
+/**
+ * Starts, in the enclosing describe's beforeAll, a stand-in (with `nested`) and a Polyeval with
+ * `env` whose orchestrator is that stand-in (and the stand-in's evaluator that Polyeval); stops
+ * both in its afterAll.
+ */
+export function withStandInServer(
+  nested: Readonly<Record<string, Nested>>,
+  env: Record<string, string>,
+  timeoutMs: number,
+): StandInServer {
+  let orchestrator: StandIn | undefined;
+  let server: RunningServer | undefined;
+  beforeAll(async () => {
+    orchestrator = await standIn(nested);
+    server = await startServer({ ...env, POLYEVAL_WIKIFUNCTIONS_ORCHESTRATOR_URL: orchestrator.url });
+    orchestrator.evaluator = server.url;
+  }, timeoutMs);
+  afterAll(async () => {
+    await server?.close();
+    await orchestrator?.close();
+  });
+  return {
+    get orchestrator() {
+      return orchestrator!;
+    },
+    get server() {
+      return server!;
+    },
+  };
+}
+
+/** POSTs a flat evaluation request (JSON, or Avro 0.0.4) and reads the Z22 it answers. */
+export async function evaluateFlat(server: RunningServer, body: unknown, avro = false) {
+  const response = await fetch(`${server.url}/1/v1/evaluate/`, {
+    method: 'POST',
+    headers: { 'content-type': avro ? 'application/octet-stream' : 'application/json' },
+    body: avro ? new Uint8Array(encodeAvroRequest('0.0.4', body as never)) : JSON.stringify(body),
+  });
+  const envelope = JSON.parse(await response.text()) as ZNode;
+  return { status: response.status, envelope, value: envelope.Z22K1, error: summarizeError(envelope) };
 }

@@ -5,14 +5,12 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NON_REENTRANT_MESSAGE as WORKER_NON_REENTRANT_MESSAGE } from '../../interpreters/python/call-out.js';
-import { encodeAvroRequest } from '../../src/wikifunctions/avro.js';
 import { readMetadata } from '../../src/wikifunctions/envelope.js';
 import { NON_REENTRANT_MESSAGE } from '../../src/wikifunctions/reentrance.js';
 import type { ZNode } from '../../src/wikifunctions/zobject.js';
 import { type RunningServer, startServer } from '../helpers/server.js';
-import { type StandIn, standIn, str } from '../helpers/stand-in-orchestrator.js';
+import { evaluateFlat, str, withStandInServer } from '../helpers/stand-in-orchestrator.js';
 import { languageId } from '../wikifunctions/e2e.js';
-import { summarizeError } from '../wikifunctions/helpers.js';
 
 const VOID = { Z1K1: 'Z9', Z9K1: 'Z24' };
 const ADD =
@@ -30,15 +28,7 @@ function flat(code: string, reentrant: boolean, args: Record<string, unknown> = 
 
 const ADD_ARGS = { Z1000K1: str('5'), Z1000K2: str('8') };
 
-async function evaluate(server: RunningServer, body: unknown, avro = false) {
-  const response = await fetch(`${server.url}/1/v1/evaluate/`, {
-    method: 'POST',
-    headers: { 'content-type': avro ? 'application/octet-stream' : 'application/json' },
-    body: avro ? new Uint8Array(encodeAvroRequest('0.0.4', body as never)) : JSON.stringify(body),
-  });
-  const envelope = JSON.parse(await response.text()) as ZNode;
-  return { status: response.status, envelope, value: envelope.Z22K1, error: summarizeError(envelope) };
-}
+const evaluate = evaluateFlat;
 
 /** Z10001: a Python function evaluated on the same Polyeval (not reentrant, as the orchestrator asks). */
 const NESTED = {
@@ -55,36 +45,29 @@ it('the worker says the reference words for a non-reentrant call, as the service
 });
 
 describe('W.Call with a pool of one', () => {
-  let orchestrator: StandIn;
-  let server: RunningServer;
-  beforeAll(async () => {
-    orchestrator = await standIn(NESTED);
-    server = await startServer({
+  const ctx = withStandInServer(
+    NESTED,
+    {
       POLYEVAL_LANGUAGES: languageId('python'),
       POLYEVAL_POOL_SIZE: '1',
       POLYEVAL_PYTHON_TIMEOUT_MS: '2000',
-      POLYEVAL_WIKIFUNCTIONS_ORCHESTRATOR_URL: orchestrator.url,
-    });
-    orchestrator.evaluator = server.url;
-  }, 120_000);
-  afterAll(async () => {
-    await server?.close();
-    await orchestrator?.close();
-  });
+    },
+    120_000,
+  );
 
   it('calls the orchestrator with a normal-form Z7 and gets the value back like an argument', async () => {
-    const before = orchestrator.received.length;
-    const { value, error } = await evaluate(server, flat(ADD, true, ADD_ARGS));
+    const before = ctx.orchestrator.received.length;
+    const { value, error } = await evaluate(ctx.server, flat(ADD, true, ADD_ARGS));
     expect(error).toBeUndefined();
     expect(value).toEqual(str('13'));
-    expect(orchestrator.received.slice(before)).toEqual([
+    expect(ctx.orchestrator.received.slice(before)).toEqual([
       { Z1K1: { Z1K1: 'Z9', Z9K1: 'Z7' }, Z7K1: { Z1K1: 'Z9', Z9K1: 'Z801' }, Z801K1: str('5') },
     ]);
   });
 
   it('works over Avro 0.0.4 as the orchestrator sends it, with its broken remainingTime', async () => {
     const { value, error } = await evaluate(
-      server,
+      ctx.server,
       { ...flat(ADD, true, ADD_ARGS), remainingTime: -1796604524704 },
       true,
     );
@@ -98,7 +81,7 @@ describe('W.Call with a pool of one', () => {
     ok = back[0] == ZPair("a", 1) and type(back[0].K2) is int and back[1] == {"k": True} and back[2] == 123456789012345678901234567890
     return "same" if ok else repr(back)
 `;
-    const { value, error } = await evaluate(server, flat(code, true));
+    const { value, error } = await evaluate(ctx.server, flat(code, true));
     expect(error).toBeUndefined();
     expect(value).toEqual(str('same'));
   });
@@ -111,7 +94,7 @@ describe('W.Call with a pool of one', () => {
         return "caught"
 `;
     for (const code of [ADD, caught]) {
-      const { value, error } = await evaluate(server, flat(code, false, ADD_ARGS));
+      const { value, error } = await evaluate(ctx.server, flat(code, false, ADD_ARGS));
       expect(value).toEqual(VOID);
       expect(error).toEqual({ type: 'Z507', text: NON_REENTRANT_MESSAGE });
     }
@@ -124,20 +107,22 @@ describe('W.Call with a pool of one', () => {
     except WikifunctionsError as e:
         return type(e).__name__ + ": " + str(e)
 `;
-    const { value, error } = await evaluate(server, flat(code, true));
+    const { value, error } = await evaluate(ctx.server, flat(code, true));
     expect(error).toBeUndefined();
     expect(value).toEqual(str('WikifunctionsError: Z10002 failed: the stand-in says no'));
   });
 
   it('does not hang when the nested function needs the only sandbox: the caller fails typed at its deadline', async () => {
     const code = 'def Z1000(Z1000K1):\n    return W.Call("Z10001", Z10001K1=Z1000K1)\n';
-    const nestedBefore = orchestrator.nestedAnswers.length;
-    const { value, error } = await evaluate(server, flat(code, true, { Z1000K1: str('x') }));
+    const nestedBefore = ctx.orchestrator.nestedAnswers.length;
+    const { value, error } = await evaluate(ctx.server, flat(code, true, { Z1000K1: str('x') }));
     expect(value).toEqual(VOID);
     expect(error).toEqual({ type: 'Z575', text: '2000 ms' });
     // The nested evaluation queued behind its caller and ran once the slot was free.
-    await expect.poll(() => orchestrator.nestedAnswers.length, { timeout: 10_000 }).toBe(nestedBefore + 1);
-    const next = await evaluate(server, flat(ADD, true, ADD_ARGS));
+    await expect
+      .poll(() => ctx.orchestrator.nestedAnswers.length, { timeout: 10_000 })
+      .toBe(nestedBefore + 1);
+    const next = await evaluate(ctx.server, flat(ADD, true, ADD_ARGS));
     expect(next.value).toEqual(str('13'));
   });
 
@@ -152,7 +137,7 @@ describe('W.Call with a pool of one', () => {
             pass
     return str(n)
 `;
-    const { value, error } = await evaluate(server, flat(code, true));
+    const { value, error } = await evaluate(ctx.server, flat(code, true));
     expect(value).toEqual(VOID);
     expect(error).toEqual({
       type: 'Z507',
@@ -161,11 +146,11 @@ describe('W.Call with a pool of one', () => {
   });
 
   it('caps the bytes of an answer (Z507) and of the arguments', async () => {
-    const big = await evaluate(server, flat('def Z1000():\n    return len(W.Call("Z10003"))\n', true));
+    const big = await evaluate(ctx.server, flat('def Z1000():\n    return len(W.Call("Z10003"))\n', true));
     expect(big.error?.type).toBe('Z507');
     expect(big.error?.text).toMatch(/answer is larger than 1048576 bytes/);
     const args = await evaluate(
-      server,
+      ctx.server,
       flat('def Z1000():\n    return W.Call("Z801", Z801K1="y" * 1100000)\n', true),
     );
     expect(args.error?.type).toBe('Z507');
@@ -179,7 +164,7 @@ describe('W.Call with a pool of one', () => {
     except BaseException:
         return "caught"
 `;
-    const slow = await evaluate(server, flat(code, true));
+    const slow = await evaluate(ctx.server, flat(code, true));
     expect(slow.error).toEqual({ type: 'Z575', text: '2000 ms' });
     // Blocked in Atomics.wait for the 2 s: wall time, not CPU.
     const cpu = readMetadata(slow.envelope).get('executionCpuUsage') as
@@ -187,7 +172,7 @@ describe('W.Call with a pool of one', () => {
       | string
       | undefined;
     expect(Number.parseFloat((typeof cpu === 'string' ? cpu : cpu?.Z6K1) ?? 'NaN')).toBeLessThan(1000);
-    const next = await evaluate(server, flat(ADD, true, ADD_ARGS));
+    const next = await evaluate(ctx.server, flat(ADD, true, ADD_ARGS));
     expect(next.value).toEqual(str('13'));
   });
 
@@ -202,32 +187,25 @@ describe('W.Call with a pool of one', () => {
             out.append(type(e).__name__)
     return ",".join(out)
 `;
-    const { value, error } = await evaluate(server, flat(code, true));
+    const { value, error } = await evaluate(ctx.server, flat(code, true));
     expect(error).toBeUndefined();
     expect(value).toEqual(str('TypeError,WikifunctionsError,TypeError,WikifunctionsError'));
   });
 });
 
 describe('a hostile guest at the door (the device W.Call uses)', () => {
-  let orchestrator: StandIn;
-  let server: RunningServer;
-  beforeAll(async () => {
-    orchestrator = await standIn(NESTED);
-    server = await startServer({
+  const ctx = withStandInServer(
+    NESTED,
+    {
       POLYEVAL_LANGUAGES: languageId('python'),
       POLYEVAL_POOL_SIZE: '1',
       POLYEVAL_PYTHON_TIMEOUT_MS: '2000',
-      POLYEVAL_WIKIFUNCTIONS_ORCHESTRATOR_URL: orchestrator.url,
-    });
-    orchestrator.evaluator = server.url;
-  }, 120_000);
-  afterAll(async () => {
-    await server?.close();
-    await orchestrator?.close();
-  });
+    },
+    120_000,
+  );
 
   const echoed = (): unknown[] =>
-    orchestrator.received.map((z7) => (z7.Z801K1 as { Z6K1?: unknown } | undefined)?.Z6K1);
+    ctx.orchestrator.received.map((z7) => (z7.Z801K1 as { Z6K1?: unknown } | undefined)?.Z6K1);
 
   it('answers malformed requests written to the device directly with errors, and cannot be given a time of its own', async () => {
     const code = `import os
@@ -252,7 +230,7 @@ def Z1000():
     os.close(fd)
     return "|".join(out)
 `;
-    const { value, error } = await evaluate(server, flat(code, true));
+    const { value, error } = await evaluate(ctx.server, flat(code, true));
     expect(error).toBeUndefined();
     expect(value).toEqual(str(`b''|OSError|b'e'|b'e'|b'e'|b'v"hi"'|OSError`));
   });
@@ -269,14 +247,14 @@ def Z1000():
         pass
     return "survived"
 `;
-    const before = orchestrator.received.length;
-    const { value, error } = await evaluate(server, flat(code, true));
+    const before = ctx.orchestrator.received.length;
+    const { value, error } = await evaluate(ctx.server, flat(code, true));
     expect(value).toEqual(VOID);
     expect(error?.type).toBe('Z507');
     expect(error?.text).toBe(
       'Cannot run "Z1000": the call takes 1048581 bytes, more than the limit of 1048576',
     );
-    expect(orchestrator.received.length).toBe(before);
+    expect(ctx.orchestrator.received.length).toBe(before);
   });
 
   it('never writes a call to a file put in place of the device', async () => {
@@ -292,7 +270,7 @@ def Z1000():
         with open("/dev/wikifunctions") as f:
             return str(e) + "|" + repr(f.read())
 `;
-    const { value, error } = await evaluate(server, flat(code, true));
+    const { value, error } = await evaluate(ctx.server, flat(code, true));
     expect(error).toBeUndefined();
     expect(value).toEqual(
       str("Cannot call another function: /dev/wikifunctions is not the call-out device|''"),
@@ -312,7 +290,7 @@ def Z1000():
             pass
     return "survived"
 `;
-    const { value, error } = await evaluate(server, flat(code, true));
+    const { value, error } = await evaluate(ctx.server, flat(code, true));
     expect(value).toEqual(VOID);
     expect(error).toEqual({ type: 'Z575', text: '2000 ms' });
     expect(echoed()).not.toContain('after the deadline');
@@ -334,7 +312,7 @@ def Z1000():
     except RuntimeError:
         return "no thread"
 `;
-    const { value, error } = await evaluate(server, flat(code, true));
+    const { value, error } = await evaluate(ctx.server, flat(code, true));
     expect(error).toBeUndefined();
     expect(value).toEqual(str('no thread'));
     expect(echoed()).toContain('from __del__');
@@ -343,22 +321,16 @@ def Z1000():
 });
 
 describe('the device keeps nothing across calls (an interpreter reused, CALLS_PER_INTERPRETER=2)', () => {
-  let orchestrator: StandIn;
-  let server: RunningServer;
-  beforeAll(async () => {
-    orchestrator = await standIn();
-    server = await startServer({
+  const ctx = withStandInServer(
+    {},
+    {
       POLYEVAL_LANGUAGES: languageId('python'),
       POLYEVAL_POOL_SIZE: '1',
       POLYEVAL_PYTHON_WARM: '0',
       POLYEVAL_PYTHON_CALLS_PER_INTERPRETER: '2',
-      POLYEVAL_WIKIFUNCTIONS_ORCHESTRATOR_URL: orchestrator.url,
-    });
-  }, 120_000);
-  afterAll(async () => {
-    await server?.close();
-    await orchestrator?.close();
-  });
+    },
+    120_000,
+  );
 
   it("refuses a descriptor opened in the previous call (EBADF); the call's own works", async () => {
     const stash = `import builtins, os
@@ -376,36 +348,29 @@ def Z1000():
         stale = errno.errorcode[e.errno]
     return stale + "|" + W.Call("Z801", Z801K1="fresh")
 `;
-    expect((await evaluate(server, flat(stash, true))).value).toEqual(str('stashed'));
-    const { value, error } = await evaluate(server, flat(use, true));
+    expect((await evaluate(ctx.server, flat(stash, true))).value).toEqual(str('stashed'));
+    const { value, error } = await evaluate(ctx.server, flat(use, true));
     expect(error).toBeUndefined();
     // The second call ran in the same interpreter (it found the stashed descriptor).
     expect(value).toEqual(str('EBADF|fresh'));
-    const sent = orchestrator.received.map((z7) => (z7.Z801K1 as { Z6K1?: unknown }).Z6K1);
+    const sent = ctx.orchestrator.received.map((z7) => (z7.Z801K1 as { Z6K1?: unknown }).Z6K1);
     expect(sent).toEqual(['fresh']);
   });
 });
 
 describe('W.Call with a pool of two', () => {
-  let orchestrator: StandIn;
-  let server: RunningServer;
-  beforeAll(async () => {
-    orchestrator = await standIn(NESTED);
-    server = await startServer({
+  const ctx = withStandInServer(
+    NESTED,
+    {
       POLYEVAL_LANGUAGES: languageId('python'),
       POLYEVAL_POOL_SIZE: '2',
-      POLYEVAL_WIKIFUNCTIONS_ORCHESTRATOR_URL: orchestrator.url,
-    });
-    orchestrator.evaluator = server.url;
-  }, 120_000);
-  afterAll(async () => {
-    await server?.close();
-    await orchestrator?.close();
-  });
+    },
+    120_000,
+  );
 
   it('runs a function that calls a function evaluated here; the nested one may not call out itself', async () => {
     const code = 'def Z1000(Z1000K1):\n    return W.Call("Z10001", Z10001K1=Z1000K1)\n';
-    const { error } = await evaluate(server, flat(code, true, { Z1000K1: str('x') }));
+    const { error } = await evaluate(ctx.server, flat(code, true, { Z1000K1: str('x') }));
     expect(error?.type).toBe('Z507');
     expect(error?.text).toContain(`Z10001 failed: ${NON_REENTRANT_MESSAGE}`);
   });
@@ -416,7 +381,7 @@ describe('W.Call with a pool of two', () => {
 `;
     const letters = ['a', 'b', 'c', 'd'];
     const answers = await Promise.all(
-      letters.map((letter) => evaluate(server, flat(code, true, { Z1000K1: str(letter) }))),
+      letters.map((letter) => evaluate(ctx.server, flat(code, true, { Z1000K1: str(letter) }))),
     );
     expect(answers.map((a) => a.value)).toEqual(letters.map((l) => str(l.repeat(5))));
   });

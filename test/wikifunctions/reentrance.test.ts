@@ -5,28 +5,25 @@
 // Polyeval, as the real orchestrator does with a function implemented in code.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeAvroRequest } from '../../src/wikifunctions/avro.js';
 import type { ZNode } from '../../src/wikifunctions/zobject.js';
 import { type RunningServer, startServer } from '../helpers/server.js';
-import { type StandIn, standIn as standInWith, str } from '../helpers/stand-in-orchestrator.js';
+import { evaluateFlat, str, withStandInServer } from '../helpers/stand-in-orchestrator.js';
 import { languageId } from './e2e.js';
-import { summarizeError } from './helpers.js';
 
 /**
  * The stand-in, with Z10001 a function implemented in JavaScript: evaluated by Polyeval, not
  * reentrant (as the orchestrator sends a nested call when it was itself asked without
  * useReentrance).
  */
-const standIn = (): Promise<StandIn> =>
-  standInWith({
-    Z10001: (z7: ZNode) => ({
-      codingLanguage: 'javascript',
-      codeString:
-        'function Z10001(x) { return typeof Wikifunctions.Call === "function" ? Wikifunctions.Call("Z801", {Z801K1: x + "!"}) : x; }',
-      functionName: 'Z10001',
-      functionArguments: { Z10001K1: z7.Z10001K1 },
-    }),
-  });
+const NESTED = {
+  Z10001: (z7: ZNode) => ({
+    codingLanguage: 'javascript',
+    codeString:
+      'function Z10001(x) { return typeof Wikifunctions.Call === "function" ? Wikifunctions.Call("Z801", {Z801K1: x + "!"}) : x; }',
+    functionName: 'Z10001',
+    functionArguments: { Z10001K1: z7.Z10001K1 },
+  }),
+};
 
 const ADD =
   'function Z1000(a, b) { return String(Number(Wikifunctions.Call("Z801", {Z801K1: a})) + Number(b)); }';
@@ -45,47 +42,32 @@ function flat(
   };
 }
 
-async function evaluate(server: RunningServer, body: unknown, avro = false) {
-  const response = await fetch(`${server.url}/1/v1/evaluate/`, {
-    method: 'POST',
-    headers: { 'content-type': avro ? 'application/octet-stream' : 'application/json' },
-    body: avro ? new Uint8Array(encodeAvroRequest('0.0.4', body as never)) : JSON.stringify(body),
-  });
-  const envelope = JSON.parse(await response.text()) as ZNode;
-  return { status: response.status, envelope, value: envelope.Z22K1, error: summarizeError(envelope) };
-}
+const evaluate = evaluateFlat;
 
 describe('Wikifunctions.Call with a pool of one', () => {
-  let orchestrator: StandIn;
-  let server: RunningServer;
-  beforeAll(async () => {
-    orchestrator = await standIn();
-    server = await startServer({
+  const ctx = withStandInServer(
+    NESTED,
+    {
       POLYEVAL_LANGUAGES: languageId('javascript'),
       POLYEVAL_POOL_SIZE: '1',
       POLYEVAL_TIMEOUT_MS: '1000',
-      POLYEVAL_WIKIFUNCTIONS_ORCHESTRATOR_URL: orchestrator.url,
-    });
-    orchestrator.evaluator = server.url;
-  }, 60_000);
-  afterAll(async () => {
-    await server?.close();
-    await orchestrator?.close();
-  });
+    },
+    60_000,
+  );
 
   it('calls the orchestrator with a normal-form Z7 and gets the value back like an argument', async () => {
-    const before = orchestrator.received.length;
-    const { value, error } = await evaluate(server, flat(ADD, true));
+    const before = ctx.orchestrator.received.length;
+    const { value, error } = await evaluate(ctx.server, flat(ADD, true));
     expect(error).toBeUndefined();
     expect(value).toEqual(str('13'));
-    expect(orchestrator.received.slice(before)).toEqual([
+    expect(ctx.orchestrator.received.slice(before)).toEqual([
       { Z1K1: { Z1K1: 'Z9', Z9K1: 'Z7' }, Z7K1: { Z1K1: 'Z9', Z9K1: 'Z801' }, Z801K1: str('5') },
     ]);
   });
 
   it('works over Avro 0.0.4 as the orchestrator sends it (reentrant: true), with its broken remainingTime', async () => {
     const { value, error } = await evaluate(
-      server,
+      ctx.server,
       { ...flat(ADD, true), remainingTime: -1796604524704 },
       true,
     );
@@ -98,7 +80,7 @@ describe('Wikifunctions.Call with a pool of one', () => {
       const back = Wikifunctions.Call("Z801", {Z801K1: [new ZPair("a", 1n), new Map([["k", true]]), 123456789012345678901234567890n]});
       return back[0] instanceof ZPair && back[0].K2 === 1n && back[1].get("k") === true && back[2] === 123456789012345678901234567890n ? "same" : JSON.stringify(String(back));
     }`;
-    const { value, error } = await evaluate(server, flat(code, true, {}));
+    const { value, error } = await evaluate(ctx.server, flat(code, true, {}));
     expect(error).toBeUndefined();
     expect(value).toEqual(str('same'));
   });
@@ -108,7 +90,7 @@ describe('Wikifunctions.Call with a pool of one', () => {
       ADD,
       `function Z1000(a) { try { ${ADD.slice(ADD.indexOf('return'), -1)} } catch (e) { return "caught"; } }`,
     ]) {
-      const { value, error } = await evaluate(server, flat(code, false));
+      const { value, error } = await evaluate(ctx.server, flat(code, false));
       expect(value).toEqual({ Z1K1: 'Z9', Z9K1: 'Z24' });
       expect(error).toEqual({
         type: 'Z507',
@@ -120,27 +102,27 @@ describe('Wikifunctions.Call with a pool of one', () => {
   it('gives a nested failure to the guest as an exception it may catch', async () => {
     const code =
       'function Z1000() { try { return Wikifunctions.Call("Z10002", {}); } catch (e) { return e.name + ": " + e.message; } }';
-    const { value, error } = await evaluate(server, flat(code, true, {}));
+    const { value, error } = await evaluate(ctx.server, flat(code, true, {}));
     expect(error).toBeUndefined();
     expect(value).toEqual(str('WikifunctionsError: Z10002 failed: the stand-in says no'));
   });
 
   it('does not hang when the nested function needs the only sandbox: the caller fails typed at its deadline, then the nested call runs', async () => {
     const code = 'function Z1000(a) { return Wikifunctions.Call("Z10001", {Z10001K1: a}); }';
-    const nestedBefore = orchestrator.nestedAnswers.length;
-    const { value, error } = await evaluate(server, flat(code, true, { Z1000K1: str('x') }));
+    const nestedBefore = ctx.orchestrator.nestedAnswers.length;
+    const { value, error } = await evaluate(ctx.server, flat(code, true, { Z1000K1: str('x') }));
     expect(value).toEqual({ Z1K1: 'Z9', Z9K1: 'Z24' });
     expect(error).toEqual({ type: 'Z575', text: '1000 ms' });
     // The nested evaluation queued behind its caller and ran once the slot was free.
-    await expect.poll(() => orchestrator.nestedAnswers.length, { timeout: 5000 }).toBe(nestedBefore + 1);
-    const next = await evaluate(server, flat(ADD, true));
+    await expect.poll(() => ctx.orchestrator.nestedAnswers.length, { timeout: 5000 }).toBe(nestedBefore + 1);
+    const next = await evaluate(ctx.server, flat(ADD, true));
     expect(next.value).toEqual(str('13'));
   });
 
   it('caps the calls of one evaluation (Z507)', async () => {
     const code =
       'function Z1000() { for (let i = 0; i < 60; i++) Wikifunctions.Call("Z801", {Z801K1: "x"}); return "all"; }';
-    const { error } = await evaluate(server, flat(code, true, {}));
+    const { error } = await evaluate(ctx.server, flat(code, true, {}));
     expect(error).toEqual({
       type: 'Z507',
       text: 'Cannot run "Z1000": Cannot call back to the orchestrator: one evaluation may make at most 50 calls',
@@ -149,21 +131,21 @@ describe('Wikifunctions.Call with a pool of one', () => {
 
   it('caps the bytes of an answer (Z507) and of the arguments (by the output limit)', async () => {
     const big = await evaluate(
-      server,
+      ctx.server,
       flat('function Z1000() { return Wikifunctions.Call("Z10003", {}).length; }', true, {}),
     );
     expect(big.error?.type).toBe('Z507');
     expect(big.error?.text).toMatch(/answer is larger than 1048576 bytes/);
     const args = await evaluate(
-      server,
+      ctx.server,
       flat('function Z1000() { return Wikifunctions.Call("Z801", {Z801K1: "y".repeat(100000)}); }', true, {}),
     );
     expect(args.error?.type).toBe('Z507');
     expect(args.error?.text).toMatch(/arguments are larger than the output limit/);
     // Within the output limit as the guest gives them, over 1 MiB in normal form: never sent.
-    const before = orchestrator.received.length;
+    const before = ctx.orchestrator.received.length;
     const normal = await evaluate(
-      server,
+      ctx.server,
       flat(
         'function Z1000() { return Wikifunctions.Call("Z801", {Z801K1: new Array(10000).fill("a")}); }',
         true,
@@ -174,16 +156,16 @@ describe('Wikifunctions.Call with a pool of one', () => {
     expect(normal.error?.text).toMatch(
       /the call takes \d+ bytes in normal form, more than the limit of 1048576/,
     );
-    expect(orchestrator.received.length).toBe(before);
+    expect(ctx.orchestrator.received.length).toBe(before);
   });
 
   it("waits for an answer within the caller's own time limit only (Z575), and serves the next call", async () => {
     const slow = await evaluate(
-      server,
+      ctx.server,
       flat('function Z1000() { return Wikifunctions.Call("Z10004", {}); }', true, {}),
     );
     expect(slow.error).toEqual({ type: 'Z575', text: '1000 ms' });
-    const next = await evaluate(server, flat(ADD, true));
+    const next = await evaluate(ctx.server, flat(ADD, true));
     expect(next.value).toEqual(str('13'));
   });
 
@@ -195,32 +177,25 @@ describe('Wikifunctions.Call with a pool of one', () => {
       }
       return out.join(",");
     }`;
-    const { value, error } = await evaluate(server, flat(code, true, {}));
+    const { value, error } = await evaluate(ctx.server, flat(code, true, {}));
     expect(error).toBeUndefined();
     expect(value).toEqual(str('TypeError,WikifunctionsError,TypeError,WikifunctionsError'));
   });
 });
 
 describe('Wikifunctions.Call with a pool of two', () => {
-  let orchestrator: StandIn;
-  let server: RunningServer;
-  beforeAll(async () => {
-    orchestrator = await standIn();
-    server = await startServer({
+  const ctx = withStandInServer(
+    NESTED,
+    {
       POLYEVAL_LANGUAGES: languageId('javascript'),
       POLYEVAL_POOL_SIZE: '2',
-      POLYEVAL_WIKIFUNCTIONS_ORCHESTRATOR_URL: orchestrator.url,
-    });
-    orchestrator.evaluator = server.url;
-  }, 60_000);
-  afterAll(async () => {
-    await server?.close();
-    await orchestrator?.close();
-  });
+    },
+    60_000,
+  );
 
   it('runs a function that calls a function evaluated here; the nested one may not call out itself', async () => {
     const code = 'function Z1000(a) { return Wikifunctions.Call("Z10001", {Z10001K1: a}); }';
-    const { error } = await evaluate(server, flat(code, true, { Z1000K1: str('x') }));
+    const { error } = await evaluate(ctx.server, flat(code, true, { Z1000K1: str('x') }));
     // The nested evaluation is not reentrant (the orchestrator is asked without useReentrance),
     // so its own call-out is the reference's Z507, which reaches the caller as the nested failure.
     expect(error?.type).toBe('Z507');
@@ -234,7 +209,7 @@ describe('Wikifunctions.Call with a pool of two', () => {
       'function Z1000(a) { let v = ""; for (let i = 0; i < 5; i++) v += Wikifunctions.Call("Z801", {Z801K1: a}); return v; }';
     const answers = await Promise.all(
       ['a', 'b', 'c', 'd', 'e', 'f'].map((letter) =>
-        evaluate(server, flat(code, true, { Z1000K1: str(letter) })),
+        evaluate(ctx.server, flat(code, true, { Z1000K1: str(letter) })),
       ),
     );
     expect(answers.map((a) => a.value)).toEqual(['a', 'b', 'c', 'd', 'e', 'f'].map((l) => str(l.repeat(5))));

@@ -6,7 +6,7 @@
 // the confined sandbox host process (sandbox-host.ts) through the generic process executor, the
 // one Python uses. Generated glue never runs in this process.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -23,6 +23,7 @@ import { safeName } from '../../../src/executor/echo.js';
 import { createProcessExecutor } from '../../../src/executor/host/process-host.js';
 import { parseIsolationMode } from '../../../src/executor/host/process-isolation.js';
 import { distDir, projectRoot, runnableSibling } from '../../../src/paths.js';
+import { hashCode } from '../cache.js';
 import type { ComponentManifest, ComponentPlan } from './component-worker.js';
 import type { ComponentHostConfig } from './sandbox-host.js';
 import { componentWasmFlags, Transpiler } from './transpiler.js';
@@ -108,7 +109,7 @@ export class Components {
   obtain(
     code: string,
   ): Promise<{ ok: true; summary: ComponentSummary; fresh: boolean } | { ok: false; error: GuestError }> {
-    const codeHash = createHash('sha256').update(code).digest('hex');
+    const codeHash = hashCode(code);
     const known = this.byCode.get(codeHash);
     const summary = known === undefined ? undefined : this.byId.get(known);
     if (summary !== undefined) return Promise.resolve({ ok: true, summary, fresh: false });
