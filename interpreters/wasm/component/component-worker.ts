@@ -20,8 +20,12 @@ import {
 } from '../../../src/executor/host/process-worker.js';
 import { type JsonValue, parseJson, stringifyJson } from '../../../src/executor/json-value.js';
 import { INTERNAL, STATUS_MEMORY_LIMIT } from '../instrument.js';
+import { armLiftMeter, installLiftMeter, LIFT_CAP_BYTES, liftExceeded, wrapExports } from './lift-meter.js';
 import { ComponentWasiStop, type ComponentWasiStopReason, createComponentWasi } from './wasi-p2/index.js';
 import { camel, fromGuest, toGuest, ValueError, type WorldExports } from './wit.js';
+
+// Before the realm is locked down and before any glue is loaded (lift-meter.ts says why).
+installLiftMeter();
 
 /** What the service writes as manifest.json next to a deployed component's files. */
 export interface ComponentManifest {
@@ -90,6 +94,8 @@ async function run(
     overBudget = true;
     throw new RangeError('the memories of the call exceed its memory limit');
   };
+  // What the returned value may take in this worker's heap (lift-meter.ts).
+  const liftBudget = Math.min(call.limits.memoryMb * 2 ** 20, LIFT_CAP_BYTES);
   const memoryLimit = (): WireOutcome => ({
     ok: false,
     error: {
@@ -166,10 +172,21 @@ async function run(
     if (fuel instanceof WebAssembly.Global) fuel.value = BigInt(plan.fuel);
     if (own?.hasStart === true) (instance.exports[INTERNAL.start] as () => void)();
     checkBudget();
-    return instance;
+    // The glue reads only `exports`; its functions are wrapped so that the lift meter knows when
+    // core wasm is on the stack.
+    return { exports: wrapExports(instance.exports) } as WebAssembly.Instance;
   };
 
   const classify = (error: unknown): WireOutcome => {
+    if (liftExceeded()) {
+      return {
+        ok: false,
+        error: {
+          code: 'MEMORY_LIMIT',
+          message: `Cannot run "${name}": memory limit of ${call.limits.memoryMb} MiB exceeded (the value it returned would take more than ${liftBudget} bytes once lifted from its memory)`,
+        },
+      };
+    }
     if (overBudget || pagesInUse() > plan.memoryPages) return memoryLimit();
     for (const instance of instances) {
       const status = instance.exports[INTERNAL.status];
@@ -305,6 +322,7 @@ async function run(
   }
   let value: JsonValue;
   try {
+    armLiftMeter(liftBudget);
     const returned = await fn(...args);
     value = fromGuest(type.result, type.result?.kind === 'result' ? { tag: 'ok', val: returned } : returned);
   } catch (error) {

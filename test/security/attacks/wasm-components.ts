@@ -319,26 +319,49 @@ world w {
       expect(control.body, control.text.slice(0, 300)).toMatchObject({ ok: true, value: [0, 0] });
     },
   }),
-  attack({
-    id: 'wasm-component-list-amplification',
-    title: 'a list<string> of 8,000 strings each naming the whole 64 KiB memory (512 MB of text from 64 KiB)',
-    result: 'MEMORY_LIMIT: the sandbox worker runs out of its bounded heap, the host and service go on',
-    async run(h) {
-      const code = await component(
-        `(module (memory (export "memory") 1)
-           (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) (i32.const 0))
-           (func (export "f") (result i32) (local $i i32)
-             (i32.store (i32.const 0) (i32.const 16)) (i32.store (i32.const 4) (i32.const 8000))
-             (loop $l
-               (i32.store (i32.add (i32.const 20) (i32.mul (local.get $i) (i32.const 8))) (i32.const 65536))
-               (local.set $i (i32.add (local.get $i) (i32.const 1)))
-               (br_if $l (i32.lt_u (local.get $i) (i32.const 8000))))
-             (i32.const 0)))`,
-        'package attack:c;\nworld w { export f: func() -> list<string>; }',
-      );
-      expectError(await evaluate(h, code, 'f'), 'MEMORY_LIMIT');
-    },
-  }),
+  // One returned value naming the same bytes many times (lift-meter.ts): each way the glue reads a
+  // memory (a string's decode, a list of numbers' slice, a record's DataView reads), 8,000 list
+  // entries each naming the whole 64 KiB memory; and, as the control, a result of a few entries
+  // (up to 1 MiB lifted, 256 K records; 64 KiB of NULs is 384 KiB of JSON) under the meter's cap and the output limit, answered whole.
+  ...(
+    [
+      ['list<string>', 'text (512 MB of strings)', 8],
+      ['list<list<u8>>', 'copies of the memory (512 MB of buffers)', 16],
+      ['list<list<r>>', 'records of one u8 (524 million objects)', 4],
+    ] as const
+  ).map(([type, what, few]) =>
+    attack({
+      id: `wasm-component-lift-amplification-${type.replace(/[<>]/g, (c) => (c === '<' ? '-' : '')).replace(/-+$/, '')}`,
+      title: `a ${type} of 8000 entries each naming the whole 64 KiB memory: ${what} lifted from 64 KiB; ${few} entries as the control`,
+      result:
+        'MEMORY_LIMIT naming the lifted value, before the worker heap is reached (which could crash the sandbox host); the control answers every entry',
+      async run(h) {
+        const amplify = async (count: number) =>
+          component(
+            `(module (memory (export "memory") 1)
+               (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) (i32.const 0))
+               (func (export "f") (result i32) (local $i i32)
+                 (i32.store (i32.const 0) (i32.const 16)) (i32.store (i32.const 4) (i32.const ${count}))
+                 (loop $l
+                   (i32.store (i32.add (i32.const 16) (i32.mul (local.get $i) (i32.const 8))) (i32.const 0))
+                   (i32.store (i32.add (i32.const 20) (i32.mul (local.get $i) (i32.const 8))) (i32.const 65536))
+                   (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                   (br_if $l (i32.lt_u (local.get $i) (i32.const ${count}))))
+                 (i32.const 0)))`,
+            `package attack:c;\nworld w { record r { a: u8 } export f: func() -> ${type}; }`,
+          );
+        const answer = await evaluate(h, await amplify(8000), 'f');
+        expectError(answer, 'MEMORY_LIMIT');
+        expect(answer.body.error.message).toMatch(
+          /the value it returned would take more than \d+ bytes once lifted/,
+        );
+        const control = await evaluate(h, await amplify(few), 'f', [], { outputBytes: 4 * 2 ** 20 });
+        expect(control.body.ok, control.text.slice(0, 300)).toBe(true);
+        expect(control.body.value).toHaveLength(few);
+        for (const entry of control.body.value as (string | unknown[])[]) expect(entry.length).toBe(65536);
+      },
+    }),
+  ),
   attack({
     id: 'wasm-component-deploy-flood',
     title:
