@@ -16,7 +16,11 @@
 //                          one whose heap grew at all is discarded anyway
 //   RESET_SKIP             test only: comma-separated parts of the reset to leave out (none by default)
 //   HOSTS                  sandbox host processes (default 1)
-//   WARM                   interpreters kept waiting per host (default: capacity / hosts)
+//   WARM                   interpreters kept waiting per host (default: 1 in reset mode, where one
+//                          interpreter serves hundreds of calls a second; capacity / hosts in fresh mode)
+//   SPAWN_AFTER_MS         reset mode: a call that waited this long for a busy interpreter gets one
+//                          of its own, up to the capacity (default 50)
+//   IDLE_RETIRE_MS         reset mode: an interpreter beyond WARM idle this long is retired (default 30000)
 //   CALLS_PER_INTERPRETER  1 = strict single use (default); more weakens isolation between calls
 //   INTERPRETERS_PER_WORKER 1 = a new worker for every interpreter (default); more prepares fresh
 //                          interpreters in turn in one worker (faster; weakens isolation, see README)
@@ -74,7 +78,6 @@ export function createExecutor(context: ExecutorContext): Executor {
   const isolation = parseIsolationMode(settings.ISOLATION);
   const capacity = Math.max(1, context.poolSize);
   const hosts = intSetting(settings, 'HOSTS', 1, 1, 64);
-  const warm = intSetting(settings, 'WARM', Math.max(1, Math.ceil(capacity / hosts)), 0, 256);
   const callsPerWorker = intSetting(settings, 'CALLS_PER_INTERPRETER', 1, 1, 1_000_000);
   const interpretersPerWorker = intSetting(settings, 'INTERPRETERS_PER_WORKER', 1, 1, 1_000_000);
   // The two older ways of sharing a worker are settings of the fresh mode; asking for one of them
@@ -90,6 +93,18 @@ export function createExecutor(context: ExecutorContext): Executor {
       'Invalid POLYEVAL_PYTHON_INTERPRETER_MODE="reset": CALLS_PER_INTERPRETER and INTERPRETERS_PER_WORKER apply to the fresh mode only',
     );
   }
+  // In reset mode one interpreter serves calls back to back (~2 ms each): a second one is spawned
+  // when a call waits SPAWN_AFTER_MS for a busy one, and retired after IDLE_RETIRE_MS idle, so an
+  // idle host holds one interpreter (~85 MiB) instead of its whole capacity.
+  const warm = intSetting(
+    settings,
+    'WARM',
+    mode === 'reset' ? 1 : Math.max(1, Math.ceil(capacity / hosts)),
+    0,
+    256,
+  );
+  const spawnAfterMs = intSetting(settings, 'SPAWN_AFTER_MS', 50, 0, 60_000);
+  const idleRetireMs = intSetting(settings, 'IDLE_RETIRE_MS', 30_000, 100, 86_400_000);
   const resetMaxCalls = intSetting(settings, 'RESET_MAX_CALLS', 1000, 1, 1_000_000_000);
   const resetVerifyEvery = intSetting(settings, 'RESET_VERIFY_EVERY', 100, 0, 1_000_000_000);
   const resetMaxMemoryMb = intSetting(settings, 'RESET_MAX_MEMORY_MB', 96, 32, 65_536);
@@ -173,6 +188,8 @@ export function createExecutor(context: ExecutorContext): Executor {
             verifyEvery: resetVerifyEvery,
             maxMemoryBytes: resetMaxMemoryMb * 2 ** 20,
             timeoutMs: 5000,
+            spawnAfterMs,
+            idleRetireMs,
           },
         }
       : {}),

@@ -4,6 +4,7 @@
 // jobs, so that their heaps (WebAssembly memories that never shrink) stay bounded.
 
 import { Worker } from 'node:worker_threads';
+import { ServiceError } from '../../src/errors.js';
 import { runnableUrl } from '../../src/paths.js';
 import type {
   CompiledModule,
@@ -17,6 +18,8 @@ export interface CompilerOptions {
   readonly script: URL;
   readonly timeoutMs: number;
   readonly maxJobs: number;
+  /** Jobs that may wait behind the running one; beyond, a compile is refused as overloaded. */
+  readonly queueMax: number;
   readonly tableElements: number;
   readonly log: (
     level: 'debug' | 'info' | 'warn' | 'error',
@@ -42,7 +45,7 @@ export class Compiler {
   private nextId = 1;
   private jobs = 0;
   private closed = false;
-  readonly counters = { compiled: 0, failed: 0, timedOut: 0, restarts: 0 };
+  readonly counters = { compiled: 0, failed: 0, timedOut: 0, restarts: 0, refused: 0 };
 
   constructor(private readonly options: CompilerOptions) {}
 
@@ -52,11 +55,29 @@ export class Compiler {
     return this.ready!;
   }
 
+  /**
+   * Queues a job. The queue is bounded, as the components' transpile queue is: each waiting job
+   * holds its module's text (up to the body limit), and a call sending a module inline waits here
+   * holding one of the language's slots, so a flood of distinct modules would otherwise hold memory
+   * without bound and starve every call of the language behind jobs of up to `timeoutMs` each.
+   * @throws ServiceError('overloaded') (503 with Retry-After) when `queueMax` jobs already wait
+   */
   compile(
     code: string,
     settings: { optimize: OptimizeLevel | null; maxInitialPages: number },
   ): Promise<CompileOutcome> {
     if (this.closed) return Promise.reject(new Error('The wasm compiler is closed'));
+    if (this.queue.length >= this.options.queueMax) {
+      const waiting = this.queue.length;
+      this.counters.refused++;
+      return Promise.reject(
+        new ServiceError(
+          'overloaded',
+          `Cannot compile the module: ${waiting} compilation${waiting === 1 ? ' is' : 's are'} already waiting (the most allowed is ${this.options.queueMax})`,
+          { retryAfterSeconds: 2 },
+        ),
+      );
+    }
     return new Promise((resolve) => {
       const request: CompileRequest = {
         kind: 'compile',

@@ -50,6 +50,7 @@ export interface WasmSettings {
   readonly transpileMemoryMb: number;
   /** Transpile jobs that may wait behind the running one (beyond: 503 overloaded). */
   readonly transpileQueue: number;
+  readonly compileQueue: number;
   /** Most core modules a component may hold. */
   readonly componentCoreModules: number;
   /** Most components kept deployed at once (least recently used evicted, files removed). */
@@ -70,6 +71,7 @@ export const DEFAULT_SETTINGS: WasmSettings = {
   componentDir: fileURLToPath(new URL('.cache/components', projectRoot)),
   transpileMemoryMb: 1024,
   transpileQueue: 8,
+  compileQueue: 16,
   componentCoreModules: 64,
   componentEntries: 64,
   componentSandbox: 'lazy',
@@ -112,6 +114,7 @@ export function parseSettings(raw: Readonly<Record<string, string>>): WasmSettin
     componentDir: get('COMPONENT_DIR')?.trim() || DEFAULT_SETTINGS.componentDir,
     transpileMemoryMb: int('TRANSPILE_MEMORY_MB', DEFAULT_SETTINGS.transpileMemoryMb, 128),
     transpileQueue: int('TRANSPILE_QUEUE', DEFAULT_SETTINGS.transpileQueue, 0),
+    compileQueue: int('COMPILE_QUEUE', DEFAULT_SETTINGS.compileQueue, 0),
     componentCoreModules: int('COMPONENT_CORE_MODULES', DEFAULT_SETTINGS.componentCoreModules, 1),
     componentEntries: int('COMPONENT_ENTRIES', DEFAULT_SETTINGS.componentEntries, 1),
     componentSandbox: componentSandbox(get('COMPONENT_SANDBOX')),
@@ -280,6 +283,7 @@ export function createExecutor(context: ExecutorContext): Executor {
     script: runnableSibling(import.meta.url, 'compile-worker'),
     timeoutMs: settings.compileTimeoutMs,
     maxJobs: 500,
+    queueMax: settings.compileQueue,
     tableElements: settings.tableElements,
     log: context.log,
   });
@@ -318,8 +322,8 @@ export function createExecutor(context: ExecutorContext): Executor {
     if (running !== undefined) return running;
     const job = compiler
       .compile(code, { optimize, maxInitialPages })
+      .finally(() => inflight.delete(key))
       .then((outcome): CompileOutcome & { fresh?: boolean } => {
-        inflight.delete(key);
         if (!outcome.ok) return outcome;
         // The same module may already be cached (deployed, perhaps optimized): keep that one.
         const existing = cache.get(outcome.compiled.summary.id);

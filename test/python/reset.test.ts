@@ -405,3 +405,65 @@ describe('reset mode discards the worker when its state is in doubt', () => {
     expect(started).toBe(1);
   });
 });
+
+describe('reset mode keeps one interpreter waiting, spawns for a call kept waiting, retires when idle', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer({
+      POLYEVAL_LANGUAGES: 'python',
+      POLYEVAL_POOL_SIZE: '2',
+      POLYEVAL_PYTHON_HOSTS: '1',
+      POLYEVAL_PYTHON_INTERPRETER_MODE: 'reset',
+      POLYEVAL_PYTHON_IDLE_RETIRE_MS: '1000',
+    });
+  });
+  afterAll(() => server?.close());
+
+  async function hostDetails(): Promise<{
+    waiting: number;
+    target: number;
+    started: number;
+    retired: number;
+  }> {
+    const r = await fetch(`${server.url}/v1/languages`);
+    const body = (await r.json()) as { languages: { id: string; details: any }[] };
+    const host = body.languages.find((l) => l.id === 'python')!.details.hosts[0];
+    return {
+      waiting: host.interpretersWaiting,
+      target: host.interpretersTarget,
+      started: host.interpretersStarted,
+      retired: host.resets?.retired ?? 0,
+    };
+  }
+
+  it('one interpreter waits at idle; a call behind a slow one gets its own; the extra one is retired', async () => {
+    await expect.poll(async () => (await hostDetails()).waiting, { timeout: 30_000 }).toBe(1);
+    const idle = await hostDetails();
+    expect(idle.target).toBe(1);
+    // A call busy for ~1.5 s, and a quick one sent while it runs: the quick one must not wait for
+    // the slow one (the capacity is 2), so a second interpreter is started for it.
+    let slowDone = false;
+    const slow = call(
+      server,
+      'import time\ndef f():\n    end = time.monotonic() + 1.5\n    while time.monotonic() < end:\n        pass\n    return "slow"',
+      [],
+      { timeoutMs: 5000 },
+    ).then((body) => {
+      slowDone = true;
+      return body;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const quick = await call(server, 'def f():\n    return "quick"');
+    expect(quick.value).toBe('quick');
+    expect(slowDone).toBe(false);
+    expect((await slow).value).toBe('slow');
+    const burst = await hostDetails();
+    expect(burst.started).toBeGreaterThan(idle.started);
+    // Idle again: back to one interpreter after IDLE_RETIRE_MS, counted.
+    await expect
+      .poll(async () => (await hostDetails()).retired, { timeout: 15_000 })
+      .toBeGreaterThanOrEqual(1);
+    const after = await hostDetails();
+    expect(after.waiting).toBe(1);
+  });
+});

@@ -122,7 +122,14 @@ describe('a sandbox host whose workers reset in place distrusts them too', () =>
 
   beforeAll(async () => {
     host = executor(sandboxHost, logs, {
-      reset: { maxCalls: 100, verifyEvery: 1, maxMemoryBytes: 2 ** 30, timeoutMs: 5000 },
+      reset: {
+        maxCalls: 100,
+        verifyEvery: 1,
+        maxMemoryBytes: 2 ** 30,
+        timeoutMs: 5000,
+        spawnAfterMs: 50,
+        idleRetireMs: 30_000,
+      },
     });
     await host.start();
   });

@@ -271,3 +271,17 @@ export const REACTOR = `(module
   (global $ready (mut i32) (i32.const 0))
   (func (export "_initialize") (global.set $ready (i32.const 41)))
   (func (export "get") (result i32) (i32.add (global.get $ready) (i32.const 1))))`;
+
+/**
+ * A module binaryen is slow to optimize: `locals` locals all set before any is read, so local
+ * coalescing (quadratic in the locals live at once) takes ~50 s at 20,000 (13 s at 10,000, 3 s at
+ * 5,000) on a 2-core machine, while it compiles without the optimizer in milliseconds. `variant`
+ * changes the constants (distinct modules of the same cost).
+ */
+export function slowToOptimize(locals: number, variant = 0): string {
+  const sets = Array.from({ length: locals }, (_, i) => `(local.set ${i} (i32.const ${i + variant}))`).join(
+    '\n',
+  );
+  const sums = Array.from({ length: locals - 1 }, (_, i) => `(local.get ${i + 1}) i32.add`).join('\n');
+  return `(module (func (export "main") (result i32) (local ${'i32 '.repeat(locals)})\n${sets}\n(local.get 0)\n${sums}))`;
+}

@@ -92,6 +92,13 @@ export interface ResetConfig {
   readonly maxMemoryBytes: number;
   /** A worker that has not said `restored` this long after `reset` is terminated. */
   readonly timeoutMs: number;
+  /**
+   * A call that waits this long for a busy worker gets a worker of its own (up to the host's
+   * slots): a serving worker counts as about to be free only this long after it started.
+   */
+  readonly spawnAfterMs: number;
+  /** A worker beyond `warm` that has waited this long with no call is retired (idle memory). */
+  readonly idleRetireMs: number;
 }
 
 /** Resets done and checked by one host, for the readiness details. */
@@ -102,6 +109,8 @@ export interface ResetStats {
   mismatches: number;
   failures: number;
   discarded: number;
+  /** Idle workers beyond `warm` retired after idleRetireMs. */
+  retired: number;
   lastResetMs: number;
   lastVerifyMs: number;
   /** Sums, for the means: resets over `resets`, verifications over `verified`. */
@@ -159,6 +168,8 @@ interface Slot {
   /** The call whose interpreter is being put back (state `restoring`). */
   restoringId: number;
   resetTimer: NodeJS.Timeout | undefined;
+  /** When it last went into the idle list (performance.now()). */
+  idleSince: number;
 }
 
 const SIGINT = 2;
@@ -225,6 +236,8 @@ class HostRuntime {
   private readonly queue: { id: number; call: WireCall }[] = [];
   private starting = 0;
   private spawned = 0;
+  private refillTimer: NodeJS.Timeout | undefined;
+  private retireTimer: NodeJS.Timeout | undefined;
   private announced = false;
   private engineVersion = 'unknown';
   /** Recent interpreter preparations: wall time seen by the host, CPU time reported by the worker. */
@@ -241,6 +254,7 @@ class HostRuntime {
     mismatches: 0,
     failures: 0,
     discarded: 0,
+    retired: 0,
     lastResetMs: 0,
     lastVerifyMs: 0,
     resetMsTotal: 0,
@@ -397,21 +411,60 @@ class HostRuntime {
   }
 
   private refill(): void {
-    // In reset mode a worker serving or putting its interpreter back in place is about to be
-    // waiting again (a discarded one calls refill): `warm` is the number of workers.
-    let restoring = 0;
-    if (this.config.reset !== undefined) {
-      for (const slot of this.slots) if (slot.state === 'restoring' || slot.state === 'serving') restoring++;
+    // In reset mode a worker putting its interpreter back in place is about to be waiting again,
+    // and so is one serving a call that started less than spawnAfterMs ago (a discarded one calls
+    // refill): a queued call gets a worker of its own only when the busy ones are slow to return.
+    const reset = this.config.reset;
+    let soon = 0;
+    let nextCheck = Number.POSITIVE_INFINITY;
+    if (reset !== undefined) {
+      const now = performance.now();
+      for (const slot of this.slots) {
+        if (slot.state === 'restoring') soon++;
+        else if (slot.state === 'serving' && slot.running !== undefined) {
+          const free = slot.running.started + reset.spawnAfterMs;
+          if (free > now) {
+            soon++;
+            nextCheck = Math.min(nextCheck, free);
+          }
+        }
+      }
     }
-    const waiting = this.idle.length + this.starting + restoring;
+    const waiting = this.idle.length + this.starting + soon;
     // Keep `warm` interpreters waiting, plus one for each queued call; in reset mode a queued call
-    // waits for a worker that is serving or restoring (the service sends at most its capacity).
+    // waits for a worker that is serving briefly or restoring (the service sends at most its capacity).
     const wanted =
-      this.config.reset === undefined
+      reset === undefined
         ? this.config.warm + this.queue.length - waiting
         : Math.max(this.config.warm, this.queue.length) - waiting;
     const room = this.config.spawnConcurrency - this.starting;
     for (let i = 0; i < Math.min(wanted, room); i++) this.spawn();
+    if (reset !== undefined && this.queue.length > 0 && wanted <= 0 && nextCheck < Number.POSITIVE_INFINITY) {
+      clearTimeout(this.refillTimer);
+      this.refillTimer = setTimeout(() => this.refill(), Math.max(1, nextCheck - performance.now() + 1));
+    }
+  }
+
+  /**
+   * Reset mode: workers beyond `warm` that waited idleRetireMs with no call are retired, oldest
+   * first (a burst's extra workers do not stay resident for ever).
+   */
+  private scheduleRetire(): void {
+    const reset = this.config.reset;
+    if (reset === undefined || this.retireTimer !== undefined || this.idle.length <= this.config.warm) return;
+    this.retireTimer = setTimeout(() => {
+      this.retireTimer = undefined;
+      const now = performance.now();
+      for (const slot of [...this.idle]) {
+        if (this.idle.length <= this.config.warm) break;
+        if (now - slot.idleSince >= reset.idleRetireMs) {
+          this.resetStats.retired++;
+          this.discard(slot);
+        }
+      }
+      this.scheduleRetire();
+    }, reset.idleRetireMs);
+    this.retireTimer.unref();
   }
 
   private spawn(): void {
@@ -442,6 +495,7 @@ class HostRuntime {
       running: undefined,
       restoringId: -1,
       resetTimer: undefined,
+      idleSince: 0,
     };
     this.slots.add(slot);
     this.starting++;
@@ -533,8 +587,10 @@ class HostRuntime {
         this.lastPrepare = isRecord(message.extra) ? (message.extra as Record<string, number>) : {};
         if (this.prepareTimes.length > 50) this.prepareTimes.shift();
         slot.state = 'ready';
+        slot.idleSince = performance.now();
         this.idle.push(slot);
         this.dispatch();
+        this.scheduleRetire();
         return undefined;
       }
       case 'init-failed': {
@@ -603,8 +659,10 @@ class HostRuntime {
           }
         }
         slot.state = 'ready';
+        slot.idleSince = performance.now();
         this.idle.push(slot);
         this.dispatch();
+        this.scheduleRetire();
         return undefined;
       }
       case 'reset-failed': {
