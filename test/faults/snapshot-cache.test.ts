@@ -175,6 +175,21 @@ describe('a snapshot changed on disk after the service checked it', () => {
         .toMatch(/A sandbox host could not start.*the snapshot .* changed since it was checked \(SHA-256/);
       const ready = await fetch(`${server.url}/readyz`).then((r) => r.status);
       expect(ready).toBe(503);
+      // Once it has failed to start twice in a row, a call is answered at once, naming why, instead
+      // of waiting for a start that keeps failing (up to 60 s).
+      await expect
+        .poll(() => server.logs(), { timeout: 20_000 })
+        .toMatch(/could not start[\s\S]*could not start/);
+      const started = performance.now();
+      const answer = await postJson(`${server.url}/v1/evaluate`, {
+        language: 'python',
+        code: 'def main():\n    return 1',
+      });
+      expect(answer.body).toMatchObject({ ok: false, error: { code: 'SANDBOX_CRASH' } });
+      expect(answer.body.error.message).toMatch(
+        /the sandbox host is not available \(.*changed since it was checked/,
+      );
+      expect(performance.now() - started).toBeLessThan(5_000);
     } finally {
       await server.close();
     }

@@ -45,7 +45,13 @@ const HOST: HostRuntimeConfig = {
  * A real process executor (process-host.ts, isolation as in production) whose host entry is a
  * compiled test fixture (a hostile host, or the real serveSandboxHost() with a hostile worker).
  */
-export function hostileExecutor(entry: URL, logs: Logged[], host: Partial<HostRuntimeConfig> = {}): Executor {
+export function hostileExecutor(
+  entry: URL,
+  logs: Logged[],
+  host: Partial<HostRuntimeConfig> = {},
+  /** Handed to the fixture host's prepare() (sandbox-host.ts gives it to its workers). */
+  config: Record<string, unknown> = {},
+): Executor {
   const context = {
     manifest: { id: 'hostile' },
     poolSize: 2,
@@ -60,7 +66,7 @@ export function hostileExecutor(entry: URL, logs: Logged[], host: Partial<HostRu
       fileURLToPath(new URL('test/fixtures/hostile/', distDir)),
       fileURLToPath(new URL('package.json', projectRoot)),
     ],
-    prepare: async () => ({ readPaths: ['/proc/thread-self/schedstat'], config: {} }),
+    prepare: async () => ({ readPaths: ['/proc/thread-self/schedstat'], config }),
     host: { ...HOST, ...host },
     hosts: 1,
     capacity: 2,

@@ -131,6 +131,11 @@ function unmeasured(pending: PendingCall): CallStats {
 const DEFAULT_HOST_GRACE_MS = 3000;
 /** How long a call may wait inside a host for a warm interpreter before the host counts as stuck. */
 const QUEUE_ALLOWANCE_MS = 60_000;
+/**
+ * Failed starts of a host in a row after which calls are refused at once (SANDBOX_CRASH naming
+ * the failure) instead of waiting for a start that keeps failing, until the host starts again.
+ */
+const HOST_START_FAILURES_TO_REFUSE = 2;
 const MAX_ATTEMPTS = 2;
 
 type Log = ExecutorContext['log'];
@@ -207,6 +212,10 @@ class SandboxProcess {
 
   submit(pending: PendingCall): void {
     pending.host = this;
+    if (this.state !== 'ready' && this.failuresInARow >= HOST_START_FAILURES_TO_REFUSE) {
+      this.fail(pending, this.unavailable(pending));
+      return;
+    }
     if (this.state !== 'ready' || this.child === undefined) {
       this.backlog.push(pending);
       // A host that cannot come back must not hold calls forever.
@@ -215,10 +224,7 @@ class SandboxProcess {
         const i = this.backlog.indexOf(pending);
         if (i < 0) return;
         this.backlog.splice(i, 1);
-        this.fail(pending, {
-          code: 'SANDBOX_CRASH',
-          message: `Cannot run "${pending.call.function}": the sandbox host is not available (${this.lastError ?? 'restarting'})`,
-        });
+        this.fail(pending, this.unavailable(pending));
       }, QUEUE_ALLOWANCE_MS);
       return;
     }
@@ -226,6 +232,13 @@ class SandboxProcess {
     pending.started = false;
     this.arm(pending, pending.call.limits.timeoutMs + QUEUE_ALLOWANCE_MS);
     this.post({ kind: 'call', id: pending.id, call: pending.wire });
+  }
+
+  private unavailable(pending: PendingCall): GuestError {
+    return {
+      code: 'SANDBOX_CRASH',
+      message: `Cannot run "${pending.call.function}": the sandbox host is not available (${this.lastError ?? 'restarting'})`,
+    };
   }
 
   private fail(pending: PendingCall, error: GuestError): void {
@@ -548,6 +561,13 @@ class SandboxProcess {
     }
     this.restarts++;
     if (wasStarting) this.failuresInARow++;
+    if (this.failuresInARow >= HOST_START_FAILURES_TO_REFUSE) {
+      // The host keeps failing to start: the calls waiting for it are answered now.
+      for (const pending of this.backlog.splice(0)) {
+        clearTimeout(pending.timer);
+        this.fail(pending, this.unavailable(pending));
+      }
+    }
     if (this.firstStart !== undefined && this.failuresInARow >= 3) {
       this.firstStart.reject(new Error(`The sandbox host could not start: ${this.lastError ?? reason}`));
       this.firstStart = undefined;

@@ -174,6 +174,18 @@ interface Slot {
 
 const SIGINT = 2;
 
+/**
+ * Workers that fail before they are ready, in a row, after which the host stops waiting for one:
+ * the calls queued are answered at once (SANDBOX_CRASH naming the failure) and so is every call
+ * that arrives until a worker starts again; new workers are tried after a pause that doubles with
+ * each further failure (START_RETRY_MS up to START_RETRY_MAX_MS). Without it, a host whose
+ * interpreters cannot start (a file gone, a heap too small) respawned them for ever while each
+ * call waited for the service's outer watchdog (its time limit + 60 s), which then killed the host.
+ */
+const START_FAILURES_TO_TRIP = 3;
+const START_RETRY_MS = 250;
+const START_RETRY_MAX_MS = 10_000;
+
 /** Guest failures after which the worker is known to be in a normal state. */
 const RENEWABLE_ERRORS = new Set([
   'RUNTIME_ERROR',
@@ -238,6 +250,11 @@ class HostRuntime {
   private spawned = 0;
   private refillTimer: NodeJS.Timeout | undefined;
   private retireTimer: NodeJS.Timeout | undefined;
+  /** Workers that failed before being ready since the last one that started (see START_FAILURES_TO_TRIP). */
+  private startFailures = 0;
+  private lastStartFailure = '';
+  /** No worker is spawned before this (performance.now()), after START_FAILURES_TO_TRIP failures. */
+  private spawnPausedUntil = 0;
   private announced = false;
   private engineVersion = 'unknown';
   /** Recent interpreter preparations: wall time seen by the host, CPU time reported by the worker. */
@@ -272,8 +289,48 @@ class HostRuntime {
   }
 
   enqueue(id: number, call: WireCall): void {
+    if (this.startFailures >= START_FAILURES_TO_TRIP && this.idle.length === 0) {
+      this.answerUnstarted(id, call);
+      return;
+    }
     this.queue.push({ id, call });
     this.dispatch();
+  }
+
+  /** A call answered without a worker: the host's interpreters fail to start. */
+  private answerUnstarted(id: number, call: WireCall): void {
+    // Every call the service sent is started, then done (a done alone is a protocol violation).
+    send({ kind: 'started', id });
+    send({
+      kind: 'done',
+      id,
+      outcome: {
+        ok: false,
+        error: {
+          code: 'SANDBOX_CRASH',
+          message: `Cannot run "${call.function}": the sandbox cannot start an interpreter (${this.startFailures} failed in a row; the last: ${this.lastStartFailure.slice(0, 300)})`,
+        },
+      },
+      stats: { durationMs: 0, cpuMs: 0, memoryBytes: 0 },
+    });
+  }
+
+  /** A worker failed before it was ready (its start, or an interpreter it renewed). */
+  private startFailed(reason: string): void {
+    this.startFailures++;
+    this.lastStartFailure = reason;
+    if (this.startFailures < START_FAILURES_TO_TRIP) return;
+    const pause = Math.min(
+      START_RETRY_MAX_MS,
+      START_RETRY_MS * 2 ** (this.startFailures - START_FAILURES_TO_TRIP),
+    );
+    this.spawnPausedUntil = performance.now() + pause;
+    log('error', 'Sandbox workers keep failing to start; calls are refused until one starts', {
+      failures: this.startFailures,
+      retryInMs: pause,
+      error: reason.slice(0, 2000),
+    });
+    for (const { id, call } of this.queue.splice(0)) this.answerUnstarted(id, call);
   }
 
   cancel(id: number): void {
@@ -438,7 +495,15 @@ class HostRuntime {
         ? this.config.warm + this.queue.length - waiting
         : Math.max(this.config.warm, this.queue.length) - waiting;
     const room = this.config.spawnConcurrency - this.starting;
-    for (let i = 0; i < Math.min(wanted, room); i++) this.spawn();
+    const paused = this.spawnPausedUntil - performance.now();
+    if (paused > 0 && wanted > 0) {
+      clearTimeout(this.refillTimer);
+      this.refillTimer = setTimeout(() => this.refill(), paused + 1);
+      return;
+    }
+    // After a streak of failures, one worker at a time until one starts.
+    const tries = this.startFailures >= START_FAILURES_TO_TRIP ? Math.min(1 - this.starting, room) : room;
+    for (let i = 0; i < Math.min(wanted, tries); i++) this.spawn();
     if (reset !== undefined && this.queue.length > 0 && wanted <= 0 && nextCheck < Number.POSITIVE_INFINITY) {
       clearTimeout(this.refillTimer);
       this.refillTimer = setTimeout(() => this.refill(), Math.max(1, nextCheck - performance.now() + 1));
@@ -510,6 +575,7 @@ class HostRuntime {
       const found = this.onMessage(slot, message, doneStarting);
       if (found !== undefined) this.violated(slot, found);
     });
+    const unstarted = (): boolean => slot.state === 'starting' || slot.state === 'renewing';
     worker.on('error', (error: Error & { code?: string }) => {
       doneStarting();
       const running = slot.running;
@@ -517,6 +583,7 @@ class HostRuntime {
         this.stop(slot, threadDiedError(running.call.function, error, 'interpreter'));
       } else {
         log('warn', 'A sandbox worker failed while idle or starting', { error: error.message });
+        if (unstarted()) this.startFailed(error.message);
         this.discard(slot);
       }
     });
@@ -530,6 +597,7 @@ class HostRuntime {
           message: `Cannot run "${running.call.function}": the interpreter exited with code ${code}`,
         });
       } else {
+        if (unstarted()) this.startFailed(`the worker exited with code ${code} before it was ready`);
         this.discard(slot);
       }
     });
@@ -582,6 +650,8 @@ class HostRuntime {
         if (typeof message.engineVersion !== 'string' || typeof message.cpuMs !== 'number')
           return violation('malformed', 'a ready message');
         doneStarting();
+        this.startFailures = 0;
+        this.spawnPausedUntil = 0;
         this.engineVersion = message.engineVersion.slice(0, 200);
         this.prepareTimes.push({ wallMs: performance.now() - slot.preparedAt, cpuMs: message.cpuMs });
         this.lastPrepare = isRecord(message.extra) ? (message.extra as Record<string, number>) : {};
@@ -600,6 +670,7 @@ class HostRuntime {
         doneStarting();
         log('error', 'A sandbox worker could not start', { error: reason });
         if (!this.announced) send({ kind: 'init-failed', message: reason });
+        this.startFailed(reason);
         this.discard(slot);
         return undefined;
       }
