@@ -1,7 +1,8 @@
 // The memory section of `npm run bench`: the resident memory (RSS) of the whole process tree — the
 // service and every process below it (the Python sandbox host and its bubblewrap parent) — with
 // every language enabled and warm, read from /proc: fresh (once idle after start-up), then idle
-// again after N calls of each language. Threads share their process's RSS, so worker pools are in
+// again after N calls of each language, and once more 35 s after the last call (threads started on
+// demand or kept for compiles and large bodies are stopped after 30 s idle). Threads share their process's RSS, so worker pools are in
 // their process's figure. Linux only (elsewhere the row says so).
 //
 //   node dist/scripts/bench-memory.js [--quick]        (standalone)
@@ -15,6 +16,8 @@ import { processTree } from './lib/proc.js';
 import { postJson, type RunningServer, startServer } from './lib/server.js';
 
 const quick = process.argv.includes('--quick');
+/** How long after the last call the "rested" sample is taken. */
+const RESTED_MS = 35_000;
 const MiB = 2 ** 20;
 
 const CALLS: Readonly<Record<string, unknown>> = {
@@ -130,7 +133,12 @@ async function measureTree(label: string, env: Record<string, string>, calls: nu
       }
     }
     await waitPythonWarm(server.url);
+    const lastCall = performance.now();
     const after = await idleTree(server);
+    // Idle for good: past the 30 s after which threads beyond the warm ones are stopped (the
+    // pools' IDLE_RETIRE_MS, the wasm compiler's COMPILE_IDLE_MS, the body parser thread).
+    await new Promise((r) => setTimeout(r, Math.max(0, lastCall + RESTED_MS - performance.now())));
+    const rested = await idleTree(server);
     latencies.sort((a, b) => a - b);
     const row = (name: string, s: TreeSample): BenchRow => ({
       name,
@@ -151,6 +159,7 @@ async function measureTree(label: string, env: Record<string, string>, calls: nu
         p50Ms: percentile(latencies, 50),
         p99Ms: percentile(latencies, 99),
       },
+      row(`whole-tree idle RSS (${label}), ${RESTED_MS / 1000} s after the last call`, rested),
     ];
   } finally {
     await server.close();

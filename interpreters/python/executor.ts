@@ -37,6 +37,7 @@ import type { Executor, ExecutorContext } from '../../src/executor/contract.js';
 import { createProcessExecutor } from '../../src/executor/host/process-host.js';
 import { parseIsolationMode } from '../../src/executor/host/process-isolation.js';
 import type { HostRuntimeConfig } from '../../src/executor/host/process-runtime.js';
+import { intSetting as readInt } from '../../src/executor/settings.js';
 import { distDir, projectRoot, runnableSibling } from '../../src/paths.js';
 import { withCodecs } from './codec.js';
 import { RESET_PARTS, type ResetPart } from './reset.js';
@@ -50,13 +51,7 @@ function intSetting(
   min: number,
   max: number,
 ): number {
-  const raw = settings[key];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`Invalid POLYEVAL_PYTHON_${key}="${raw}": expected an integer from ${min} to ${max}`);
-  }
-  return value;
+  return readInt(settings, 'python', key, fallback, min, max);
 }
 
 function choice<T extends string>(

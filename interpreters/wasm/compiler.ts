@@ -20,6 +20,8 @@ export interface CompilerOptions {
   readonly maxJobs: number;
   /** Jobs that may wait behind the running one; beyond, a compile is refused as overloaded. */
   readonly queueMax: number;
+  /** The worker (and wabt/binaryen in it) is stopped after this long with no job; 0 = never. */
+  readonly idleMs: number;
   readonly tableElements: number;
   readonly log: (
     level: 'debug' | 'info' | 'warn' | 'error',
@@ -41,18 +43,21 @@ export class Compiler {
   private worker: Worker | undefined;
   private ready: Promise<void> | undefined;
   private current: { job: Job; timer: NodeJS.Timeout } | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
   private readonly queue: Job[] = [];
   private nextId = 1;
   private jobs = 0;
   private closed = false;
-  readonly counters = { compiled: 0, failed: 0, timedOut: 0, restarts: 0, refused: 0 };
+  readonly counters = { compiled: 0, failed: 0, timedOut: 0, restarts: 0, refused: 0, idleStops: 0 };
 
   constructor(private readonly options: CompilerOptions) {}
 
   /** Starts the worker (and loads wabt lazily on first use); resolves when it is ready. */
   start(): Promise<void> {
     this.ensureWorker();
-    return this.ready!;
+    return this.ready!.then(() => {
+      if (this.current === undefined && this.queue.length === 0) this.armIdle();
+    });
   }
 
   /**
@@ -98,6 +103,7 @@ export class Compiler {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.idleTimer);
     const worker = this.worker;
     this.worker = undefined;
     for (const job of this.queue.splice(0)) {
@@ -142,7 +148,12 @@ export class Compiler {
   private pump(): void {
     if (this.current !== undefined || this.closed) return;
     const job = this.queue.shift();
-    if (job === undefined) return;
+    if (job === undefined) {
+      this.armIdle();
+      return;
+    }
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     const worker = this.ensureWorker();
     const timer = setTimeout(() => {
       this.counters.timedOut++;
@@ -160,6 +171,24 @@ export class Compiler {
     }, this.options.timeoutMs);
     this.current = { job, timer };
     worker.postMessage(job.request);
+  }
+
+  /**
+   * Compiles are rare once modules are cached, and a worker that has loaded wabt (and binaryen for
+   * a deployment) holds their heaps: stopped after idleMs with nothing to do, started again by the
+   * next compile (~0.1 s, plus loading wabt for a text module).
+   */
+  private armIdle(): void {
+    if (this.options.idleMs <= 0 || this.idleTimer !== undefined || this.worker === undefined) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.current !== undefined || this.queue.length > 0 || this.worker === undefined) return;
+      const idle = this.worker;
+      this.worker = undefined;
+      this.counters.idleStops++;
+      void idle.terminate();
+    }, this.options.idleMs);
+    this.idleTimer.unref();
   }
 
   private finish(outcome: CompileOutcome): void {

@@ -51,6 +51,7 @@ export interface WasmSettings {
   /** Transpile jobs that may wait behind the running one (beyond: 503 overloaded). */
   readonly transpileQueue: number;
   readonly compileQueue: number;
+  readonly compileIdleMs: number;
   /** Most core modules a component may hold. */
   readonly componentCoreModules: number;
   /** Most components kept deployed at once (least recently used evicted, files removed). */
@@ -72,6 +73,7 @@ export const DEFAULT_SETTINGS: WasmSettings = {
   transpileMemoryMb: 1024,
   transpileQueue: 8,
   compileQueue: 16,
+  compileIdleMs: 30_000,
   componentCoreModules: 64,
   componentEntries: 64,
   componentSandbox: 'lazy',
@@ -115,6 +117,7 @@ export function parseSettings(raw: Readonly<Record<string, string>>): WasmSettin
     transpileMemoryMb: int('TRANSPILE_MEMORY_MB', DEFAULT_SETTINGS.transpileMemoryMb, 128),
     transpileQueue: int('TRANSPILE_QUEUE', DEFAULT_SETTINGS.transpileQueue, 0),
     compileQueue: int('COMPILE_QUEUE', DEFAULT_SETTINGS.compileQueue, 0),
+    compileIdleMs: int('COMPILE_IDLE_MS', DEFAULT_SETTINGS.compileIdleMs, 0),
     componentCoreModules: int('COMPONENT_CORE_MODULES', DEFAULT_SETTINGS.componentCoreModules, 1),
     componentEntries: int('COMPONENT_ENTRIES', DEFAULT_SETTINGS.componentEntries, 1),
     componentSandbox: componentSandbox(get('COMPONENT_SANDBOX')),
@@ -284,6 +287,7 @@ export function createExecutor(context: ExecutorContext): Executor {
     timeoutMs: settings.compileTimeoutMs,
     maxJobs: 500,
     queueMax: settings.compileQueue,
+    idleMs: settings.compileIdleMs,
     tableElements: settings.tableElements,
     log: context.log,
   });

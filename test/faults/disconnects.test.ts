@@ -96,15 +96,13 @@ describe('a burst of client disconnects mid-call', () => {
           { timeout: 15_000 },
         )
         .toEqual({ inFlight: 0, queued: 0 });
-      // Every worker killed for a cancelled call is replaced (where the executor reports workers).
-      // A worker pool is back to its size; Python's host may hold more than it started with (in
-      // reset mode a burst starts interpreters on demand, retired only after IDLE_RETIRE_MS).
+      // Every worker killed for a cancelled call is replaced (where the executor reports workers):
+      // at least as many ready as before; more while the ones a burst started on demand are not
+      // yet retired (IDLE_RETIRE_MS).
       if (before.workersReady > 0) {
         await expect
           .poll(async () => (await poolState(language)).workersReady, { timeout: 15_000 })
           .toBeGreaterThanOrEqual(before.workersReady);
-        if (language === 'javascript')
-          expect((await poolState(language)).workersReady).toBe(before.workersReady);
       }
       const recoveredMs = performance.now() - started;
       const after = await poolState(language);

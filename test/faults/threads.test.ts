@@ -63,7 +63,9 @@ describe('worker threads terminated by the pool (deadline)', () => {
       // regular expressions poll the interrupt handler now and then, so either may stop it.
       if (language === 'lua') expect(after.kills).toBe(before.kills + 1);
       else expect(after.kills).toBeGreaterThanOrEqual(before.kills);
-      await expect.poll(async () => (await counters(language)).ready).toBe(2);
+      // The killed thread is replaced: as many ready as before (more if the next call started a
+      // parked slot while the killed one was being replaced).
+      await expect.poll(async () => (await counters(language)).ready).toBeGreaterThanOrEqual(before.ready);
     });
   }
 });

@@ -17,6 +17,7 @@ beforeAll(async () => {
     POLYEVAL_WASM_COMPILE_QUEUE: '2',
     POLYEVAL_WASM_OPTIMIZE: 'O2',
     POLYEVAL_WASM_COMPILE_TIMEOUT_MS: '20000',
+    POLYEVAL_WASM_COMPILE_IDLE_MS: '1000',
   });
 });
 afterAll(() => server?.close());
@@ -59,5 +60,26 @@ describe('the raw-module compile queue', () => {
       languages: Array<{ id: string; details: { compiler: { refused: number } } }>;
     };
     expect(info.languages.find((l) => l.id === 'wasm')!.details.compiler.refused).toBe(refused.length);
+  });
+
+  it('stops the idle compile worker after COMPILE_IDLE_MS, and starts one again for the next compile', async () => {
+    const compiler = async () =>
+      (
+        (await fetch(`${server.url}/v1/languages`).then((r) => r.json())) as {
+          languages: Array<{ id: string; details: { compiler: { idleStops: number; compiled: number } } }>;
+        }
+      ).languages.find((l) => l.id === 'wasm')!.details.compiler;
+    const before = await compiler();
+    await expect
+      .poll(async () => (await compiler()).idleStops, { timeout: 15_000 })
+      .toBeGreaterThan(before.idleStops);
+    // A text module not compiled before: a new worker, wabt loaded again.
+    const next = await postJson(`${server.url}/v1/evaluate`, {
+      language: 'wasm',
+      code: '(module (func (export "main") (param i32) (result i32) local.get 0 i32.const 2 i32.mul))',
+      args: [21],
+    });
+    expect(next.body).toMatchObject({ ok: true, value: 42 });
+    expect((await compiler()).compiled).toBeGreaterThan(before.compiled);
   });
 });

@@ -11,6 +11,7 @@ import type {
   ExecutorContext,
   Readiness,
 } from '../contract.js';
+import { intSetting } from '../settings.js';
 import { WorkerPool } from './worker-pool.js';
 
 export interface WorkerExecutorOptions {
@@ -23,8 +24,28 @@ export interface WorkerExecutorOptions {
   readonly maxCallsPerWorker?: number;
 }
 
+/**
+ * Settings every worker-thread language reads (POLYEVAL_<LANGUAGE>_<KEY>): WARM workers kept alive
+ * while idle (default 1: one thread serves calls back to back, the sandbox restored in
+ * microseconds to a millisecond); a call that waited SPAWN_AFTER_MS for a busy one starts another,
+ * up to the pool size; IDLE_RETIRE_MS after, one beyond WARM that stayed idle is stopped.
+ */
+function lazyPoolSettings(context: ExecutorContext): {
+  warm: number;
+  spawnAfterMs: number;
+  idleRetireMs: number;
+} {
+  const { settings, manifest } = context;
+  return {
+    warm: intSetting(settings, manifest.id, 'WARM', 1, 1, 256),
+    spawnAfterMs: intSetting(settings, manifest.id, 'SPAWN_AFTER_MS', 50, 0, 60_000),
+    idleRetireMs: intSetting(settings, manifest.id, 'IDLE_RETIRE_MS', 30_000, 100, 86_400_000),
+  };
+}
+
 export function createWorkerExecutor(context: ExecutorContext, options: WorkerExecutorOptions): Executor {
   let pool: WorkerPool | undefined;
+  const lazy = lazyPoolSettings(context);
   return {
     get capacity() {
       return context.poolSize;
@@ -35,6 +56,7 @@ export function createWorkerExecutor(context: ExecutorContext, options: WorkerEx
         name: context.manifest.id,
         runner: options.runner,
         size: context.poolSize,
+        ...lazy,
         workerData,
         ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
         ...(options.graceMs === undefined ? {} : { graceMs: options.graceMs }),

@@ -40,6 +40,14 @@ export interface WorkerPoolOptions {
   readonly graceMs?: number;
   /** Replace a worker after this many calls even if nothing went wrong (bounds slow leaks). */
   readonly maxCallsPerWorker?: number;
+  /**
+   * Workers kept alive while idle (default: `size`). The other slots are parked (no thread): one
+   * is started when a call has waited `spawnAfterMs` for a busy worker, and a worker beyond `warm`
+   * idle for `idleRetireMs` is stopped again.
+   */
+  readonly warm?: number;
+  readonly spawnAfterMs?: number;
+  readonly idleRetireMs?: number;
   readonly log?: (
     level: 'debug' | 'info' | 'warn' | 'error',
     message: string,
@@ -60,9 +68,10 @@ interface Pending {
 /**
  * Where a slot is in its life: `starting` until the worker says ready once; `idle` (may be handed a
  * call); `serving` one call (`pending`); `restoring` after its answer until the worker says the
- * sandbox was reset (`restoringId`); `dead` between a kill and the next spawn.
+ * sandbox was reset (`restoringId`); `dead` between a kill and the next spawn; `parked` with no
+ * thread at all (beyond `warm`, until a waiting call needs it).
  */
-type SlotState = 'starting' | 'idle' | 'serving' | 'restoring' | 'dead';
+type SlotState = 'starting' | 'idle' | 'serving' | 'restoring' | 'dead' | 'parked';
 
 /** One worker thread and the call it is running, if any. */
 class Slot {
@@ -72,12 +81,16 @@ class Slot {
   /** The id of the call whose sandbox is being reset (state `restoring`). */
   restoringId = 0;
   calls = 0;
+  /** When it last went into the idle list (performance.now()). */
+  idleSince = 0;
   get ready(): boolean {
     return this.state === 'idle' || this.state === 'serving' || this.state === 'restoring';
   }
 }
 
 const DEFAULT_GRACE_MS = 30;
+const DEFAULT_SPAWN_AFTER_MS = 50;
+const DEFAULT_IDLE_RETIRE_MS = 30_000;
 
 export class WorkerPool {
   private readonly slots: Slot[] = [];
@@ -87,9 +100,11 @@ export class WorkerPool {
   private closed = false;
   private engineVersionText = 'unknown';
   private startupError: string | undefined;
-  private readonly counters = { spawned: 0, recycled: 0, killed: 0, crashed: 0 };
+  private readonly counters = { spawned: 0, recycled: 0, killed: 0, crashed: 0, retired: 0 };
   private readonly security = new SecurityEvents();
   private readonly runnerUrl: URL;
+  private growTimer: NodeJS.Timeout | undefined;
+  private retireTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: WorkerPoolOptions) {
     this.runnerUrl = runnableUrl(options.runner);
@@ -103,13 +118,18 @@ export class WorkerPool {
     return this.engineVersionText;
   }
 
-  /** Spawns every worker and waits until all are ready; rejects if a worker cannot start. */
+  private get warm(): number {
+    return Math.max(1, Math.min(this.options.size, this.options.warm ?? this.options.size));
+  }
+
+  /** Spawns the `warm` workers and waits until they are ready; rejects if a worker cannot start. */
   async start(): Promise<void> {
     const starts: Promise<void>[] = [];
     for (let i = 0; i < this.options.size; i++) {
       const slot = new Slot();
       this.slots.push(slot);
-      starts.push(this.spawn(slot));
+      if (i < this.warm) starts.push(this.spawn(slot));
+      else slot.state = 'parked';
     }
     await Promise.all(starts);
   }
@@ -119,8 +139,9 @@ export class WorkerPool {
     return {
       ready: !this.closed && ready > 0 && this.startupError === undefined,
       details: {
-        workers: this.slots.length,
+        workers: this.slots.filter((s) => s.state !== 'parked').length,
         workersReady: ready,
+        parked: this.slots.filter((s) => s.state === 'parked').length,
         busy: this.slots.filter((s) => s.pending !== undefined).length,
         ...this.counters,
         // Read by /metrics (polyeval_security_events_total).
@@ -173,6 +194,8 @@ export class WorkerPool {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.growTimer);
+    clearTimeout(this.retireTimer);
     await Promise.all(this.slots.map((slot) => slot.worker?.terminate()));
   }
 
@@ -180,14 +203,93 @@ export class WorkerPool {
     // Oldest idle first: a worker that just answered is still building its next sandbox.
     const slot = this.idle.shift();
     if (slot !== undefined) return Promise.resolve(slot);
-    return new Promise((resolve) => this.waiters.push(resolve));
+    const waiting = new Promise<Slot>((resolve) => this.waiters.push(resolve));
+    this.grow();
+    return waiting;
   }
 
   private release(slot: Slot): void {
     if (this.closed || slot.state !== 'idle') return;
     const waiter = this.waiters.shift();
     if (waiter !== undefined) waiter(slot);
-    else this.idle.push(slot);
+    else {
+      slot.idleSince = performance.now();
+      this.idle.push(slot);
+      this.scheduleRetire();
+    }
+  }
+
+  /**
+   * Starts parked slots for calls that wait: a worker starting, restoring or respawning counts as
+   * about to be free, and so does one serving a call that started less than spawnAfterMs ago (most
+   * calls take a few milliseconds: a second thread is started only when the busy one is slow).
+   */
+  private grow(): void {
+    clearTimeout(this.growTimer);
+    this.growTimer = undefined;
+    if (this.closed || this.waiters.length === 0) return;
+    const spawnAfter = this.options.spawnAfterMs ?? DEFAULT_SPAWN_AFTER_MS;
+    const now = performance.now();
+    let soon = 0;
+    let next = Number.POSITIVE_INFINITY;
+    for (const s of this.slots) {
+      if (s.state === 'starting' || s.state === 'restoring' || s.state === 'dead') soon++;
+      else if (s.state === 'serving' && s.pending !== undefined) {
+        const free = s.pending.started + spawnAfter;
+        if (free > now) {
+          soon++;
+          next = Math.min(next, free);
+        }
+      }
+    }
+    let needed = this.waiters.length - soon;
+    for (const s of this.slots) {
+      if (needed <= 0) break;
+      if (s.state !== 'parked') continue;
+      needed--;
+      this.unpark(s);
+    }
+    if (this.slots.some((s) => s.state === 'parked') && next < Number.POSITIVE_INFINITY) {
+      this.growTimer = setTimeout(() => this.grow(), Math.max(1, next - now + 1));
+      this.growTimer.unref();
+    }
+  }
+
+  private unpark(slot: Slot): void {
+    this.spawn(slot).catch((error: unknown) => {
+      this.options.log?.('error', 'A sandbox worker could not be started for a waiting call', {
+        pool: this.options.name,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      const worker = slot.worker;
+      slot.worker = undefined;
+      slot.state = 'parked';
+      if (worker !== undefined) void worker.terminate();
+    });
+  }
+
+  /** Workers beyond `warm` idle for idleRetireMs are stopped, oldest first; their slots parked. */
+  private scheduleRetire(): void {
+    if (this.retireTimer !== undefined || this.closed) return;
+    const live = (): number => this.slots.filter((s) => s.state !== 'parked').length;
+    if (live() <= this.warm) return;
+    const after = this.options.idleRetireMs ?? DEFAULT_IDLE_RETIRE_MS;
+    this.retireTimer = setTimeout(() => {
+      this.retireTimer = undefined;
+      const now = performance.now();
+      for (const slot of [...this.idle]) {
+        if (live() <= this.warm) break;
+        if (now - slot.idleSince < after) continue;
+        this.idle.splice(this.idle.indexOf(slot), 1);
+        const worker = slot.worker;
+        slot.worker = undefined;
+        slot.state = 'parked';
+        this.counters.retired++;
+        if (worker !== undefined) void worker.terminate();
+      }
+      this.scheduleRetire();
+    }, after);
+    this.retireTimer.unref();
   }
 
   private spawn(slot: Slot): Promise<void> {
