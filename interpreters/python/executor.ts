@@ -19,7 +19,7 @@
 //   WARM                   interpreters kept waiting per host (default: 1 in reset mode, where one
 //                          interpreter serves hundreds of calls a second; capacity / hosts in fresh mode)
 //   SPAWN_AFTER_MS         reset mode: a call that waited this long for a busy interpreter gets one
-//                          of its own, up to the capacity (default 50)
+//                          of its own, up to the capacity (default 0: at once)
 //   IDLE_RETIRE_MS         reset mode: an interpreter beyond WARM idle this long is retired (default 30000)
 //   CALLS_PER_INTERPRETER  1 = strict single use (default); more weakens isolation between calls
 //   INTERPRETERS_PER_WORKER 1 = a new worker for every interpreter (default); more prepares fresh
@@ -88,9 +88,9 @@ export function createExecutor(context: ExecutorContext): Executor {
       'Invalid POLYEVAL_PYTHON_INTERPRETER_MODE="reset": CALLS_PER_INTERPRETER and INTERPRETERS_PER_WORKER apply to the fresh mode only',
     );
   }
-  // In reset mode one interpreter serves calls back to back (~2 ms each): a second one is spawned
-  // when a call waits SPAWN_AFTER_MS for a busy one, and retired after IDLE_RETIRE_MS idle, so an
-  // idle host holds one interpreter (~85 MiB) instead of its whole capacity.
+  // In reset mode one interpreter is kept waiting; a second one is spawned when a call finds none
+  // waiting (or has waited SPAWN_AFTER_MS), and retired after IDLE_RETIRE_MS idle, so an idle host
+  // holds one interpreter (~85 MiB) instead of its whole capacity, and a load keeps its capacity.
   const warm = intSetting(
     settings,
     'WARM',
@@ -98,7 +98,7 @@ export function createExecutor(context: ExecutorContext): Executor {
     0,
     256,
   );
-  const spawnAfterMs = intSetting(settings, 'SPAWN_AFTER_MS', 50, 0, 60_000);
+  const spawnAfterMs = intSetting(settings, 'SPAWN_AFTER_MS', 0, 0, 60_000);
   const idleRetireMs = intSetting(settings, 'IDLE_RETIRE_MS', 30_000, 100, 86_400_000);
   const resetMaxCalls = intSetting(settings, 'RESET_MAX_CALLS', 1000, 1, 1_000_000_000);
   const resetVerifyEvery = intSetting(settings, 'RESET_VERIFY_EVERY', 100, 0, 1_000_000_000);

@@ -1,6 +1,6 @@
-// The worker pool keeps WARM threads alive while idle (default 1) and starts a parked slot only for
-// a call kept waiting SPAWN_AFTER_MS by a busy thread; a thread beyond WARM idle for IDLE_RETIRE_MS
-// is stopped again. Shown on JavaScript (the pool is the same for Lua and WebAssembly): at idle one
+// The worker pool keeps WARM threads alive while idle (default 1) and starts a parked slot for a
+// call that finds no idle thread (SPAWN_AFTER_MS, default 0); a thread beyond WARM idle for
+// IDLE_RETIRE_MS is stopped again. Shown on JavaScript (the pool is the same for Lua and WebAssembly): at idle one
 // thread; a quick call sent while a slow one runs is not held behind it; the extra thread is
 // retired. Real server, real QuickJS threads.
 
@@ -50,8 +50,8 @@ describe('a lazy worker pool', () => {
     });
     expect(quick.body).toMatchObject({ ok: true, value: 'quick' });
     expect(slowDone).toBe(false);
-    expect((await slow).body).toMatchObject({ ok: true, value: 'slow' });
     expect((await pool()).workers).toBe(2);
+    expect((await slow).body).toMatchObject({ ok: true, value: 'slow' });
     await expect.poll(async () => (await pool()).retired, { timeout: 15_000 }).toBeGreaterThanOrEqual(1);
     expect(await pool()).toMatchObject({ workers: 1, parked: 1 });
     // And a call after the retirement is served as before.

@@ -26,9 +26,9 @@ export interface WorkerExecutorOptions {
 
 /**
  * Settings every worker-thread language reads (POLYEVAL_<LANGUAGE>_<KEY>): WARM workers kept alive
- * while idle (default 1: one thread serves calls back to back, the sandbox restored in
- * microseconds to a millisecond); a call that waited SPAWN_AFTER_MS for a busy one starts another,
- * up to the pool size; IDLE_RETIRE_MS after, one beyond WARM that stayed idle is stopped.
+ * while idle (default 1); a call that finds no idle worker (or has waited SPAWN_AFTER_MS, default
+ * 0) starts a parked one, up to the pool size, so a load gets the whole pool; a worker beyond WARM
+ * that stayed idle IDLE_RETIRE_MS is stopped (idle memory).
  */
 function lazyPoolSettings(context: ExecutorContext): {
   warm: number;
@@ -38,7 +38,7 @@ function lazyPoolSettings(context: ExecutorContext): {
   const { settings, manifest } = context;
   return {
     warm: intSetting(settings, manifest.id, 'WARM', 1, 1, 256),
-    spawnAfterMs: intSetting(settings, manifest.id, 'SPAWN_AFTER_MS', 50, 0, 60_000),
+    spawnAfterMs: intSetting(settings, manifest.id, 'SPAWN_AFTER_MS', 0, 0, 60_000),
     idleRetireMs: intSetting(settings, manifest.id, 'IDLE_RETIRE_MS', 30_000, 100, 86_400_000),
   };
 }

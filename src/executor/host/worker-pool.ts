@@ -89,7 +89,7 @@ class Slot {
 }
 
 const DEFAULT_GRACE_MS = 30;
-const DEFAULT_SPAWN_AFTER_MS = 50;
+const DEFAULT_SPAWN_AFTER_MS = 0;
 const DEFAULT_IDLE_RETIRE_MS = 30_000;
 
 export class WorkerPool {
@@ -221,8 +221,8 @@ export class WorkerPool {
 
   /**
    * Starts parked slots for calls that wait: a worker starting, restoring or respawning counts as
-   * about to be free, and so does one serving a call that started less than spawnAfterMs ago (most
-   * calls take a few milliseconds: a second thread is started only when the busy one is slow).
+   * about to be free, and so does one serving a call that started less than spawnAfterMs ago (0 by
+   * default: a call that finds no idle worker starts one, and a load keeps it until it is idle).
    */
   private grow(): void {
     clearTimeout(this.growTimer);
