@@ -468,15 +468,22 @@ class HostRuntime {
   }
 
   private refill(): void {
-    // In reset mode a worker putting its interpreter back in place is about to be waiting again,
-    // and so is one serving a call that started less than spawnAfterMs ago (a discarded one calls
-    // refill): a queued call gets a worker of its own only when the busy ones are slow to return.
+    // Fresh mode: keep `warm` interpreters waiting, plus one for each queued call. Reset mode: keep
+    // `warm` workers alive (idle or busy: each serves call after call), and start one more only for
+    // a queued call that no worker will take soon: one putting its interpreter back in place, or
+    // serving a call that started less than spawnAfterMs ago (a discarded one calls refill).
     const reset = this.config.reset;
-    let soon = 0;
+    let wanted: number;
     let nextCheck = Number.POSITIVE_INFINITY;
-    if (reset !== undefined) {
+    if (reset === undefined) {
+      wanted = this.config.warm + this.queue.length - (this.idle.length + this.starting);
+    } else {
       const now = performance.now();
+      let soon = 0;
+      let live = 0;
       for (const slot of this.slots) {
+        if (slot.state === 'dead') continue;
+        live++;
         if (slot.state === 'restoring') soon++;
         else if (slot.state === 'serving' && slot.running !== undefined) {
           const free = slot.running.started + reset.spawnAfterMs;
@@ -486,14 +493,9 @@ class HostRuntime {
           }
         }
       }
+      const forQueue = this.queue.length - (this.idle.length + this.starting + soon);
+      wanted = Math.max(forQueue, this.config.warm - live);
     }
-    const waiting = this.idle.length + this.starting + soon;
-    // Keep `warm` interpreters waiting, plus one for each queued call; in reset mode a queued call
-    // waits for a worker that is serving briefly or restoring (the service sends at most its capacity).
-    const wanted =
-      reset === undefined
-        ? this.config.warm + this.queue.length - waiting
-        : Math.max(this.config.warm, this.queue.length) - waiting;
     const room = this.config.spawnConcurrency - this.starting;
     const paused = this.spawnPausedUntil - performance.now();
     if (paused > 0 && wanted > 0) {
@@ -517,6 +519,9 @@ class HostRuntime {
   private scheduleRetire(): void {
     const reset = this.config.reset;
     if (reset === undefined || this.retireTimer !== undefined || this.idle.length <= this.config.warm) return;
+    // When the longest-idle worker reaches idleRetireMs.
+    const oldest = Math.min(...this.idle.map((slot) => slot.idleSince));
+    const delay = Math.max(1, oldest + reset.idleRetireMs - performance.now() + 1);
     this.retireTimer = setTimeout(() => {
       this.retireTimer = undefined;
       const now = performance.now();
@@ -528,7 +533,7 @@ class HostRuntime {
         }
       }
       this.scheduleRetire();
-    }, reset.idleRetireMs);
+    }, delay);
     this.retireTimer.unref();
   }
 

@@ -274,21 +274,27 @@ export class WorkerPool {
     const live = (): number => this.slots.filter((s) => s.state !== 'parked').length;
     if (live() <= this.warm) return;
     const after = this.options.idleRetireMs ?? DEFAULT_IDLE_RETIRE_MS;
-    this.retireTimer = setTimeout(() => {
-      this.retireTimer = undefined;
-      const now = performance.now();
-      for (const slot of [...this.idle]) {
-        if (live() <= this.warm) break;
-        if (now - slot.idleSince < after) continue;
-        this.idle.splice(this.idle.indexOf(slot), 1);
-        const worker = slot.worker;
-        slot.worker = undefined;
-        slot.state = 'parked';
-        this.counters.retired++;
-        if (worker !== undefined) void worker.terminate();
-      }
-      this.scheduleRetire();
-    }, after);
+    if (this.idle.length === 0) return;
+    // When the longest-idle worker reaches idleRetireMs (a busy one rescheduling on release).
+    const oldest = Math.min(...this.idle.map((slot) => slot.idleSince));
+    this.retireTimer = setTimeout(
+      () => {
+        this.retireTimer = undefined;
+        const now = performance.now();
+        for (const slot of [...this.idle]) {
+          if (live() <= this.warm) break;
+          if (now - slot.idleSince < after) continue;
+          this.idle.splice(this.idle.indexOf(slot), 1);
+          const worker = slot.worker;
+          slot.worker = undefined;
+          slot.state = 'parked';
+          this.counters.retired++;
+          if (worker !== undefined) void worker.terminate();
+        }
+        this.scheduleRetire();
+      },
+      Math.max(1, oldest + after - performance.now() + 1),
+    );
     this.retireTimer.unref();
   }
 
