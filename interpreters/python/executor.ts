@@ -37,7 +37,7 @@ import type { Executor, ExecutorContext } from '../../src/executor/contract.js';
 import { createProcessExecutor } from '../../src/executor/host/process-host.js';
 import { parseIsolationMode } from '../../src/executor/host/process-isolation.js';
 import type { HostRuntimeConfig } from '../../src/executor/host/process-runtime.js';
-import { intSetting as readInt } from '../../src/executor/settings.js';
+import { onDemandSettings, intSetting as readInt } from '../../src/executor/settings.js';
 import { distDir, projectRoot, runnableSibling } from '../../src/paths.js';
 import { withCodecs } from './codec.js';
 import { RESET_PARTS, type ResetPart } from './reset.js';
@@ -91,15 +91,10 @@ export function createExecutor(context: ExecutorContext): Executor {
   // In reset mode one interpreter is kept waiting; a second one is spawned when a call finds none
   // waiting (or has waited SPAWN_AFTER_MS), and retired after IDLE_RETIRE_MS idle, so an idle host
   // holds one interpreter (~85 MiB) instead of its whole capacity, and a load keeps its capacity.
-  const warm = intSetting(
-    settings,
-    'WARM',
-    mode === 'reset' ? 1 : Math.max(1, Math.ceil(capacity / hosts)),
-    0,
-    256,
-  );
-  const spawnAfterMs = intSetting(settings, 'SPAWN_AFTER_MS', 0, 0, 60_000);
-  const idleRetireMs = intSetting(settings, 'IDLE_RETIRE_MS', 30_000, 100, 86_400_000);
+  const { warm, spawnAfterMs, idleRetireMs } = onDemandSettings(settings, 'python', {
+    fallback: mode === 'reset' ? 1 : Math.max(1, Math.ceil(capacity / hosts)),
+    min: 0,
+  });
   const resetMaxCalls = intSetting(settings, 'RESET_MAX_CALLS', 1000, 1, 1_000_000_000);
   const resetVerifyEvery = intSetting(settings, 'RESET_VERIFY_EVERY', 100, 0, 1_000_000_000);
   const resetMaxMemoryMb = intSetting(settings, 'RESET_MAX_MEMORY_MB', 96, 32, 65_536);

@@ -96,11 +96,11 @@ async function run(
   };
   // What the returned value may take in this worker's heap (lift-meter.ts).
   const liftBudget = Math.min(call.limits.memoryMb * 2 ** 20, LIFT_CAP_BYTES);
-  const memoryLimit = (): WireOutcome => ({
+  const memoryLimit = (detail = ''): WireOutcome => ({
     ok: false,
     error: {
       code: 'MEMORY_LIMIT',
-      message: `Cannot run "${name}": memory limit of ${call.limits.memoryMb} MiB exceeded`,
+      message: `Cannot run "${name}": memory limit of ${call.limits.memoryMb} MiB exceeded${detail}`,
     },
   });
 
@@ -179,26 +179,14 @@ async function run(
 
   const classify = (error: unknown): WireOutcome => {
     if (liftExceeded()) {
-      return {
-        ok: false,
-        error: {
-          code: 'MEMORY_LIMIT',
-          message: `Cannot run "${name}": memory limit of ${call.limits.memoryMb} MiB exceeded (the value it returned would take more than ${liftBudget} bytes once lifted from its memory)`,
-        },
-      };
+      return memoryLimit(
+        ` (the value it returned would take more than ${liftBudget} bytes once lifted from its memory)`,
+      );
     }
     if (overBudget || pagesInUse() > plan.memoryPages) return memoryLimit();
     for (const instance of instances) {
       const status = instance.exports[INTERNAL.status];
-      if (status instanceof WebAssembly.Global && status.value === STATUS_MEMORY_LIMIT) {
-        return {
-          ok: false,
-          error: {
-            code: 'MEMORY_LIMIT',
-            message: `Cannot run "${name}": memory limit of ${call.limits.memoryMb} MiB exceeded`,
-          },
-        };
-      }
+      if (status instanceof WebAssembly.Global && status.value === STATUS_MEMORY_LIMIT) return memoryLimit();
     }
     // The WASI's stop decides, whatever the guest did after it (it may have caught our throw).
     const stop = wasi.stop ?? (error instanceof ComponentWasiStop ? error.reason : undefined);

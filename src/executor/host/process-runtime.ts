@@ -199,6 +199,17 @@ function send(message: HostToService): void {
   process.send?.(message);
 }
 
+/** Answers a call that never reached a worker: started, then done (a done alone is a protocol violation). */
+function answerQueued(id: number, error: GuestError): void {
+  send({ kind: 'started', id });
+  send({
+    kind: 'done',
+    id,
+    outcome: { ok: false, error },
+    stats: { durationMs: 0, cpuMs: 0, memoryBytes: 0 },
+  });
+}
+
 function log(
   level: 'debug' | 'info' | 'warn' | 'error',
   message: string,
@@ -299,19 +310,9 @@ class HostRuntime {
 
   /** A call answered without a worker: the host's interpreters fail to start. */
   private answerUnstarted(id: number, call: WireCall): void {
-    // Every call the service sent is started, then done (a done alone is a protocol violation).
-    send({ kind: 'started', id });
-    send({
-      kind: 'done',
-      id,
-      outcome: {
-        ok: false,
-        error: {
-          code: 'SANDBOX_CRASH',
-          message: `Cannot run "${call.function}": the sandbox cannot start an interpreter (${this.startFailures} failed in a row; the last: ${this.lastStartFailure.slice(0, 300)})`,
-        },
-      },
-      stats: { durationMs: 0, cpuMs: 0, memoryBytes: 0 },
+    answerQueued(id, {
+      code: 'SANDBOX_CRASH',
+      message: `Cannot run "${call.function}": the sandbox cannot start an interpreter (${this.startFailures} failed in a row; the last: ${this.lastStartFailure.slice(0, 300)})`,
     });
   }
 
@@ -338,14 +339,9 @@ class HostRuntime {
     if (queued >= 0) {
       const [{ call }] = this.queue.splice(queued, 1) as [{ id: number; call: WireCall }];
       // Every call sent here gets exactly one answer, cancelled ones too (the service expects it).
-      send({
-        kind: 'done',
-        id,
-        outcome: {
-          ok: false,
-          error: { code: 'SANDBOX_CRASH', message: `Cannot run "${call.function}": the call was cancelled` },
-        },
-        stats: { durationMs: 0, cpuMs: 0, memoryBytes: 0 },
+      answerQueued(id, {
+        code: 'SANDBOX_CRASH',
+        message: `Cannot run "${call.function}": the call was cancelled`,
       });
       return;
     }

@@ -11,7 +11,7 @@ import type {
   ExecutorContext,
   Readiness,
 } from '../contract.js';
-import { intSetting } from '../settings.js';
+import { onDemandSettings } from '../settings.js';
 import { WorkerPool } from './worker-pool.js';
 
 export interface WorkerExecutorOptions {
@@ -24,28 +24,11 @@ export interface WorkerExecutorOptions {
   readonly maxCallsPerWorker?: number;
 }
 
-/**
- * Settings every worker-thread language reads (POLYEVAL_<LANGUAGE>_<KEY>): WARM workers kept alive
- * while idle (default 1); a call that finds no idle worker (or has waited SPAWN_AFTER_MS, default
- * 0) starts a parked one, up to the pool size, so a load gets the whole pool; a worker beyond WARM
- * that stayed idle IDLE_RETIRE_MS is stopped (idle memory).
- */
-function lazyPoolSettings(context: ExecutorContext): {
-  warm: number;
-  spawnAfterMs: number;
-  idleRetireMs: number;
-} {
-  const { settings, manifest } = context;
-  return {
-    warm: intSetting(settings, manifest.id, 'WARM', 1, 1, 256),
-    spawnAfterMs: intSetting(settings, manifest.id, 'SPAWN_AFTER_MS', 0, 0, 60_000),
-    idleRetireMs: intSetting(settings, manifest.id, 'IDLE_RETIRE_MS', 30_000, 100, 86_400_000),
-  };
-}
-
 export function createWorkerExecutor(context: ExecutorContext, options: WorkerExecutorOptions): Executor {
   let pool: WorkerPool | undefined;
-  const lazy = lazyPoolSettings(context);
+  // WARM threads kept while idle (default 1), more started on demand up to the pool size, retired
+  // when idle (docs/configuration.md, "Languages").
+  const lazy = onDemandSettings(context.settings, context.manifest.id, { fallback: 1, min: 1 });
   return {
     get capacity() {
       return context.poolSize;
