@@ -5,6 +5,9 @@
 // sparse form of a memory snapshot, and the inittab patch that removes dangerous builtin modules.
 // Nothing here imports Pyodide itself: callers pass its factory in, so that this file stays cheap.
 
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+
 /** Bytes per WebAssembly page. */
 export const WASM_PAGE = 65_536;
 /** Granularity of the sparse snapshot: runs of non-zero 4 KiB pages are stored, zero pages skipped. */
@@ -140,6 +143,48 @@ export function toSparse(snapshot: Uint8Array): SparseSnapshot {
     o += runArray[i + 1]!;
   }
   return { header: snapshot.slice(0, headerBytes), memoryBytes: image.length, runs: runArray, data };
+}
+
+/** The snapshot file the service built and checked, as a sandbox host or a worker reads it. */
+export interface SnapshotFile {
+  readonly path: string;
+  /** Its SHA-256 (hex), as the service verified it (snapshot.ts). */
+  readonly sha256: string;
+  /** 'sparse' writes only the non-zero pages; 'dense' is Pyodide's own HEAP8.set. */
+  readonly restore: 'sparse' | 'dense';
+}
+
+/** A snapshot's pages, ready to restore. */
+export type SnapshotPages = { readonly sparse: SparseSnapshot } | { readonly dense: Uint8Array };
+
+/**
+ * Where an interpreter worker finds the snapshot it restores: its pages, given (a copy made by the
+ * host for each worker), or the file, which the worker reads and checks itself before any guest
+ * code exists. A worker that boots once and then resets in place takes the file: the host then
+ * keeps no copy of the pages (14 MiB) for the rare worker it starts later.
+ */
+export type SnapshotSource = SnapshotPages | { readonly file: SnapshotFile };
+
+/**
+ * Reads the snapshot and checks it against the SHA-256 the service verified: a file changed on
+ * disk since then is refused rather than restored from an image nobody verified.
+ * @throws when the file cannot be read or its hash differs
+ */
+export function readSnapshot(file: SnapshotFile): SnapshotPages {
+  const bytes = readFileSync(file.path);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  if (sha256 !== file.sha256) {
+    throw new Error(
+      `Cannot restore Python's memory snapshot: the snapshot ${file.path} changed since it was checked (SHA-256 ${sha256}, expected ${file.sha256}); restart the service to rebuild it`,
+    );
+  }
+  const snapshot = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return file.restore === 'sparse' ? { sparse: toSparse(snapshot) } : { dense: snapshot };
+}
+
+/** The pages of a source: read from the file (readSnapshot) when that is what was given. */
+export function snapshotPages(source: SnapshotSource): SnapshotPages {
+  return 'file' in source ? readSnapshot(source.file) : source;
 }
 
 /** Per-interpreter guards the import wrappers consult; mutable so that each call can set its own. */

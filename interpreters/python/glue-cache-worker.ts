@@ -19,6 +19,7 @@ import {
   ImportGate,
   moduleFactory,
   shimProcessBinding,
+  snapshotPages,
   withoutLoaderWasmRead,
 } from './engine.js';
 import type { InterpreterWorkerData } from './interpreter-worker.js';
@@ -42,6 +43,7 @@ async function build(data: InterpreterWorkerData): Promise<GlueCacheMessage> {
   };
   const glue = evaluateGlue(vm, data.glue, data.glueCache);
   const guards: Guards = { heapLimitBytes: Number.POSITIVE_INFINITY, heapRefused: false };
+  const pages = snapshotPages(data.snapshot);
   const py = await withoutLoaderWasmRead(() =>
     loadPyodide({
       indexURL: data.pyodideDir,
@@ -50,9 +52,9 @@ async function build(data: InterpreterWorkerData): Promise<GlueCacheMessage> {
         module: data.module,
         guards,
         gate: { gate: new ImportGate(), doors: PYTHON_DOORS },
-        ...(data.sparse === undefined ? {} : { sparse: data.sparse }),
+        ...('sparse' in pages ? { sparse: pages.sparse } : {}),
       }),
-      _loadSnapshot: data.sparse?.header ?? data.dense,
+      _loadSnapshot: 'sparse' in pages ? pages.sparse.header : pages.dense,
       jsglobals: Object.create(null),
       env: {},
       stdout: () => undefined,

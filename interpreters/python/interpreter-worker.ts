@@ -31,8 +31,10 @@ import {
   type Guards,
   ImportGate,
   moduleFactory,
-  type SparseSnapshot,
+  type SnapshotPages,
+  type SnapshotSource,
   shimProcessBinding,
+  snapshotPages,
   withoutLoaderWasmRead,
 } from './engine.js';
 import { GoldenImage, type ResetFs, type ResetPart } from './reset.js';
@@ -42,8 +44,8 @@ export interface InterpreterWorkerData {
   readonly module: WebAssembly.Module;
   readonly glue: Glue;
   readonly glueCache: Uint8Array;
-  readonly sparse?: SparseSnapshot;
-  readonly dense?: Uint8Array;
+  /** The snapshot to restore: its pages (fresh mode: a copy per worker), or the file (reset mode). */
+  readonly snapshot: SnapshotSource;
   readonly fsQuotaBytes: number;
   readonly warmup: boolean;
   /** Reset in place between calls (the module must carry exportHiddenState's exports). */
@@ -340,8 +342,13 @@ serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
   const gate = new ImportGate();
   let instance: WebAssembly.Instance | undefined;
   const importedGlobals = new Map<string, WebAssembly.Global>();
-  const py = await withoutLoaderWasmRead(() =>
-    loadPyodide({
+  // Reset mode reads the snapshot from the file here (and checks it), before any guest code exists.
+  // Let go once restored: a variable the closures below can see would otherwise live as long as
+  // the worker (14 MiB of pages, or the 30 MiB file).
+  let snapshot: SnapshotPages | undefined = snapshotPages(data.snapshot);
+  const py = await withoutLoaderWasmRead(() => {
+    const pages = snapshot!;
+    return loadPyodide({
       indexURL: data.pyodideDir,
       createPyodideModule: moduleFactory({
         create: glue.create,
@@ -359,16 +366,17 @@ serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
               importedGlobals.set(`${entry.module}.${entry.name}`, value);
           }
         },
-        ...(data.sparse === undefined ? {} : { sparse: data.sparse }),
+        ...('sparse' in pages ? { sparse: pages.sparse } : {}),
         marks,
       }),
-      _loadSnapshot: data.sparse?.header ?? data.dense,
+      _loadSnapshot: 'sparse' in pages ? pages.sparse.header : pages.dense,
       jsglobals: Object.create(null),
       env: {},
       stdout: () => undefined,
       stderr: () => undefined,
-    }),
-  );
+    });
+  });
+  snapshot = undefined;
   marks.loadMs = performance.now() - t;
   t = performance.now();
   const module = py._module;
@@ -433,14 +441,6 @@ serveSingleUseWorker<InterpreterWorkerData>(async (data, interrupt) => {
   /** Reset mode: the heap size of the golden image (memory never shrinks). */
   let goldenHeapBytes = Number.POSITIVE_INFINITY;
   const reset = data.reset === undefined ? undefined : prepareReset(data.reset.skip);
-  if (reset !== undefined) {
-    // A worker that resets in place never boots again (a failed reset discards it): the snapshot's
-    // pages it was given (14 MiB, copied into each worker) can go. moduleFactory dropped its own
-    // reference when it restored them; this is the last one (workerData, kept by the runtime).
-    const given = data as { sparse?: unknown; dense?: unknown };
-    delete given.sparse;
-    delete given.dense;
-  }
 
   /**
    * Reset mode: the golden image, taken now that the interpreter is booted, sealed and quiet, and

@@ -1,23 +1,24 @@
 // Entry of the Python sandbox host process (started by executor.ts through process-host.ts, under
 // the permission model, in its own namespaces). Its main thread compiles the Pyodide WASM binary
-// once — with the memory maximum patched to the operator's ceiling — and reads the snapshot once,
-// splitting it into its non-zero pages; every interpreter worker receives a copy of both (a
-// compiled module shares only immutable code; the snapshot pages are copied, never shared, so a
-// compromised interpreter cannot alter what the next one restores from). The snapshot is checked
-// against the SHA-256 the service verified (snapshot.ts) as it is read: a file changed on disk since
-// then stops the host with a message instead of serving calls from an image nobody verified.
+// once — with the memory maximum patched to the operator's ceiling — and checks the snapshot
+// against the SHA-256 the service verified (snapshot.ts): a file changed on disk since then stops
+// the host with a message instead of serving calls from an image nobody verified. Every
+// interpreter worker receives the compiled module (which shares only immutable code) and the
+// snapshot: in fresh mode (a worker per call) the host splits it into its non-zero pages once and
+// each worker gets a copy (copied, never shared, so a compromised interpreter cannot alter what the
+// next one restores from); in reset mode (a worker boots once, then resets in place, and more
+// start only under load) each worker reads and checks the file itself, so the host keeps no copy.
 // Before the first interpreter, one worker that never runs guest code loads an interpreter once so
 // that the glue's code cache the workers receive holds what that load compiled
 // (glue-cache-worker.ts).
 
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import * as vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { collectGarbage } from '../../src/executor/host/collect-garbage.js';
 import { serveSandboxHost } from '../../src/executor/host/process-runtime.js';
-import { patchMemoryMaximum, rewriteGlue, toSparse, WASM_PAGE } from './engine.js';
+import { patchMemoryMaximum, readSnapshot, rewriteGlue, type SnapshotFile, WASM_PAGE } from './engine.js';
 import type { GlueCacheMessage } from './glue-cache-worker.js';
 import type { InterpreterWorkerData } from './interpreter-worker.js';
 import { exportHiddenState, type ResetPart } from './reset.js';
@@ -95,21 +96,21 @@ serveSandboxHost({
     const glue = rewriteGlue(readFileSync(new URL(glueUrl), 'utf8'), glueUrl);
     // Compiled here once; every worker starts from this code cache instead of parsing 1.2 MB.
     const glueCache = new vm.Script(glue.source, { filename: glue.filename }).createCachedData();
-    const file = readFileSync(config.snapshotPath);
-    const sha256 = createHash('sha256').update(file).digest('hex');
-    if (sha256 !== config.snapshotSha256) {
-      throw new Error(
-        `Cannot start the Python sandbox host: the snapshot ${config.snapshotPath} changed since it was checked (SHA-256 ${sha256}, expected ${config.snapshotSha256}); restart the service to rebuild it`,
-      );
-    }
-    const snapshot = new Uint8Array(file.buffer, file.byteOffset, file.byteLength);
-    const sparse = config.restore === 'sparse' ? toSparse(snapshot) : undefined;
+    const file: SnapshotFile = {
+      path: config.snapshotPath,
+      sha256: config.snapshotSha256,
+      restore: config.restore,
+    };
+    // Read and checked here in both modes, so that a changed file stops the host at once.
+    const pages = readSnapshot(file);
+    const snapshotBytes =
+      'sparse' in pages ? pages.sparse.header.length + pages.sparse.memoryBytes : pages.dense.length;
     let workerData: InterpreterWorkerData = {
       pyodideDir: config.pyodideDir,
       module,
       glue,
       glueCache: new Uint8Array(glueCache),
-      ...(sparse === undefined ? { dense: snapshot } : { sparse }),
+      snapshot: config.mode === 'reset' ? { file } : pages,
       fsQuotaBytes: config.fsQuotaBytes,
       warmup: config.warmup,
       ...(config.mode === 'reset' ? { reset: { skip: config.resetSkip } } : {}),
@@ -118,8 +119,8 @@ serveSandboxHost({
     // glue-cache-worker.ts); the one made above, before the glue ran, is the fallback.
     const full = await fullGlueCache(workerData);
     if (full.ok) workerData = { ...workerData, glueCache: full.cache };
-    // Once this function has returned, the file, the binary and its patched copy are garbage;
-    // this thread then mostly waits, and would not collect them.
+    // Once this function has returned, the binary, its patched copy and (reset mode) the snapshot's
+    // pages are garbage; this thread then mostly waits, and would not collect them.
     setTimeout(() => void collectGarbage(), 0);
     return {
       workerData,
@@ -127,8 +128,10 @@ serveSandboxHost({
         restore: config.restore,
         mode: config.mode,
         ...(config.resetSkip.length > 0 ? { resetSkip: config.resetSkip } : {}),
-        snapshotBytes: snapshot.length,
-        ...(sparse === undefined ? {} : { snapshotNonZeroBytes: sparse.data.length }),
+        snapshotBytes,
+        ...('sparse' in pages ? { snapshotNonZeroBytes: pages.sparse.data.length } : {}),
+        snapshotInWorkers:
+          config.mode === 'reset' ? 'read from the file by each worker' : 'copied from the host',
         wasmMemoryMaxMb: (maxPages * WASM_PAGE) / 2 ** 20,
         compileMs: Math.round(compileMs),
         gluePatches: glue.patches,

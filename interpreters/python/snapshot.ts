@@ -124,6 +124,17 @@ function sha256OfFile(path: string): string {
   return hash.digest('hex');
 }
 
+/** A file's first `bytes` bytes (fewer when it is shorter), read without reading the rest. */
+function fileHead(path: string, bytes: number): Uint8Array {
+  const head = Buffer.alloc(bytes);
+  const fd = openSync(path, 'r');
+  try {
+    return head.subarray(0, readSync(fd, head, 0, bytes, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function errorText(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;
   const message = error instanceof Error ? error.message : String(error);
@@ -177,7 +188,7 @@ export async function ensureSnapshot(options: {
   const engine = new URL('./engine.js', builder);
   const hash = createHash('sha256');
   hash.update(`pyodide ${pyodide.version}\n`);
-  hash.update(readFileSync(join(pyodide.dir, 'pyodide.asm.wasm')).subarray(0, 4096));
+  hash.update(fileHead(join(pyodide.dir, 'pyodide.asm.wasm'), 4096));
   hash.update(harness);
   hash.update(PRELOAD.join(','));
   hash.update(readFileSync(builder));

@@ -41,7 +41,6 @@ interface Job {
 
 export class Compiler {
   private worker: Worker | undefined;
-  private ready: Promise<void> | undefined;
   private current: { job: Job; timer: NodeJS.Timeout } | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private readonly queue: Job[] = [];
@@ -51,14 +50,6 @@ export class Compiler {
   readonly counters = { compiled: 0, failed: 0, timedOut: 0, restarts: 0, refused: 0, idleStops: 0 };
 
   constructor(private readonly options: CompilerOptions) {}
-
-  /** Starts the worker (and loads wabt lazily on first use); resolves when it is ready. */
-  start(): Promise<void> {
-    this.ensureWorker();
-    return this.ready!.then(() => {
-      if (this.current === undefined && this.queue.length === 0) this.armIdle();
-    });
-  }
 
   /**
    * Queues a job. The queue is bounded, as the components' transpile queue is: each waiting job
@@ -130,13 +121,6 @@ export class Compiler {
     worker.stderr.resume();
     this.worker = worker;
     this.jobs = 0;
-    this.ready = new Promise<void>((resolve, reject) => {
-      worker.once('message', (message: CompileResponse) => {
-        if (message.kind === 'ready') resolve();
-      });
-      worker.once('error', reject);
-    });
-    this.ready.catch(() => undefined);
     worker.on('message', (message: CompileResponse) => {
       if (message.kind !== 'ready') this.onResponse(worker, message);
     });

@@ -368,9 +368,10 @@ export function createExecutor(context: ExecutorContext): Executor {
       return pool.capacity;
     },
     async start() {
+      // The compile worker starts with the first text module or deployment (and stops after
+      // COMPILE_IDLE_MS idle): a service that runs only binary or cached modules never holds it.
       await Promise.all([
         pool.start(),
-        compiler.start(),
         settings.componentSandbox === 'eager' ? components.start() : undefined,
       ]);
     },

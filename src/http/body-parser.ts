@@ -132,8 +132,9 @@ interface Pending {
 }
 
 /**
- * The parser thread stops after this long with no large body (~12 MiB of idle RSS: its isolate),
- * and starts again with the next one (its start runs off the HTTP thread).
+ * The parser thread starts with the first large body, stops after this long with no large body
+ * (~12-16 MiB of idle RSS: its isolate), and starts again with the next one (its start runs off
+ * the HTTP thread; the body waits for it, ~30 ms).
  */
 const PARSER_IDLE_MS = 30_000;
 
@@ -204,14 +205,6 @@ class BodyParser {
 }
 
 const parser = new BodyParser();
-
-/**
- * Starts the parser thread now rather than on the first large body (routes call this when built);
- * it stops again after PARSER_IDLE_MS without one.
- */
-export function startBodyParser(): void {
-  parser.start();
-}
 
 /**
  * Parses a JSON body (lossless integers, REQUEST_BOUNDS).

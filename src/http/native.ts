@@ -11,7 +11,7 @@ import {
   stringifyJson,
 } from '../executor/json-value.js';
 import type { Orchestrator } from '../orchestrator/orchestrator.js';
-import { parseJsonBody, startBodyParser } from './body-parser.js';
+import { parseJsonBody } from './body-parser.js';
 import { readBody } from './incoming.js';
 import { problem } from './problem.js';
 import { callContext, requestScopeOf } from './request-context.js';
@@ -44,7 +44,6 @@ export function nativeRoutes(
   options: { bodyLimit: number; moduleBodyLimit?: number },
 ): Hono {
   const app = new Hono();
-  startBodyParser();
 
   app.post('/v1/evaluate', async (c) => {
     const body = await readJson(c, options.bodyLimit);

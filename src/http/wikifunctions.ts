@@ -17,7 +17,7 @@ import {
 } from '../wikifunctions/evaluate.js';
 import type { Reentrance } from '../wikifunctions/reentrance.js';
 import { originOf } from '../wikifunctions/socket-pairing.js';
-import { decodeWikifunctionsBody, startBodyParser } from './body-parser.js';
+import { decodeWikifunctionsBody } from './body-parser.js';
 import { readBody, remoteAddress } from './incoming.js';
 import { callContext } from './request-context.js';
 
@@ -55,7 +55,6 @@ export function wikifunctionsRoutes(
 ): Hono {
   const app = new Hono();
   const info = packageInfo();
-  startBodyParser();
 
   const evaluate = async (c: Context): Promise<Response> => {
     const body = await readBody(c, options.bodyLimit ?? Number.POSITIVE_INFINITY);

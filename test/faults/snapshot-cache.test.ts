@@ -196,6 +196,46 @@ describe('a snapshot changed on disk after the service checked it', () => {
   });
 });
 
+describe('a snapshot changed on disk while a sandbox host runs (reset mode)', () => {
+  it('an interpreter the running host starts later reads the file itself and refuses it, naming why', async () => {
+    const dir = join(work, 'changed-while-running');
+    const path = cacheWith(dir, () => undefined);
+    const server = await boot(dir);
+    try {
+      await expectServes(server);
+      // The host keeps no copy of the snapshot's pages: the next interpreter reads the file.
+      flip4KiBAt1MiB(path);
+      // A call past its time limit discards its interpreter; the next one must start from the file.
+      const looping = await postJson(`${server.url}/v1/evaluate`, {
+        language: 'python',
+        code: 'def main():\n    while True:\n        pass',
+        limits: { timeoutMs: 300 },
+      });
+      expect(looping.body).toMatchObject({ ok: false, error: { code: 'TIMEOUT' } });
+      // Refused, never restored: the calls that wait for it are answered with the reason once the
+      // starts have failed three times in a row (a fraction of a second).
+      await expect
+        .poll(
+          async () => {
+            const answer = await postJson(`${server.url}/v1/evaluate`, {
+              language: 'python',
+              code: 'def main():\n    return 1',
+            });
+            return answer.body.ok === false
+              ? `${answer.body.error.code}: ${answer.body.error.message}`
+              : 'served';
+          },
+          { timeout: 30_000, interval: 200 },
+        )
+        .toMatch(
+          /^SANDBOX_CRASH: .*cannot start an interpreter.*the snapshot .* changed since it was checked \(SHA-256/,
+        );
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe.skipIf(!isRoot)('a cache folder that cannot be written (tmpfs mounts: needs root)', () => {
   it('full (ENOSPC, 1 MiB tmpfs) holding a truncated snapshot: detected, built in a temporary folder, serves', async () => {
     const dir = join(work, 'full');

@@ -26,6 +26,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INLINE_PARSE_BYTES } from '../../src/http/body-parser.js';
 import { HONEST_CALLS } from '../helpers/calls.js';
 import { expectResponsive } from '../helpers/latency.js';
 import { openSocket, sleep } from '../helpers/net.js';
@@ -321,6 +322,24 @@ export function guardedServer(options: SuiteOptions = {}): GuardedServer {
     );
   }
 
+  /** An honest call whose body (padded with JSON whitespace) is large enough for the parser thread. */
+  async function largeBodyCall(): Promise<void> {
+    const language = languages[0]!;
+    const { code, fn } = HONEST_CALLS[language];
+    const body = JSON.stringify({ language, code, function: fn, args: [2, 3] });
+    const answer = await httpCall(server.url, 'POST', '/v1/evaluate', {
+      headers: { 'content-type': 'application/json' },
+      body: body + ' '.repeat(INLINE_PARSE_BYTES + 1),
+    });
+    expect(
+      answer.body,
+      `honest ${language} call with a large body: ${answer.text.slice(0, 300)}`,
+    ).toMatchObject({
+      ok: true,
+      value: 5,
+    });
+  }
+
   async function stableCounts(): Promise<Counts> {
     let last = counts(pid);
     for (let same = 0; same < 3; ) {
@@ -412,10 +431,12 @@ export function guardedServer(options: SuiteOptions = {}): GuardedServer {
         [canaries.envName]: canaries.envSecret,
       });
       pid = server.process.pid!;
-      // Warm every path whose first use starts something for good (the wasm compile worker, a
-      // respawned worker's thread), then take the baseline once the counts hold still.
+      // Warm every path whose first use starts something (the wasm compile worker, the body
+      // parser thread, a respawned worker's thread), then take the baseline once the counts hold
+      // still: what an attack starts on demand is then no more than the baseline holds.
       await honestCalls();
       await honestCalls();
+      await largeBodyCall();
       await quiesce();
       baseline = await stableCounts();
       baselineDescription = describeProcess(pid);

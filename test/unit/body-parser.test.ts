@@ -2,6 +2,7 @@
 // back as text, so that values of any depth the bounds allow (a Wikifunctions list of n items is n
 // levels deep) survive the trip, bigints and NUL-led strings included, and errors keep their class.
 
+import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { JsonLimitError } from '../../src/executor/json-value.js';
 import {
@@ -12,6 +13,7 @@ import {
   toTransferText,
 } from '../../src/http/body-parser.js';
 import { RequestError } from '../../src/wikifunctions/request.js';
+import { postJson, startServer } from '../helpers/server.js';
 
 const pad = 'x'.repeat(INLINE_PARSE_BYTES);
 
@@ -57,5 +59,23 @@ describe('the parser thread', () => {
       Array.from({ length: 12 }, (_, i) => parseJsonBody(Buffer.from(`{"i":${i},"pad":"${pad}"}`))),
     );
     expect(answers.map((a) => (a as { i: number }).i)).toEqual(Array.from({ length: 12 }, (_, i) => i));
+  });
+});
+
+describe('the parser thread of a running service', () => {
+  it('starts with the first large body, not before: a service that never gets one never holds it', async () => {
+    const server = await startServer({ POLYEVAL_LANGUAGES: 'javascript' });
+    try {
+      const threads = (): number => readdirSync(`/proc/${server.process.pid}/task`).length;
+      const call = { language: 'javascript', code: 'function f(s) { return s.length }', function: 'f' };
+      const small = await postJson(`${server.url}/v1/evaluate`, { ...call, args: ['abc'] });
+      expect(small.body).toMatchObject({ ok: true, value: 3 });
+      const before = threads();
+      const large = await postJson(`${server.url}/v1/evaluate`, { ...call, args: [pad] });
+      expect(large.body).toMatchObject({ ok: true, value: pad.length });
+      expect(threads()).toBe(before + 1);
+    } finally {
+      await server.close();
+    }
   });
 });
