@@ -313,10 +313,13 @@ class SparseMemory {
       this.at[i] = stored;
       stored += chunk.length;
     }
+    // Zero-filled and never written where the image is zero: its zero pages cost no memory.
     this.data = new Uint8Array(stored);
     for (let i = 0; i < chunks; i++) {
       const offset = this.at[i]!;
-      if (offset >= 0) this.data.set(chunkOf(view, i), offset);
+      if (offset < 0) continue;
+      const chunk = chunkOf(view, i);
+      putBackPages(this.data.subarray(offset, offset + chunk.length), chunk);
     }
   }
 
@@ -343,11 +346,11 @@ class SparseMemory {
       const golden = i < this.at.length ? this.chunk(i, current.length) : undefined;
       if (golden === undefined) {
         if (!isZero(current)) {
-          current.fill(0);
+          putBackPages(current, ZERO_CHUNK.subarray(0, current.length));
           written++;
         }
       } else if (Buffer.compare(current, golden) !== 0) {
-        current.set(golden);
+        putBackPages(current, golden);
         written++;
       }
     }
@@ -368,6 +371,22 @@ class SparseMemory {
       }
     }
     return -1;
+  }
+}
+
+/** Granularity of the writes within a chunk that differs: the system's page. */
+const PAGE = 4096;
+
+/**
+ * Makes `target` equal `source` (same length), writing only the 4 KiB pages that differ: a page the
+ * guest never touched (never resident) is compared, read as the kernel's zero page, and left so.
+ * Writing a whole chunk would make all its pages resident for the worker's life.
+ */
+function putBackPages(target: Uint8Array, source: Uint8Array): void {
+  for (let from = 0; from < target.length; from += PAGE) {
+    const to = Math.min(from + PAGE, target.length);
+    const want = source.subarray(from, to);
+    if (Buffer.compare(target.subarray(from, to), want) !== 0) target.set(want, from);
   }
 }
 
