@@ -236,6 +236,12 @@ export function createExecutor(context: ExecutorContext): Executor {
     isolation,
     isolationSetting: 'POLYEVAL_PYTHON_ISOLATION',
     hostRssLimitBytes: Math.round(rssLimitMb * 1.5) * 2 ** 20,
+    // V8's young generation grows to 16 MiB semi-spaces in the host's thread while it prepares
+    // (files, the compile, the glue) and in each worker while its interpreter loads, and an idle
+    // isolate never gives them back. The guest's memory is WASM memory, and a call's JS garbage is
+    // small: 1 MiB semi-spaces (a flag, so every isolate of the host has them) cost no measurable
+    // speed and ~20 MiB of the idle host (README, "Memory").
+    nodeFlags: ['--max-semi-space-size=1'],
   });
   // The "zobject" codec (Wikifunctions) needs a little help on this side: see codec.ts.
   return withCodecs(executor);
