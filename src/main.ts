@@ -5,15 +5,10 @@
 // Nothing the service writes to stdout or stderr waits on the reader (src/logger.ts,
 // docs/reliability.md).
 
-import { processSinks } from './logger.js';
+import { routeProcessWarnings } from './logger.js';
 import { startService, startupFailure } from './service.js';
 
-// Node's own warnings go to stderr through the non-blocking sink (src/logger.ts) instead of its
-// default handler, whose write to a stderr pipe nobody reads would wait or grow without bound.
-process.removeAllListeners('warning');
-process.on('warning', (warning) => {
-  processSinks().stderr.write(`(node:${process.pid}) ${warning.name}: ${warning.message}\n`);
-});
+routeProcessWarnings();
 
 startService({ handleSignals: true }).catch((error: unknown) => {
   const { message, exitCode } = startupFailure(error);

@@ -408,6 +408,7 @@ async function serve(argv: string[]): Promise<number> {
     languages: { type: 'string' },
   });
   const { startService, startupFailure } = await import('../service.js');
+  (await import('../logger.js')).routeProcessWarnings();
   const env = {
     ...process.env,
     ...(values.port === undefined ? {} : { PORT: values.port }),
