@@ -27,26 +27,7 @@
 // to a new runtime and context per call (runner.ts).
 
 import type { QuickJSContext } from 'quickjs-emscripten-core';
-
-/** Granularity of putBackChanged: compared natively, written only where the bytes differ. */
-const PUT_BACK_CHUNK = 64 * 1024;
-
-/**
- * Makes `memory` equal `image` (zeros past its end), writing only the chunks that differ: a page
- * that is zero in both is never written, so a page the engine never touched stays unresident.
- */
-function putBackChanged(memory: WebAssembly.Memory, image: Uint8Array): void {
-  const bytes = Buffer.from(memory.buffer);
-  const zero = Buffer.alloc(PUT_BACK_CHUNK);
-  for (let from = 0; from < bytes.length; from += PUT_BACK_CHUNK) {
-    const to = Math.min(from + PUT_BACK_CHUNK, bytes.length);
-    const now = bytes.subarray(from, to);
-    const was = from < image.length ? image.subarray(from, Math.min(to, image.length)) : zero.subarray(0, 0);
-    const expected =
-      was.length === now.length ? was : Buffer.concat([was, zero.subarray(0, now.length - was.length)]);
-    if (!now.equals(expected)) now.set(expected);
-  }
-}
+import { writeDifferingPages } from '../../src/executor/host/page-writes.js';
 
 /** Builds whose layout is known: export names (minified by emscripten) and the C stack size. */
 export const KNOWN_BUILDS: Readonly<
@@ -238,11 +219,15 @@ export class HeapSnapshot {
     }
     const lowEnd = stackBase - options.stackBytes;
     if (lowEnd <= 0) throw new SnapshotError('stack larger than the layout allows');
-    // Discovery dirties the heap: keep a full image to come back to. Put back chunk by chunk, only
-    // where it differs: writing the whole image would make every page of the 16 MiB memory resident
-    // for the worker's life, the never-touched zero pages too (they cost nothing until written).
+    // Discovery dirties the heap: keep a full image to come back to. Put back only the pages that
+    // differ: writing the whole image would make every page of the 16 MiB memory resident for the
+    // worker's life, the never-touched zero pages too (page-writes.ts).
     const image = new Uint8Array(memory.buffer).slice();
-    const putBack = () => putBackChanged(memory, image);
+    const putBack = () => {
+      const bytes = new Uint8Array(memory.buffer);
+      writeDifferingPages(bytes.subarray(0, image.length), image);
+      writeDifferingPages(bytes.subarray(image.length));
+    };
     const heapTopAddress = findHeapTop(memory, raw, lowEnd);
     putBack();
     const randomOffset = findRandomState(memory, context, contextPointer);

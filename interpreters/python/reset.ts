@@ -11,6 +11,7 @@
 // `restore` puts each part back; `verify` compares each part with the image, byte for byte and
 // reference for reference, and lists what differs — a mismatch discards the worker.
 
+import { writeDifferingPages } from '../../src/executor/host/page-writes.js';
 import { leb, readLeb } from './engine.js';
 
 /** Prefix of the exports the binary patch adds (mutable globals and tables the module does not export). */
@@ -319,7 +320,7 @@ class SparseMemory {
       const offset = this.at[i]!;
       if (offset < 0) continue;
       const chunk = chunkOf(view, i);
-      putBackPages(this.data.subarray(offset, offset + chunk.length), chunk);
+      writeDifferingPages(this.data.subarray(offset, offset + chunk.length), chunk);
     }
   }
 
@@ -346,11 +347,11 @@ class SparseMemory {
       const golden = i < this.at.length ? this.chunk(i, current.length) : undefined;
       if (golden === undefined) {
         if (!isZero(current)) {
-          putBackPages(current, ZERO_CHUNK.subarray(0, current.length));
+          writeDifferingPages(current);
           written++;
         }
       } else if (Buffer.compare(current, golden) !== 0) {
-        putBackPages(current, golden);
+        writeDifferingPages(current, golden);
         written++;
       }
     }
@@ -371,22 +372,6 @@ class SparseMemory {
       }
     }
     return -1;
-  }
-}
-
-/** Granularity of the writes within a chunk that differs: the system's page. */
-const PAGE = 4096;
-
-/**
- * Makes `target` equal `source` (same length), writing only the 4 KiB pages that differ: a page the
- * guest never touched (never resident) is compared, read as the kernel's zero page, and left so.
- * Writing a whole chunk would make all its pages resident for the worker's life.
- */
-function putBackPages(target: Uint8Array, source: Uint8Array): void {
-  for (let from = 0; from < target.length; from += PAGE) {
-    const to = Math.min(from + PAGE, target.length);
-    const want = source.subarray(from, to);
-    if (Buffer.compare(target.subarray(from, to), want) !== 0) target.set(want, from);
   }
 }
 
