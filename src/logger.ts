@@ -254,14 +254,12 @@ export function truncateForLog(text: string, max = 2_000): string {
 
 /**
  * Node's own warnings go to stderr through the non-blocking sink instead of its default handler,
- * whose write to a stderr pipe nobody reads would wait or grow without bound. The one warning the
- * service causes on purpose is left out: vm.measureMemory, its way to collect garbage once
- * (src/executor/host/collect-garbage.ts).
+ * whose write to a stderr pipe nobody reads would wait or grow without bound (`npm start` and
+ * `polyeval serve` alike).
  */
 export function routeProcessWarnings(): void {
   process.removeAllListeners('warning');
   process.on('warning', (warning) => {
-    if (warning.name === 'ExperimentalWarning' && warning.message.startsWith('vm.measureMemory')) return;
     processSinks().stderr.write(`(node:${process.pid}) ${warning.name}: ${warning.message}\n`);
   });
 }

@@ -13,7 +13,6 @@ import { fileURLToPath } from 'node:url';
 import { createApp } from './app.js';
 import { type Config, loadConfig, unknownVariables } from './config.js';
 import { ConfigError } from './errors.js';
-import { collectGarbage } from './executor/host/collect-garbage.js';
 import { discoverLanguages, type LanguageEntry } from './executor/registry.js';
 import { createHttpServer, type HttpServer } from './http/server.js';
 import { createWikifunctionsSocketAcceptor } from './http/wikifunctions-socket.js';
@@ -111,10 +110,6 @@ export async function startService(options: ServiceOptions = {}): Promise<Runnin
   });
   const { port, address } = http.server.address() as AddressInfo;
   log.info('Listening', { port, address, version, languages: orchestrator.manifests().map((m) => m.id) });
-  // Start-up garbage (modules loaded, files read and hashed, engines compiled and handed to their
-  // workers) would stay until allocation or V8's memory reducer collects it: once, when every
-  // language is up, as the workers and sandbox hosts do (~10 MiB of the idle service).
-  void orchestrator.settled().then(collectGarbage);
 
   let stopping: Promise<void> | undefined;
   const stop = (reason = 'stop'): Promise<void> => {

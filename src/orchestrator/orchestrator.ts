@@ -272,11 +272,6 @@ export class Orchestrator {
     );
   }
 
-  /** Resolves once every language has started or failed to (never rejects). */
-  async settled(): Promise<void> {
-    await Promise.allSettled(this.languages.map((l) => l.started));
-  }
-
   /** Resolves an id or alias to an enabled language's manifest. */
   resolve(name: string): Manifest | undefined {
     return this.byName.get(name.toLowerCase())?.manifest;
