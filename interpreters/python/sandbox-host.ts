@@ -117,7 +117,8 @@ serveSandboxHost({
     };
     // Every interpreter worker starts from a code cache made after one full load (see
     // glue-cache-worker.ts); the one made above, before the glue ran, is the fallback.
-    const full = await fullGlueCache(workerData);
+    // The glue-cache worker restores from the pages read and checked above, not from the file again.
+    const full = await fullGlueCache({ ...workerData, snapshot: pages });
     if (full.ok) workerData = { ...workerData, glueCache: full.cache };
     // Once this function has returned, the binary, its patched copy and (reset mode) the snapshot's
     // pages are garbage; this thread then mostly waits, and would not collect them.

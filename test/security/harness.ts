@@ -307,37 +307,22 @@ export function guardedServer(options: SuiteOptions = {}): GuardedServer {
     },
   });
 
-  async function honestCalls(): Promise<void> {
-    await Promise.all(
-      languages.map(async (language) => {
-        const { code, fn } = HONEST_CALLS[language];
-        const answer = await httpCall(server.url, 'POST', '/v1/evaluate', {
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ language, code, function: fn, args: [2, 3], limits: { timeoutMs: 10_000 } }),
-        });
-        answers.push(answer.text);
-        expect(answer.status, `honest ${language} call: ${answer.text.slice(0, 300)}`).toBe(200);
-        expect(answer.body, `honest ${language} call`).toMatchObject({ ok: true, value: 5 });
-      }),
-    );
-  }
-
-  /** An honest call whose body (padded with JSON whitespace) is large enough for the parser thread. */
-  async function largeBodyCall(): Promise<void> {
-    const language = languages[0]!;
+  /** One honest call, its body padded with `padding` bytes of JSON whitespace (the parser thread takes bodies over 64 KiB). */
+  async function honestCall(language: Language, padding = 0): Promise<void> {
     const { code, fn } = HONEST_CALLS[language];
-    const body = JSON.stringify({ language, code, function: fn, args: [2, 3] });
     const answer = await httpCall(server.url, 'POST', '/v1/evaluate', {
       headers: { 'content-type': 'application/json' },
-      body: body + ' '.repeat(INLINE_PARSE_BYTES + 1),
+      body:
+        JSON.stringify({ language, code, function: fn, args: [2, 3], limits: { timeoutMs: 10_000 } }) +
+        ' '.repeat(padding),
     });
-    expect(
-      answer.body,
-      `honest ${language} call with a large body: ${answer.text.slice(0, 300)}`,
-    ).toMatchObject({
-      ok: true,
-      value: 5,
-    });
+    answers.push(answer.text);
+    expect(answer.status, `honest ${language} call: ${answer.text.slice(0, 300)}`).toBe(200);
+    expect(answer.body, `honest ${language} call`).toMatchObject({ ok: true, value: 5 });
+  }
+
+  async function honestCalls(): Promise<void> {
+    await Promise.all(languages.map((language) => honestCall(language)));
   }
 
   async function stableCounts(): Promise<Counts> {
@@ -436,7 +421,7 @@ export function guardedServer(options: SuiteOptions = {}): GuardedServer {
       // still: what an attack starts on demand is then no more than the baseline holds.
       await honestCalls();
       await honestCalls();
-      await largeBodyCall();
+      await honestCall(languages[0]!, INLINE_PARSE_BYTES + 1);
       await quiesce();
       baseline = await stableCounts();
       baselineDescription = describeProcess(pid);
